@@ -1,0 +1,177 @@
+//! The training-iteration benchmark of `shared/reference/README.md`: the same two models
+//! (`mlp`, `dcgan`), the same iteration (one D step on 64 real + 64 detached fakes, one
+//! non-saturating G step, Adam 2e-4 (0.5, 0.999)), timed through our real `Trainer`, and
+//! side by side with the PyTorch reference script, alternating repetitions so that machine
+//! drift hits both equally.
+
+use crate::config::Config;
+use crate::data::Dataset;
+use crate::train::Trainer;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Benchmark settings.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub warmup: usize,
+    pub iters: usize,
+    pub reps: usize,
+    pub threads: usize,
+    pub device: String,
+    /// Python interpreter and script of the PyTorch reference; `None` skips it.
+    pub reference: Option<(PathBuf, PathBuf)>,
+}
+
+/// Result for one model.
+#[derive(Debug, Clone)]
+pub struct BenchResult {
+    pub model: String,
+    pub ours: Vec<f64>,
+    pub torch: Vec<f64>,
+    /// Peak resident memory of this process and of the reference processes so far (MiB).
+    pub ours_peak_mib: f64,
+    pub torch_peak_mib: Option<f64>,
+}
+
+impl BenchResult {
+    pub fn ours_median(&self) -> f64 {
+        median(&self.ours)
+    }
+    pub fn torch_median(&self) -> Option<f64> {
+        (!self.torch.is_empty()).then(|| median(&self.torch))
+    }
+    /// ours / PyTorch, from the medians of one interleaved run.
+    pub fn ratio(&self) -> Option<f64> {
+        self.torch_median().map(|t| self.ours_median() / t)
+    }
+}
+
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// The config of a benchmark model, identical to the reference script's.
+pub fn bench_config(model: &str, threads: usize, device: &str) -> Result<Config> {
+    let mut cfg = Config { threads, device: device.to_string(), ..Config::default() };
+    match model {
+        "dcgan" => {}
+        "mlp" => {
+            cfg.model.arch = "mlp".into();
+            cfg.model.resolution = 28;
+        }
+        other => bail!("unknown benchmark model {other:?}, expected mlp or dcgan"),
+    }
+    cfg.train.batch_size = 64;
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Peak resident set size in MiB of this process (`children` = of its finished children).
+pub fn peak_rss_mib(children: bool) -> f64 {
+    // SAFETY: getrusage fills the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let who = if children { libc::RUSAGE_CHILDREN } else { libc::RUSAGE_SELF };
+    unsafe { libc::getrusage(who, &mut ru) };
+    ru.ru_maxrss as f64 / 1024.0
+}
+
+/// Finds a Python with torch 2.13.0 and the reference script; `None` when either is missing.
+pub fn find_reference(python: Option<&Path>, script: Option<&Path>) -> Option<(PathBuf, PathBuf)> {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let script = script.map(Path::to_path_buf).or_else(|| {
+        let mut cands = vec![PathBuf::from("scripts/torch_gan_step_bench.py")];
+        if let Some(d) = &exe_dir {
+            cands.push(d.join("../../scripts/torch_gan_step_bench.py"));
+        }
+        cands.into_iter().find(|p| p.is_file())
+    })?;
+    let mut pys: Vec<PathBuf> = python.map(Path::to_path_buf).into_iter().collect();
+    if let Ok(p) = std::env::var("GAN_PYTHON") {
+        pys.push(p.into());
+    }
+    pys.push(".venv/bin/python".into());
+    if let Some(d) = &exe_dir {
+        pys.push(d.join("../../.venv/bin/python"));
+    }
+    pys.push("python3".into());
+    let py = pys.into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='2.13.0' else 1)"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
+    Some((py, script))
+}
+
+/// Times `iters` of our training iteration after `warmup`, returning it/s per repetition
+/// through `each_rep` callbacks (so the caller can interleave the reference).
+fn ours_rep(trainer: &mut Trainer, iters: usize) -> Result<f64> {
+    let t0 = Instant::now();
+    for _ in 0..iters {
+        trainer.train_step()?;
+    }
+    Ok(iters as f64 / t0.elapsed().as_secs_f64())
+}
+
+fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Result<f64> {
+    let out = Command::new(py)
+        .arg(script)
+        .arg(model)
+        .args(["--warmup", &opts.warmup.to_string(), "--iters", &opts.iters.to_string(), "--reps", "1"])
+        .output()
+        .with_context(|| format!("running {} {}", py.display(), script.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("reference benchmark failed: {}{}", text, String::from_utf8_lossy(&out.stderr));
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("RESULT torch {model} median ")))
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no RESULT line in the reference output:\n{text}"))
+}
+
+/// Runs one model's benchmark, ours and the reference alternating per repetition.
+pub fn run_model(model: &str, opts: &BenchOptions, mut on_rep: impl FnMut(&str, usize, f64)) -> Result<BenchResult> {
+    let cfg = bench_config(model, opts.threads, &opts.device)?;
+    let data = Dataset::random(64 * 16, cfg.model.channels, cfg.model.resolution, 0);
+    let mut trainer = Trainer::new(&cfg, data)?;
+    for _ in 0..opts.warmup {
+        trainer.train_step()?;
+    }
+    let mut res = BenchResult { model: model.into(), ours: vec![], torch: vec![], ours_peak_mib: 0.0, torch_peak_mib: None };
+    for r in 0..opts.reps {
+        let rate = ours_rep(&mut trainer, opts.iters)?;
+        on_rep("ours", r, rate);
+        res.ours.push(rate);
+        if let Some((py, script)) = &opts.reference {
+            let rate = torch_rep(py, script, model, opts)?;
+            on_rep("torch", r, rate);
+            res.torch.push(rate);
+        }
+    }
+    res.ours_peak_mib = peak_rss_mib(false);
+    if opts.reference.is_some() {
+        res.torch_peak_mib = Some(peak_rss_mib(true));
+    }
+    Ok(res)
+}
+
+/// Matmul FLOPs of one iteration (reference README's count), for the ceiling fraction.
+pub fn iteration_gflop(model: &str) -> f64 {
+    match model {
+        "dcgan" => 26.3,
+        _ => 1.18,
+    }
+}

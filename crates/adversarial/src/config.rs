@@ -1,0 +1,362 @@
+//! Typed experiment configuration.
+//!
+//! Every setting has a default (`Config::default()`); a small TOML file overrides only what
+//! differs, and `key=value` overrides from the command line come last. Unknown keys and
+//! values of the wrong type are errors that name the key, so a typo never silently falls
+//! back to a default (the StudioGAN convention).
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The whole configuration of a training run. Written resolved into each run directory,
+/// where it is enough to rebuild the models for loading a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Seed for weights, noise and data order; same seed and config give the same run on CPU.
+    pub seed: u64,
+    /// `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// Intra-op threads for libtorch; 0 keeps libtorch's default (one per core).
+    pub threads: usize,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub loss: LossConfig,
+    pub train: TrainConfig,
+}
+
+/// Where training images come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// `mnist5k` (embedded), `fashion-mnist`, `mnist` (IDX files in `path`), `idx` (one IDX
+    /// image file in `path`) or `folder` (PNG/JPEG images under `path`).
+    pub source: String,
+    /// File or folder for sources that read from disk; empty uses the source's standard place.
+    pub path: String,
+    /// `train` or `test`, for sources that have both splits.
+    pub split: String,
+    /// Use at most this many images (0 = all).
+    pub limit: usize,
+}
+
+/// Which generator/discriminator pair to build (see `models::build`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `dcgan` or `mlp`.
+    pub arch: String,
+    /// Image side in pixels: 28, 32 or 64 for `dcgan`, any for `mlp`.
+    pub resolution: i64,
+    /// 1 (grayscale) or 3 (RGB).
+    pub channels: i64,
+    /// Dimension of the noise vector z.
+    pub z_dim: i64,
+    /// Noise prior: `gaussian` (N(0, I)) or `uniform` (U[-1, 1]).
+    pub prior: String,
+    /// DCGAN: channels of G's last hidden layer; earlier layers double it.
+    pub g_width: i64,
+    /// DCGAN: channels of D's first layer; later layers double it.
+    pub d_width: i64,
+    /// MLP: hidden layer widths of G.
+    pub g_hidden: Vec<i64>,
+    /// MLP: hidden layer widths of D.
+    pub d_hidden: Vec<i64>,
+    /// Negative slope of D's LeakyReLU (and of the MLP generator's).
+    pub leaky_slope: f64,
+}
+
+/// The adversarial objective (see `losses`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    /// `non-saturating` (G maximises log D(G(z))) or `minimax` (G minimises log(1 - D(G(z)))).
+    pub name: String,
+}
+
+/// The training schedule, optimiser and run bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Number of iterations; each is `d_steps` discriminator steps and one generator step.
+    pub steps: u64,
+    /// Minibatch size m (m real and m generated samples per D step).
+    pub batch_size: i64,
+    /// k, the discriminator steps per generator step.
+    pub d_steps: u32,
+    pub lr_g: f64,
+    pub lr_d: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    /// Keep an exponential moving average of G's weights, used for samples when on.
+    pub ema: bool,
+    pub ema_decay: f64,
+    /// Iteration before which the EMA just copies G.
+    pub ema_start: u64,
+    /// Write a metrics line every this many iterations.
+    pub log_every: u64,
+    /// Write a sample grid every this many iterations (0 = only at the end).
+    pub sample_every: u64,
+    /// Write a checkpoint every this many iterations (0 = only at the end).
+    pub checkpoint_every: u64,
+    /// Also keep this many step-numbered checkpoints besides the latest.
+    pub keep_checkpoints: usize,
+    /// Number of samples in each grid.
+    pub grid_size: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            device: "cpu".into(),
+            threads: 0,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            loss: LossConfig::default(),
+            train: TrainConfig::default(),
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig { source: "mnist5k".into(), path: String::new(), split: "train".into(), limit: 0 }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            arch: "dcgan".into(),
+            resolution: 32,
+            channels: 1,
+            z_dim: 100,
+            prior: "gaussian".into(),
+            g_width: 64,
+            d_width: 64,
+            g_hidden: vec![256, 512, 1024],
+            d_hidden: vec![512, 256],
+            leaky_slope: 0.2,
+        }
+    }
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig { name: "non-saturating".into() }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: 2000,
+            batch_size: 64,
+            d_steps: 1,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            ema: false,
+            ema_decay: 0.999,
+            ema_start: 0,
+            log_every: 10,
+            sample_every: 250,
+            checkpoint_every: 250,
+            keep_checkpoints: 0,
+            grid_size: 64,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if any), then `key=value` overrides, then validation.
+    pub fn resolve(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
+        let mut value = toml::Value::try_from(Config::default())?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let table: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+            merge(&mut value, toml::Value::Table(table), "")
+                .with_context(|| format!("in config file {}", path.display()))?;
+        }
+        for ov in overrides {
+            apply_override(&mut value, ov)?;
+        }
+        Config::from_value(value)
+    }
+
+    /// Parses a complete configuration (as written into a run directory).
+    pub fn from_toml_str(text: &str) -> Result<Config> {
+        let table: toml::Table = toml::from_str(text).context("config is not valid TOML")?;
+        let mut value = toml::Value::try_from(Config::default())?;
+        merge(&mut value, toml::Value::Table(table), "")?;
+        Config::from_value(value)
+    }
+
+    fn from_value(value: toml::Value) -> Result<Config> {
+        let cfg: Config = serde_path_to_error::deserialize(value)
+            .map_err(|e| anyhow!("config key `{}`: {}", e.path(), e.inner()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The resolved configuration as TOML text.
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+
+    /// Checks value ranges and names that serde cannot check by type alone.
+    pub fn validate(&self) -> Result<()> {
+        let m = &self.model;
+        let t = &self.train;
+        one_of("data.source", &self.data.source, &["mnist5k", "fashion-mnist", "mnist", "idx", "folder"])?;
+        one_of("data.split", &self.data.split, &["train", "test"])?;
+        one_of("model.arch", &m.arch, &["dcgan", "mlp"])?;
+        one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
+        one_of("loss.name", &self.loss.name, &["non-saturating", "minimax"])?;
+        if m.arch == "dcgan" && ![28, 32, 64].contains(&m.resolution) {
+            bail!("config key `model.resolution`: dcgan supports 28, 32 or 64, got {}", m.resolution);
+        }
+        if m.resolution < 4 {
+            bail!("config key `model.resolution`: must be at least 4, got {}", m.resolution);
+        }
+        if ![1, 3].contains(&m.channels) {
+            bail!("config key `model.channels`: expected 1 or 3, got {}", m.channels);
+        }
+        positive("model.z_dim", m.z_dim as f64)?;
+        positive("model.g_width", m.g_width as f64)?;
+        positive("model.d_width", m.d_width as f64)?;
+        if m.g_hidden.iter().chain(&m.d_hidden).any(|&w| w <= 0) {
+            bail!("config keys `model.g_hidden`/`model.d_hidden`: widths must be positive");
+        }
+        positive("train.batch_size", t.batch_size as f64)?;
+        positive("train.d_steps", t.d_steps as f64)?;
+        positive("train.lr_g", t.lr_g)?;
+        positive("train.lr_d", t.lr_d)?;
+        positive("train.log_every", t.log_every as f64)?;
+        positive("train.grid_size", t.grid_size as f64)?;
+        for (key, b) in [("train.beta1", t.beta1), ("train.beta2", t.beta2), ("train.ema_decay", t.ema_decay)] {
+            if !(0.0..1.0).contains(&b) {
+                bail!("config key `{key}`: expected a value in [0, 1), got {b}");
+            }
+        }
+        crate::device::parse_device(&self.device).context("config key `device`")?;
+        Ok(())
+    }
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        bail!("config key `{key}`: unknown value {value:?}, expected one of {}", allowed.join(", "))
+    }
+}
+
+fn positive(key: &str, v: f64) -> Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        bail!("config key `{key}`: must be positive, got {v}")
+    }
+}
+
+/// Overlays `new` onto `base`, refusing keys that `base` (the defaults) does not have and
+/// values whose TOML type differs from the default's (an integer may stand for a float).
+fn merge(base: &mut toml::Value, new: toml::Value, prefix: &str) -> Result<()> {
+    match (base, new) {
+        (toml::Value::Table(b), toml::Value::Table(n)) => {
+            for (k, v) in n {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v, &path)?,
+                    None => {
+                        let known: Vec<&str> = b.keys().map(String::as_str).collect();
+                        bail!("unknown config key `{path}` (known here: {})", known.join(", "))
+                    }
+                }
+            }
+            Ok(())
+        }
+        (slot @ toml::Value::Float(_), toml::Value::Integer(i)) => {
+            *slot = toml::Value::Float(i as f64);
+            Ok(())
+        }
+        (slot, v) => {
+            if std::mem::discriminant(slot) != std::mem::discriminant(&v) {
+                bail!("config key `{prefix}`: expected {}, got {} ({v})", slot.type_str(), v.type_str());
+            }
+            *slot = v;
+            Ok(())
+        }
+    }
+}
+
+/// Applies one `a.b.c=value` override; the value is parsed as TOML, or taken as a bare
+/// string when it is not valid TOML (so `data.source=folder` works without quotes).
+fn apply_override(value: &mut toml::Value, ov: &str) -> Result<()> {
+    let (key, raw) = ov
+        .split_once('=')
+        .ok_or_else(|| anyhow!("override {ov:?} is not of the form key=value"))?;
+    let key = key.trim();
+    let parsed: toml::Value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").expect("key v"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let mut nested = parsed;
+    for part in key.rsplit('.') {
+        let mut t = toml::Table::new();
+        t.insert(part.to_string(), nested);
+        nested = toml::Value::Table(t);
+    }
+    merge(value, nested, "").with_context(|| format!("in override {ov:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_round_trip() {
+        let cfg = Config::default();
+        cfg.validate().unwrap();
+        let back = Config::from_toml_str(&cfg.to_toml_string()).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn file_and_overrides_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "seed = 3\n[train]\nsteps = 10\nlr_d = 1\n[model]\narch = \"mlp\"\n").unwrap();
+        let cfg = Config::resolve(Some(&path), &["train.steps=20".into(), "data.source=folder".into()]).unwrap();
+        assert_eq!(cfg.seed, 3);
+        assert_eq!(cfg.train.steps, 20);
+        assert_eq!(cfg.train.lr_d, 1.0);
+        assert_eq!(cfg.model.arch, "mlp");
+        assert_eq!(cfg.data.source, "folder");
+        assert_eq!(cfg.train.batch_size, 64);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_types_name_the_key() {
+        let err = Config::resolve(None, &["train.stpes=3".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("train.stpes"), "{err:#}");
+        let err = Config::resolve(None, &["train.steps=fast".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("train.steps"), "{err:#}");
+        let err = Config::resolve(None, &["model.arch=resnet".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("model.arch"), "{err:#}");
+        let err = Config::resolve(None, &["train.steps=-1".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("train.steps"), "{err:#}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[trian]\nsteps = 1\n").unwrap();
+        let err = Config::resolve(Some(&path), &[]).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("trian") && msg.contains("bad.toml"), "{msg}");
+    }
+}

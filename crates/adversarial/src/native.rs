@@ -1,0 +1,80 @@
+//! Safe wrappers over the native helpers in `csrc/ops.cpp`.
+
+use anyhow::{anyhow, Result};
+use tch::Tensor;
+use torch_sys::C_tensor;
+
+extern "C" {
+    fn adv_last_error() -> *const libc::c_char;
+    fn adv_leaky_relu(x: *mut C_tensor, slope: f64) -> *mut C_tensor;
+    fn adv_fused_adam(
+        params: *const *mut C_tensor,
+        grads: *const *mut C_tensor,
+        exp_avg: *const *mut C_tensor,
+        exp_avg_sq: *const *mut C_tensor,
+        steps: *const *mut C_tensor,
+        n: libc::c_int,
+        lr: f64,
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        weight_decay: f64,
+    ) -> libc::c_int;
+    fn adv_grads_to_none(params: *const *mut C_tensor, n: libc::c_int) -> libc::c_int;
+}
+
+fn last_error() -> anyhow::Error {
+    // SAFETY: the C side returns a pointer to a thread-local NUL-terminated string.
+    let msg = unsafe { std::ffi::CStr::from_ptr(adv_last_error()) };
+    anyhow!("libtorch: {}", msg.to_string_lossy())
+}
+
+fn ptrs(ts: &[&Tensor]) -> Vec<*mut C_tensor> {
+    ts.iter().map(|t| t.as_ptr() as *mut C_tensor).collect()
+}
+
+/// LeakyReLU with the given negative slope (differentiable).
+pub fn leaky_relu(x: &Tensor, slope: f64) -> Tensor {
+    // SAFETY: x is a live tensor; the result is a new heap tensor we take ownership of.
+    let out = unsafe { adv_leaky_relu(x.as_ptr() as *mut C_tensor, slope) };
+    if out.is_null() {
+        panic!("{}", last_error());
+    }
+    unsafe { Tensor::from_ptr(out) }
+}
+
+/// Hyper-parameters of one Adam update.
+#[derive(Debug, Clone, Copy)]
+pub struct AdamHyper {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+/// Fused Adam step in place over all tensors (all slices the same length; `steps` are
+/// float32 scalars and are incremented).
+pub fn fused_adam(params: &[&Tensor], grads: &[&Tensor], m: &[&Tensor], v: &[&Tensor], steps: &[&Tensor], h: AdamHyper) -> Result<()> {
+    let n = params.len();
+    assert!(grads.len() == n && m.len() == n && v.len() == n && steps.len() == n);
+    let (p, g, m, v, s) = (ptrs(params), ptrs(grads), ptrs(m), ptrs(v), ptrs(steps));
+    // SAFETY: all pointers are live tensors for the duration of the call.
+    let rc = unsafe {
+        adv_fused_adam(p.as_ptr(), g.as_ptr(), m.as_ptr(), v.as_ptr(), s.as_ptr(), n as i32, h.lr, h.beta1, h.beta2, h.eps, h.weight_decay)
+    };
+    if rc != 0 {
+        return Err(last_error());
+    }
+    Ok(())
+}
+
+/// Drops the gradients of `params` (zero_grad with set_to_none).
+pub fn grads_to_none(params: &[&Tensor]) {
+    let p = ptrs(params);
+    // SAFETY: live tensors; resetting a grad cannot fail short of a broken tensor.
+    let rc = unsafe { adv_grads_to_none(p.as_ptr(), p.len() as i32) };
+    if rc != 0 {
+        panic!("{}", last_error());
+    }
+}

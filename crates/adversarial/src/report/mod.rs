@@ -1,0 +1,3 @@
+//! What a person looks at: image grids now; HTML reports and plots build on this.
+
+pub mod grid;

@@ -1,0 +1,254 @@
+//! The training loop's core: one `Trainer` holds both players, their optimisers, the EMA
+//! copy of G and the data stream, and advances by whole iterations (k D steps, one G step).
+//! `run` wraps it with a run directory: config, metrics log, sample grids, checkpoints.
+
+pub mod checkpoint;
+pub mod run;
+
+use crate::config::Config;
+use crate::data::{Batcher, BatcherState, Dataset};
+use crate::device;
+use crate::losses::GanLoss;
+use crate::models::{self, Net};
+use crate::optim::Adam;
+use crate::rng::derive_seed;
+use anyhow::{bail, Context, Result};
+use checkpoint::{Checkpoint, CheckpointMeta};
+use serde::Serialize;
+use tch::{Device, Kind, Tensor};
+
+// Independent random streams of a run, all derived from `seed`.
+const STREAM_INIT: u64 = 10;
+const STREAM_STEP: u64 = 11;
+const STREAM_FIXED: u64 = 12;
+
+/// What one iteration measured (from its last D step and its G step).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StepStats {
+    pub d_loss: f64,
+    pub g_loss: f64,
+    /// Mean D(x) on the real minibatch.
+    pub d_real: f64,
+    /// Mean D(G(z)) on the generated minibatch, before D's update.
+    pub d_fake: f64,
+}
+
+/// Both players and everything needed to continue training them.
+pub struct Trainer {
+    pub cfg: Config,
+    pub device: Device,
+    pub g: Net,
+    pub d: Net,
+    /// Exponential moving average of G's weights (when `train.ema`).
+    pub ema: Option<Net>,
+    opt_g: Adam,
+    opt_d: Adam,
+    loss: GanLoss,
+    data: Dataset,
+    batcher: Batcher,
+    /// Completed iterations.
+    pub step: u64,
+}
+
+impl Trainer {
+    /// Fresh models (initialised from the seed) on the configured device.
+    pub fn new(cfg: &Config, data: Dataset) -> Result<Trainer> {
+        let device = device::parse_device(&cfg.device)?;
+        device::check_device(device)?;
+        device::set_threads(cfg.threads);
+        let t = &cfg.train;
+        if data.is_empty() {
+            bail!("dataset {} is empty", data.name);
+        }
+        tch::manual_seed(derive_seed(cfg.seed, &[STREAM_INIT]) as i64);
+        let pair = models::build(&cfg.model, device)?;
+        let ema = if t.ema {
+            let e = models::build_generator(&cfg.model, device)?;
+            copy_vars(&pair.g, &e);
+            Some(e)
+        } else {
+            None
+        };
+        let opt_g = Adam::new(&pair.g.vs, t.lr_g, t.beta1, t.beta2);
+        let opt_d = Adam::new(&pair.d.vs, t.lr_d, t.beta1, t.beta2);
+        let batcher = Batcher::new(data.len(), t.batch_size as usize, cfg.seed, BatcherState::default())
+            .with_context(|| format!("dataset {}", data.name))?;
+        Ok(Trainer {
+            cfg: cfg.clone(),
+            device,
+            g: pair.g,
+            d: pair.d,
+            ema,
+            opt_g,
+            opt_d,
+            loss: GanLoss::from_name(&cfg.loss.name)?,
+            data: data.to_device(device),
+            batcher,
+            step: 0,
+        })
+    }
+
+    /// Draws `n` noise vectors from the prior p_z.
+    pub fn noise(&self, n: i64) -> Tensor {
+        noise(&self.cfg.model.prior, n, self.cfg.model.z_dim, self.device)
+    }
+
+    /// The fixed noise batch behind every sample grid of a run.
+    pub fn fixed_noise(&self) -> Tensor {
+        fixed_noise(&self.cfg, self.device)
+    }
+
+    /// One iteration: `d_steps` discriminator steps on m real and m generated samples, then
+    /// one generator step. G's step reuses the last D step's generated batch (and its
+    /// forward graph) and runs with D's parameters frozen, so only the gradients G needs are
+    /// computed; D is never re-initialised.
+    pub fn train_step(&mut self) -> Result<StepStats> {
+        let k = self.cfg.train.d_steps;
+        let m = self.cfg.train.batch_size;
+        let mut stats = StepStats::default();
+        let mut fake = None;
+        for i in 0..k {
+            tch::manual_seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step, i as u64]) as i64);
+            let idx = self.batcher.next_indices().to_device(self.device);
+            let real = self.data.batch(&idx);
+            let z = self.noise(m);
+            let last = i + 1 == k;
+            let f = if last { self.g.forward(&z, true) } else { tch::no_grad(|| self.g.forward(&z, true)) };
+            let real_logits = self.d.forward(&real, true);
+            let fake_logits = self.d.forward(&f.detach(), true);
+            let d_loss = self.loss.d_loss(&real_logits, &fake_logits);
+            self.opt_d.zero_grad();
+            d_loss.backward();
+            self.opt_d.step()?;
+            if last {
+                stats.d_loss = d_loss.double_value(&[]);
+                stats.d_real = real_logits.detach().sigmoid().mean(Kind::Float).double_value(&[]);
+                stats.d_fake = fake_logits.detach().sigmoid().mean(Kind::Float).double_value(&[]);
+            }
+            fake = Some(f);
+        }
+        let fake = fake.expect("d_steps >= 1");
+        self.d.vs.freeze();
+        let g_loss = self.loss.g_loss(&self.d.forward(&fake, true));
+        self.opt_g.zero_grad();
+        g_loss.backward();
+        self.d.vs.unfreeze();
+        self.opt_g.step()?;
+        stats.g_loss = g_loss.double_value(&[]);
+        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite()) {
+            bail!(
+                "training diverged at iteration {}: D loss {} and G loss {} (not finite); the last checkpoint is left as it was",
+                self.step + 1,
+                stats.d_loss,
+                stats.g_loss
+            );
+        }
+        self.update_ema();
+        self.step += 1;
+        Ok(stats)
+    }
+
+    fn update_ema(&mut self) {
+        let Some(ema) = &self.ema else { return };
+        let t = &self.cfg.train;
+        let decay = if self.step < t.ema_start { 0.0 } else { t.ema_decay };
+        let src = self.g.vs.variables();
+        tch::no_grad(|| {
+            for (name, mut e) in ema.vs.variables() {
+                let p = &src[&name];
+                if p.is_floating_point() && p.requires_grad() {
+                    let _ = e.lerp_(p, 1.0 - decay);
+                } else {
+                    e.copy_(p); // BatchNorm statistics follow G directly
+                }
+            }
+        });
+    }
+
+    /// The generator used for samples: the EMA copy when there is one.
+    pub fn sampling_generator(&self) -> &Net {
+        self.ema.as_ref().unwrap_or(&self.g)
+    }
+
+    /// Generates images from `z` in evaluation mode (BatchNorm uses running statistics).
+    pub fn generate(&self, z: &Tensor) -> Tensor {
+        tch::no_grad(|| self.sampling_generator().forward(z, false))
+    }
+
+    /// All state to checkpoint, as named tensors.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = checkpoint::named_vars("g", &self.g.vs);
+        out.extend(checkpoint::named_vars("d", &self.d.vs));
+        if let Some(e) = &self.ema {
+            out.extend(checkpoint::named_vars("ema", &e.vs));
+        }
+        out.extend(self.opt_g.state().into_iter().map(|(n, t)| (format!("opt_g.{n}"), t)));
+        out.extend(self.opt_d.state().into_iter().map(|(n, t)| (format!("opt_d.{n}"), t)));
+        out
+    }
+
+    /// Metadata for a checkpoint at the current step.
+    pub fn meta(&self, elapsed_s: f64) -> CheckpointMeta {
+        CheckpointMeta {
+            format_version: checkpoint::FORMAT_VERSION,
+            step: self.step,
+            batcher: self.batcher.state(),
+            elapsed_s,
+            config: self.cfg.to_toml_string(),
+        }
+    }
+
+    /// Continues from a checkpoint: weights, optimiser moments, EMA, step and data position.
+    pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
+        checkpoint::load_vars(ckpt, "g", &self.g.vs)?;
+        checkpoint::load_vars(ckpt, "d", &self.d.vs)?;
+        if let Some(e) = &self.ema {
+            checkpoint::load_vars(ckpt, "ema", &e.vs)?;
+        }
+        let sub = |prefix: &str| {
+            let p = format!("{prefix}.");
+            ckpt.tensors.iter().filter_map(|(k, v)| k.strip_prefix(&p).map(|s| (s.to_string(), v.shallow_clone()))).collect()
+        };
+        self.opt_g.load_state(&sub("opt_g"), "generator optimiser")?;
+        self.opt_d.load_state(&sub("opt_d"), "discriminator optimiser")?;
+        self.step = ckpt.meta.step;
+        self.batcher = Batcher::new(self.data.len(), self.cfg.train.batch_size as usize, self.cfg.seed, ckpt.meta.batcher)?;
+        Ok(())
+    }
+}
+
+/// `n` draws from the prior named `prior` (`gaussian` or `uniform`).
+pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
+    match prior {
+        "uniform" => Tensor::rand([n, z_dim], (Kind::Float, device)) * 2.0 - 1.0,
+        _ => Tensor::randn([n, z_dim], (Kind::Float, device)),
+    }
+}
+
+/// The run's fixed grid noise: a pure function of the config's seed.
+pub fn fixed_noise(cfg: &Config, device: Device) -> Tensor {
+    tch::manual_seed(derive_seed(cfg.seed, &[STREAM_FIXED]) as i64);
+    noise(&cfg.model.prior, cfg.train.grid_size, cfg.model.z_dim, Device::Cpu).to_device(device)
+}
+
+fn copy_vars(src: &Net, dst: &Net) {
+    let s = src.vs.variables();
+    tch::no_grad(|| {
+        for (name, mut t) in dst.vs.variables() {
+            t.copy_(&s[&name]);
+        }
+    });
+}
+
+/// Loads the generator of a checkpoint (a file or a run directory) for sampling: the EMA
+/// weights when the run kept them and `prefer_ema` is set.
+pub fn load_generator(path: &std::path::Path, prefer_ema: bool, device: Device) -> Result<(Config, Net)> {
+    let file = checkpoint::resolve_path(path);
+    let ckpt = checkpoint::load(&file)?;
+    let cfg = Config::from_toml_str(&ckpt.meta.config).with_context(|| format!("config stored in {}", file.display()))?;
+    device::check_device(device)?;
+    let g = models::build_generator(&cfg.model, device)?;
+    let prefix = if prefer_ema && cfg.train.ema { "ema" } else { "g" };
+    checkpoint::load_vars(&ckpt, prefix, &g.vs).with_context(|| format!("loading {}", file.display()))?;
+    Ok((cfg, g))
+}

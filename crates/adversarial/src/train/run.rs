@@ -1,0 +1,259 @@
+//! A training run on disk.
+//!
+//! ```text
+//! RUN_DIR/config.toml               the resolved config (enough to rebuild the models)
+//! RUN_DIR/metrics.jsonl             one JSON object per logged iteration
+//! RUN_DIR/samples/step-NNNNNN.png   grids from the run's fixed noise
+//! RUN_DIR/samples/final.png         the last grid
+//! RUN_DIR/checkpoint.safetensors    latest checkpoint (atomic)
+//! RUN_DIR/checkpoints/step-NNNNNN.safetensors   kept history, if train.keep_checkpoints > 0
+//! RUN_DIR/summary.json              written when the run completes
+//! ```
+//!
+//! Resuming loads the latest checkpoint, drops metric lines logged after it, and continues;
+//! on CPU the continued run is bit-for-bit the run that was interrupted.
+
+use super::checkpoint::{self, write_atomic, LATEST};
+use super::{StepStats, Trainer};
+use crate::config::Config;
+use crate::data;
+use crate::report::grid;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How a run reports while it trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A progress bar on a terminal, plain periodic lines otherwise.
+    Auto,
+    /// Nothing but errors.
+    Quiet,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    pub steps: u64,
+    pub elapsed_s: f64,
+    pub it_per_s: f64,
+    /// Averages over the last (up to) 100 iterations.
+    pub final_stats: StepStats,
+    pub dataset: String,
+    pub samples: PathBuf,
+    pub checkpoint: PathBuf,
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Serialize)]
+struct LogLine {
+    step: u64,
+    d_loss: f64,
+    g_loss: f64,
+    d_real: f64,
+    d_fake: f64,
+    /// Minibatch estimate of V(D, G) (= -D loss for the cross-entropy losses).
+    value: f64,
+    time_s: f64,
+}
+
+/// A fresh run name under `runs_root`: `{arch}-{source}-{n}` with the smallest free n.
+pub fn new_run_dir(runs_root: &Path, cfg: &Config) -> PathBuf {
+    let base = format!("{}-{}", cfg.model.arch, cfg.data.source);
+    (1..).map(|n| runs_root.join(format!("{base}-{n}"))).find(|p| !p.exists()).expect("unbounded")
+}
+
+/// Starts a new run in `run_dir` (which must not hold a run yet).
+pub fn start(cfg: &Config, run_dir: &Path, progress: Progress) -> Result<RunSummary> {
+    if run_dir.join("config.toml").exists() {
+        bail!("{} already holds a run: resume it with `gan train --resume {}` or choose another --out", run_dir.display(), run_dir.display());
+    }
+    std::fs::create_dir_all(run_dir.join("samples")).with_context(|| format!("cannot create run directory {}", run_dir.display()))?;
+    write_atomic(&run_dir.join("config.toml"), cfg.to_toml_string().as_bytes())?;
+    execute(cfg, run_dir, None, progress)
+}
+
+/// Continues the run in `run_dir` from its latest checkpoint, up to `steps` iterations
+/// (the configured number when `None`).
+pub fn resume(run_dir: &Path, steps: Option<u64>, progress: Progress) -> Result<RunSummary> {
+    let cfg_path = run_dir.join("config.toml");
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{} is not a run directory (no readable config.toml)", run_dir.display()))?;
+    let mut cfg = Config::from_toml_str(&text).with_context(|| format!("in {}", cfg_path.display()))?;
+    if let Some(s) = steps {
+        cfg.train.steps = s;
+        write_atomic(&cfg_path, cfg.to_toml_string().as_bytes())?;
+    }
+    let ckpt_path = run_dir.join(LATEST);
+    let ckpt = if ckpt_path.exists() { Some(checkpoint::load(&ckpt_path)?) } else { None };
+    if let Some(c) = &ckpt {
+        let saved = Config::from_toml_str(&c.meta.config)?;
+        let mut a = saved.clone();
+        a.train.steps = cfg.train.steps;
+        if a != cfg {
+            bail!("{} was edited after its checkpoint was written; only the number of steps may change on resume", cfg_path.display());
+        }
+    }
+    execute(&cfg, run_dir, ckpt, progress)
+}
+
+fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, progress: Progress) -> Result<RunSummary> {
+    let dataset = data::load(cfg)?;
+    let dataset_name = dataset.name.clone();
+    let mut trainer = Trainer::new(cfg, dataset)?;
+    let mut elapsed_before = 0.0;
+    if let Some(c) = &ckpt {
+        trainer.restore(c)?;
+        elapsed_before = c.meta.elapsed_s;
+    }
+    let metrics_path = run_dir.join("metrics.jsonl");
+    truncate_log(&metrics_path, trainer.step)?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&metrics_path)
+        .with_context(|| format!("cannot open {}", metrics_path.display()))?;
+    std::fs::create_dir_all(run_dir.join("samples"))?;
+    let t = cfg.train.clone();
+    let fixed_z = trainer.fixed_noise();
+    let bar = progress_bar(progress, t.steps, trainer.step);
+    if progress != Progress::Quiet {
+        let verb = if trainer.step > 0 { format!("resuming at iteration {}", trainer.step) } else { "training".into() };
+        eprintln!(
+            "{verb}: {} on {} [{}], {} iterations, G {} / D {} parameters → {}",
+            cfg.model.arch,
+            dataset_name,
+            cfg.device,
+            t.steps,
+            trainer.g.num_parameters(),
+            trainer.d.num_parameters(),
+            run_dir.display()
+        );
+    }
+    let start = Instant::now();
+    let start_step = trainer.step;
+    let mut recent: std::collections::VecDeque<StepStats> = Default::default();
+    let plain_every = (t.steps / 20).max(1);
+    while trainer.step < t.steps {
+        let s = trainer.train_step()?;
+        let step = trainer.step;
+        recent.push_back(s);
+        if recent.len() > 100 {
+            recent.pop_front();
+        }
+        let now = elapsed_before + start.elapsed().as_secs_f64();
+        if step % t.log_every == 0 || step == t.steps {
+            let line = LogLine { step, d_loss: s.d_loss, g_loss: s.g_loss, d_real: s.d_real, d_fake: s.d_fake, value: -s.d_loss, time_s: now };
+            writeln!(log, "{}", serde_json::to_string(&line)?).with_context(|| format!("writing {}", metrics_path.display()))?;
+        }
+        let msg = format!("D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}", s.d_loss, s.g_loss, s.d_real, s.d_fake);
+        match &bar {
+            Some(b) => {
+                b.set_position(step);
+                b.set_message(msg);
+            }
+            None if progress != Progress::Quiet && step % plain_every == 0 => {
+                let rate = (step - start_step) as f64 / start.elapsed().as_secs_f64();
+                eprintln!("[{step}/{}] {rate:.2} it/s  {msg}", t.steps);
+            }
+            None => {}
+        }
+        if t.sample_every > 0 && step % t.sample_every == 0 {
+            grid::save_grid(&trainer.generate(&fixed_z), &run_dir.join(format!("samples/step-{step:06}.png")))?;
+        }
+        if t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps {
+            log.flush()?;
+            save_checkpoint(&trainer, run_dir, now)?;
+        }
+    }
+    log.flush()?;
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    let elapsed = elapsed_before + start.elapsed().as_secs_f64();
+    let ran = trainer.step - start_step;
+    let samples = run_dir.join("samples/final.png");
+    grid::save_grid(&trainer.generate(&fixed_z), &samples)?;
+    if trainer.step > start_step || ckpt.is_none() {
+        save_checkpoint(&trainer, run_dir, elapsed)?;
+    }
+    let n = recent.len().max(1) as f64;
+    let avg = recent.iter().fold(StepStats::default(), |a, s| StepStats {
+        d_loss: a.d_loss + s.d_loss / n,
+        g_loss: a.g_loss + s.g_loss / n,
+        d_real: a.d_real + s.d_real / n,
+        d_fake: a.d_fake + s.d_fake / n,
+    });
+    let summary = RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        steps: trainer.step,
+        elapsed_s: elapsed,
+        it_per_s: if ran > 0 { ran as f64 / start.elapsed().as_secs_f64() } else { 0.0 },
+        final_stats: avg,
+        dataset: dataset_name,
+        samples,
+        checkpoint: run_dir.join(LATEST),
+    };
+    write_atomic(&run_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    Ok(summary)
+}
+
+fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()> {
+    let tensors = trainer.state_tensors();
+    let meta = trainer.meta(elapsed);
+    let bytes = checkpoint::encode(&tensors, &meta)?;
+    write_atomic(&run_dir.join(LATEST), &bytes)?;
+    let keep = trainer.cfg.train.keep_checkpoints;
+    if keep > 0 {
+        let dir = run_dir.join("checkpoints");
+        std::fs::create_dir_all(&dir)?;
+        write_atomic(&dir.join(format!("step-{:06}.safetensors", trainer.step)), &bytes)?;
+        let mut old: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
+        old.sort();
+        for p in old.iter().take(old.len().saturating_sub(keep)) {
+            std::fs::remove_file(p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps only the well-formed metric lines up to `step` (a killed run may have logged past
+/// its last checkpoint, or died mid-line).
+fn truncate_log(path: &Path, step: u64) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v.get("step").and_then(|s| s.as_u64()))
+                .is_some_and(|s| s <= step)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if kept != text {
+        write_atomic(path, kept.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn progress_bar(progress: Progress, total: u64, at: u64) -> Option<ProgressBar> {
+    if progress == Progress::Quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} eta {eta}  {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(at);
+    bar.reset_eta();
+    Some(bar)
+}

@@ -1,0 +1,319 @@
+//! `gan`: the command-line face of the adversarial toolkit. Parses arguments, resolves the
+//! config and calls the library; nothing here trains or measures on its own.
+
+use adversarial::bench::{self, BenchOptions};
+use adversarial::report::grid;
+use adversarial::train::{self, run, run::Progress};
+use adversarial::{device, Config};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use tch::{Kind, Tensor};
+
+#[derive(Parser)]
+#[command(name = "gan", version, about = "Train, sample and benchmark generative adversarial networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a GAN (default: DCGAN on the embedded MNIST-5k digits).
+    Train(TrainArgs),
+    /// Generate samples, a grid or a latent interpolation strip from a checkpoint.
+    Sample(SampleArgs),
+    /// Time training iterations side by side with the PyTorch reference.
+    Bench(BenchArgs),
+    /// Print the default configuration (a starting point for a config file).
+    Config,
+}
+
+#[derive(clap::Args, Default)]
+struct TrainArgs {
+    /// TOML file overriding the defaults (see `gan config`).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Override one key, e.g. --set train.steps=500 --set model.arch=mlp (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Run directory (default: a new runs/<arch>-<source>-<n>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its latest checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "overrides", "out", "data", "dataset", "seed", "device"])]
+    resume: Option<PathBuf>,
+    /// Number of iterations (train.steps); with --resume, extends the run.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Data source: mnist5k, fashion-mnist, mnist, idx or folder (data.source).
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Data path: an image folder, an IDX file, or a folder of MNIST-style IDX files.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long)]
+    device: Option<String>,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct SampleArgs {
+    /// A checkpoint file or a run directory (its latest checkpoint).
+    checkpoint: PathBuf,
+    /// Number of samples.
+    #[arg(long, short, default_value_t = 64)]
+    n: i64,
+    /// Grid PNG to write (default: <run>/samples/sample-grid.png or ./sample-grid.png).
+    #[arg(long)]
+    grid: Option<PathBuf>,
+    /// Also write each sample as its own PNG into this folder.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Write a latent interpolation strip with this many frames per row.
+    #[arg(long, value_name = "FRAMES")]
+    interpolate: Option<i64>,
+    /// Rows of the interpolation strip.
+    #[arg(long, default_value_t = 8)]
+    rows: i64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Use G's raw weights even when the run kept an EMA copy.
+    #[arg(long)]
+    no_ema: bool,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// mlp, dcgan or all.
+    #[arg(default_value = "all")]
+    model: String,
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    #[arg(long, default_value_t = 50)]
+    iters: usize,
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// libtorch threads (the reference uses 2).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Skip the PyTorch side.
+    #[arg(long)]
+    no_reference: bool,
+    /// Python with torch==2.13.0 (default: $GAN_PYTHON, ./.venv/bin/python, python3).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// The reference script (default: scripts/torch_gan_step_bench.py).
+    #[arg(long)]
+    script: Option<PathBuf>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Cmd::Train(TrainArgs::default())) {
+        Cmd::Train(a) => cmd_train(a),
+        Cmd::Sample(a) => cmd_sample(a),
+        Cmd::Bench(a) => cmd_bench(a),
+        Cmd::Config => {
+            print!("{}", Config::default().to_toml_string());
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn cmd_train(a: TrainArgs) -> Result<()> {
+    let progress = if a.quiet { Progress::Quiet } else { Progress::Auto };
+    let summary = if let Some(dir) = &a.resume {
+        run::resume(dir, a.steps, progress)?
+    } else {
+        let mut overrides = Vec::new();
+        if let Some(d) = &a.data {
+            overrides.push(format!("data.path={}", toml_str(&d.display().to_string())));
+            if a.dataset.is_none() {
+                overrides.push(format!("data.source={}", infer_source(d)?));
+            }
+        }
+        if let Some(s) = &a.dataset {
+            overrides.push(format!("data.source={}", toml_str(s)));
+        }
+        if let Some(s) = a.seed {
+            overrides.push(format!("seed={s}"));
+        }
+        if let Some(d) = &a.device {
+            overrides.push(format!("device={}", toml_str(d)));
+        }
+        if let Some(s) = a.steps {
+            overrides.push(format!("train.steps={s}"));
+        }
+        overrides.extend(a.overrides.iter().cloned());
+        let cfg = Config::resolve(a.config.as_deref(), &overrides)?;
+        let out = a.out.clone().unwrap_or_else(|| run::new_run_dir(Path::new("runs"), &cfg));
+        run::start(&cfg, &out, progress)?
+    };
+    if !a.quiet {
+        let s = &summary.final_stats;
+        println!(
+            "done: {} iterations, {:.0} s in all, {:.2} it/s this session\n\
+             last 100 iterations: D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}\n\
+             samples:    {}\ncheckpoint: {}\nmetrics:    {}",
+            summary.steps,
+            summary.elapsed_s,
+            summary.it_per_s,
+            s.d_loss,
+            s.g_loss,
+            s.d_real,
+            s.d_fake,
+            summary.samples.display(),
+            summary.checkpoint.display(),
+            summary.run_dir.join("metrics.jsonl").display()
+        );
+    }
+    Ok(())
+}
+
+/// A TOML string literal (Rust's escaping of printable text is valid TOML).
+fn toml_str(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// An IDX file → `idx`; a folder of MNIST-style IDX files → `mnist`; other folders → `folder`.
+fn infer_source(path: &Path) -> Result<&'static str> {
+    if path.is_file() {
+        return Ok("idx");
+    }
+    if !path.is_dir() {
+        bail!("--data {}: no such file or folder", path.display());
+    }
+    let idx_layout = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"]
+        .iter()
+        .any(|f| path.join(f).is_file());
+    Ok(if idx_layout { "mnist" } else { "folder" })
+}
+
+fn cmd_sample(a: SampleArgs) -> Result<()> {
+    let dev = device::parse_device(&a.device)?;
+    let (cfg, g) = train::load_generator(&a.checkpoint, !a.no_ema, dev)?;
+    if a.n <= 0 {
+        bail!("--n must be positive");
+    }
+    tch::manual_seed(a.seed as i64);
+    let z = train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev);
+    let images = tch::no_grad(|| g.forward(&z, false));
+    let base = if a.checkpoint.is_dir() { a.checkpoint.join("samples") } else { PathBuf::from(".") };
+    let grid_path = a.grid.clone().unwrap_or_else(|| base.join("sample-grid.png"));
+    grid::save_grid(&images, &grid_path)?;
+    println!("grid of {} samples: {}", a.n, grid_path.display());
+    if let Some(dir) = &a.dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for i in 0..a.n {
+            grid::save_png(&grid::to_bytes(&images.get(i).unsqueeze(0)).get(0), &dir.join(format!("sample-{i:05}.png")))?;
+        }
+        println!("{} sample images in {}", a.n, dir.display());
+    }
+    if let Some(frames) = a.interpolate {
+        if frames < 2 || a.rows < 1 {
+            bail!("--interpolate needs at least 2 frames and --rows at least 1");
+        }
+        let ends = train::noise(&cfg.model.prior, 2 * a.rows, cfg.model.z_dim, dev);
+        let (z0, z1) = (ends.narrow(0, 0, a.rows), ends.narrow(0, a.rows, a.rows));
+        let t = Tensor::linspace(0.0, 1.0, frames, (Kind::Float, dev));
+        // spherical interpolation keeps Gaussian noise at a typical norm along the path
+        let zs = if cfg.model.prior == "gaussian" { slerp(&z0, &z1, &t) } else { lerp(&z0, &z1, &t) };
+        let strip = tch::no_grad(|| g.forward(&zs.view([-1, cfg.model.z_dim]), false));
+        let path = grid_path.with_file_name("interpolation.png");
+        grid::save_png(&grid::tile(&strip, frames, 2, 0)?, &path)?;
+        println!("interpolation strip ({} rows × {frames} frames): {}", a.rows, path.display());
+    }
+    Ok(())
+}
+
+/// Rows×frames×z of linear interpolations between z0 and z1 (rows×z each).
+fn lerp(z0: &Tensor, z1: &Tensor, t: &Tensor) -> Tensor {
+    let t = t.view([1, -1, 1]);
+    z0.unsqueeze(1) * (t.ones_like() - &t) + z1.unsqueeze(1) * t
+}
+
+fn slerp(z0: &Tensor, z1: &Tensor, t: &Tensor) -> Tensor {
+    let cos = (z0 * z1).sum_dim_intlist(1, true, Kind::Float) / (z0.norm_scalaropt_dim(2, [1], true) * z1.norm_scalaropt_dim(2, [1], true));
+    let omega = cos.clamp(-1.0, 1.0).acos().unsqueeze(1); // rows×1×1
+    let so = omega.sin().clamp_min(1e-6);
+    let t = t.view([1, -1, 1]);
+    let a: Tensor = (t.ones_like() - &t) * &omega;
+    let b: Tensor = &t * &omega;
+    let (a, b) = (a.sin() / &so, b.sin() / &so);
+    z0.unsqueeze(1) * a + z1.unsqueeze(1) * b
+}
+
+fn cmd_bench(a: BenchArgs) -> Result<()> {
+    let models: Vec<&str> = match a.model.as_str() {
+        "all" => vec!["mlp", "dcgan"],
+        "mlp" => vec!["mlp"],
+        "dcgan" => vec!["dcgan"],
+        other => bail!("unknown benchmark model {other:?}: expected mlp, dcgan or all"),
+    };
+    let reference = if a.no_reference {
+        None
+    } else {
+        let r = bench::find_reference(a.python.as_deref(), a.script.as_deref());
+        if r.is_none() {
+            eprintln!("note: no Python with torch==2.13.0 and reference script found; timing ours only (see --python/--script)");
+        }
+        r
+    };
+    let opts = BenchOptions { warmup: a.warmup, iters: a.iters, reps: a.reps, threads: a.threads, device: a.device.clone(), reference };
+    println!(
+        "gan bench: batch 64, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
+        a.warmup,
+        a.reps,
+        a.iters,
+        a.threads,
+        a.device,
+        tch_version()
+    );
+    let mut results = Vec::new();
+    for m in models {
+        let r = bench::run_model(m, &opts, |who, rep, rate| println!("  {m:5} rep {rep} {who:5} {rate:8.3} it/s"))?;
+        results.push(r);
+    }
+    println!("\n| model | ours it/s | PyTorch eager it/s | ratio | ours GFLOP/s | peak RSS ours / PyTorch |");
+    println!("|---|---|---|---|---|---|");
+    for r in &results {
+        let (t, ratio, tpk) = match (r.torch_median(), r.ratio(), r.torch_peak_mib) {
+            (Some(t), Some(x), Some(p)) => (format!("{t:.2}"), format!("{x:.2}x"), format!("{p:.0} MiB")),
+            _ => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {:.2} | {} | {} | {:.0} | {:.0} MiB / {} |",
+            r.model,
+            r.ours_median(),
+            t,
+            ratio,
+            r.ours_median() * bench::iteration_gflop(&r.model),
+            r.ours_peak_mib,
+            tpk
+        );
+    }
+    for r in &results {
+        if let Some(x) = r.ratio() {
+            println!("RESULT {} ratio {:.3}", r.model, x);
+        }
+    }
+    Ok(())
+}
+
+fn tch_version() -> &'static str {
+    "2.13.0 (tch 0.26)"
+}
