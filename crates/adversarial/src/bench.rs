@@ -64,7 +64,13 @@ pub fn median(v: &[f64]) -> f64 {
 
 /// The config of a benchmark model, identical to the reference script's.
 pub fn bench_config(model: &str, threads: usize, device: &str) -> Result<Config> {
-    let mut cfg = Config { threads, device: device.to_string(), ..Config::default() };
+    let mut cfg = Config {
+        threads,
+        device: device.to_string(),
+        ..Config::default()
+    };
+    cfg.model.g_width = 64;
+    cfg.model.d_width = 64;
     match model {
         "dcgan" => {}
         "mlp" => {
@@ -82,14 +88,20 @@ pub fn bench_config(model: &str, threads: usize, device: &str) -> Result<Config>
 pub fn peak_rss_mib(children: bool) -> f64 {
     // SAFETY: getrusage fills the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let who = if children { libc::RUSAGE_CHILDREN } else { libc::RUSAGE_SELF };
+    let who = if children {
+        libc::RUSAGE_CHILDREN
+    } else {
+        libc::RUSAGE_SELF
+    };
     unsafe { libc::getrusage(who, &mut ru) };
     ru.ru_maxrss as f64 / 1024.0
 }
 
 /// Finds a Python with torch 2.13.0 and the reference script; `None` when either is missing.
 pub fn find_reference(python: Option<&Path>, script: Option<&Path>) -> Option<(PathBuf, PathBuf)> {
-    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
     let script = script.map(Path::to_path_buf).or_else(|| {
         let mut cands = vec![PathBuf::from("scripts/torch_gan_step_bench.py")];
         if let Some(d) = &exe_dir {
@@ -108,7 +120,10 @@ pub fn find_reference(python: Option<&Path>, script: Option<&Path>) -> Option<(P
     pys.push("python3".into());
     let py = pys.into_iter().find(|p| {
         Command::new(p)
-            .args(["-c", "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='2.13.0' else 1)"])
+            .args([
+                "-c",
+                "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='2.13.0' else 1)",
+            ])
             .output()
             .is_ok_and(|o| o.status.success())
     })?;
@@ -129,12 +144,23 @@ fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Resu
     let out = Command::new(py)
         .arg(script)
         .arg(model)
-        .args(["--warmup", &opts.warmup.to_string(), "--iters", &opts.iters.to_string(), "--reps", "1"])
+        .args([
+            "--warmup",
+            &opts.warmup.to_string(),
+            "--iters",
+            &opts.iters.to_string(),
+            "--reps",
+            "1",
+        ])
         .output()
         .with_context(|| format!("running {} {}", py.display(), script.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        bail!("reference benchmark failed: {}{}", text, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "reference benchmark failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("RESULT torch {model} median ")))
@@ -143,14 +169,24 @@ fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Resu
 }
 
 /// Runs one model's benchmark, ours and the reference alternating per repetition.
-pub fn run_model(model: &str, opts: &BenchOptions, mut on_rep: impl FnMut(&str, usize, f64)) -> Result<BenchResult> {
+pub fn run_model(
+    model: &str,
+    opts: &BenchOptions,
+    mut on_rep: impl FnMut(&str, usize, f64),
+) -> Result<BenchResult> {
     let cfg = bench_config(model, opts.threads, &opts.device)?;
     let data = Dataset::random(64 * 16, cfg.model.channels, cfg.model.resolution, 0);
     let mut trainer = Trainer::new(&cfg, data)?;
     for _ in 0..opts.warmup {
         trainer.train_step()?;
     }
-    let mut res = BenchResult { model: model.into(), ours: vec![], torch: vec![], ours_peak_mib: 0.0, torch_peak_mib: None };
+    let mut res = BenchResult {
+        model: model.into(),
+        ours: vec![],
+        torch: vec![],
+        ours_peak_mib: 0.0,
+        torch_peak_mib: None,
+    };
     for r in 0..opts.reps {
         let rate = ours_rep(&mut trainer, opts.iters)?;
         on_rep("ours", r, rate);

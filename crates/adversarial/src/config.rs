@@ -122,7 +122,12 @@ impl Default for Config {
 
 impl Default for DataConfig {
     fn default() -> Self {
-        DataConfig { source: "mnist5k".into(), path: String::new(), split: "train".into(), limit: 0 }
+        DataConfig {
+            source: "mnist5k".into(),
+            path: String::new(),
+            split: "train".into(),
+            limit: 0,
+        }
     }
 }
 
@@ -134,8 +139,8 @@ impl Default for ModelConfig {
             channels: 1,
             z_dim: 100,
             prior: "gaussian".into(),
-            g_width: 64,
-            d_width: 64,
+            g_width: 32,
+            d_width: 32,
             g_hidden: vec![256, 512, 1024],
             d_hidden: vec![512, 256],
             leaky_slope: 0.2,
@@ -145,7 +150,9 @@ impl Default for ModelConfig {
 
 impl Default for LossConfig {
     fn default() -> Self {
-        LossConfig { name: "non-saturating".into() }
+        LossConfig {
+            name: "non-saturating".into(),
+        }
     }
 }
 
@@ -213,19 +220,32 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let m = &self.model;
         let t = &self.train;
-        one_of("data.source", &self.data.source, &["mnist5k", "fashion-mnist", "mnist", "idx", "folder"])?;
+        one_of(
+            "data.source",
+            &self.data.source,
+            &["mnist5k", "fashion-mnist", "mnist", "idx", "folder"],
+        )?;
         one_of("data.split", &self.data.split, &["train", "test"])?;
         one_of("model.arch", &m.arch, &["dcgan", "mlp"])?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
         one_of("loss.name", &self.loss.name, &["non-saturating", "minimax"])?;
         if m.arch == "dcgan" && ![28, 32, 64].contains(&m.resolution) {
-            bail!("config key `model.resolution`: dcgan supports 28, 32 or 64, got {}", m.resolution);
+            bail!(
+                "config key `model.resolution`: dcgan supports 28, 32 or 64, got {}",
+                m.resolution
+            );
         }
         if m.resolution < 4 {
-            bail!("config key `model.resolution`: must be at least 4, got {}", m.resolution);
+            bail!(
+                "config key `model.resolution`: must be at least 4, got {}",
+                m.resolution
+            );
         }
         if ![1, 3].contains(&m.channels) {
-            bail!("config key `model.channels`: expected 1 or 3, got {}", m.channels);
+            bail!(
+                "config key `model.channels`: expected 1 or 3, got {}",
+                m.channels
+            );
         }
         positive("model.z_dim", m.z_dim as f64)?;
         positive("model.g_width", m.g_width as f64)?;
@@ -239,7 +259,11 @@ impl Config {
         positive("train.lr_d", t.lr_d)?;
         positive("train.log_every", t.log_every as f64)?;
         positive("train.grid_size", t.grid_size as f64)?;
-        for (key, b) in [("train.beta1", t.beta1), ("train.beta2", t.beta2), ("train.ema_decay", t.ema_decay)] {
+        for (key, b) in [
+            ("train.beta1", t.beta1),
+            ("train.beta2", t.beta2),
+            ("train.ema_decay", t.ema_decay),
+        ] {
             if !(0.0..1.0).contains(&b) {
                 bail!("config key `{key}`: expected a value in [0, 1), got {b}");
             }
@@ -253,7 +277,10 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&value) {
         Ok(())
     } else {
-        bail!("config key `{key}`: unknown value {value:?}, expected one of {}", allowed.join(", "))
+        bail!(
+            "config key `{key}`: unknown value {value:?}, expected one of {}",
+            allowed.join(", ")
+        )
     }
 }
 
@@ -271,12 +298,19 @@ fn merge(base: &mut toml::Value, new: toml::Value, prefix: &str) -> Result<()> {
     match (base, new) {
         (toml::Value::Table(b), toml::Value::Table(n)) => {
             for (k, v) in n {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 match b.get_mut(&k) {
                     Some(slot) => merge(slot, v, &path)?,
                     None => {
                         let known: Vec<&str> = b.keys().map(String::as_str).collect();
-                        bail!("unknown config key `{path}` (known here: {})", known.join(", "))
+                        bail!(
+                            "unknown config key `{path}` (known here: {})",
+                            known.join(", ")
+                        )
                     }
                 }
             }
@@ -288,7 +322,11 @@ fn merge(base: &mut toml::Value, new: toml::Value, prefix: &str) -> Result<()> {
         }
         (slot, v) => {
             if std::mem::discriminant(slot) != std::mem::discriminant(&v) {
-                bail!("config key `{prefix}`: expected {}, got {} ({v})", slot.type_str(), v.type_str());
+                bail!(
+                    "config key `{prefix}`: expected {}, got {} ({v})",
+                    slot.type_str(),
+                    v.type_str()
+                );
             }
             *slot = v;
             Ok(())
@@ -332,8 +370,16 @@ mod tests {
     fn file_and_overrides_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.toml");
-        std::fs::write(&path, "seed = 3\n[train]\nsteps = 10\nlr_d = 1\n[model]\narch = \"mlp\"\n").unwrap();
-        let cfg = Config::resolve(Some(&path), &["train.steps=20".into(), "data.source=folder".into()]).unwrap();
+        std::fs::write(
+            &path,
+            "seed = 3\n[train]\nsteps = 10\nlr_d = 1\n[model]\narch = \"mlp\"\n",
+        )
+        .unwrap();
+        let cfg = Config::resolve(
+            Some(&path),
+            &["train.steps=20".into(), "data.source=folder".into()],
+        )
+        .unwrap();
         assert_eq!(cfg.seed, 3);
         assert_eq!(cfg.train.steps, 20);
         assert_eq!(cfg.train.lr_d, 1.0);

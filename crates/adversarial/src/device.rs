@@ -11,7 +11,9 @@ pub fn parse_device(name: &str) -> Result<Device> {
         "cpu" => Ok(Device::Cpu),
         _ if name == "cuda" || name.starts_with("cuda:") => {
             let index: usize = match name.strip_prefix("cuda:") {
-                Some(i) => i.parse().map_err(|_| anyhow::anyhow!("bad CUDA device index in {name:?}"))?,
+                Some(i) => i
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("bad CUDA device index in {name:?}"))?,
                 None => 0,
             };
             Ok(Device::Cuda(index))

@@ -55,13 +55,32 @@ pub struct AdamHyper {
 
 /// Fused Adam step in place over all tensors (all slices the same length; `steps` are
 /// float32 scalars and are incremented).
-pub fn fused_adam(params: &[&Tensor], grads: &[&Tensor], m: &[&Tensor], v: &[&Tensor], steps: &[&Tensor], h: AdamHyper) -> Result<()> {
+pub fn fused_adam(
+    params: &[&Tensor],
+    grads: &[&Tensor],
+    m: &[&Tensor],
+    v: &[&Tensor],
+    steps: &[&Tensor],
+    h: AdamHyper,
+) -> Result<()> {
     let n = params.len();
     assert!(grads.len() == n && m.len() == n && v.len() == n && steps.len() == n);
     let (p, g, m, v, s) = (ptrs(params), ptrs(grads), ptrs(m), ptrs(v), ptrs(steps));
     // SAFETY: all pointers are live tensors for the duration of the call.
     let rc = unsafe {
-        adv_fused_adam(p.as_ptr(), g.as_ptr(), m.as_ptr(), v.as_ptr(), s.as_ptr(), n as i32, h.lr, h.beta1, h.beta2, h.eps, h.weight_decay)
+        adv_fused_adam(
+            p.as_ptr(),
+            g.as_ptr(),
+            m.as_ptr(),
+            v.as_ptr(),
+            s.as_ptr(),
+            n as i32,
+            h.lr,
+            h.beta1,
+            h.beta2,
+            h.eps,
+            h.weight_decay,
+        )
     };
     if rc != 0 {
         return Err(last_error());

@@ -18,14 +18,34 @@ pub struct Adam {
 impl Adam {
     /// Adam over the trainable variables of `vs` (those that require grad when built).
     pub fn new(vs: &nn::VarStore, lr: f64, beta1: f64, beta2: f64) -> Adam {
-        let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+        let mut named: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
         let zeros = |t: &Tensor| t.zeros_like().detach();
         let exp_avg = named.iter().map(|(_, t)| zeros(t)).collect();
         let exp_avg_sq = named.iter().map(|(_, t)| zeros(t)).collect();
-        let steps = named.iter().map(|(_, t)| Tensor::zeros([], (Kind::Float, t.device()))).collect();
+        let steps = named
+            .iter()
+            .map(|(_, t)| Tensor::zeros([], (Kind::Float, t.device())))
+            .collect();
         let (names, params) = named.into_iter().unzip();
-        Adam { names, params, exp_avg, exp_avg_sq, steps, hyper: AdamHyper { lr, beta1, beta2, eps: 1e-8, weight_decay: 0.0 } }
+        Adam {
+            names,
+            params,
+            exp_avg,
+            exp_avg_sq,
+            steps,
+            hyper: AdamHyper {
+                lr,
+                beta1,
+                beta2,
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+        }
     }
 
     /// Forgets all gradients (set to none, as PyTorch's default zero_grad).
@@ -57,7 +77,10 @@ impl Adam {
         let mut out = Vec::new();
         for (i, n) in self.names.iter().enumerate() {
             out.push((format!("exp_avg.{n}"), self.exp_avg[i].shallow_clone()));
-            out.push((format!("exp_avg_sq.{n}"), self.exp_avg_sq[i].shallow_clone()));
+            out.push((
+                format!("exp_avg_sq.{n}"),
+                self.exp_avg_sq[i].shallow_clone(),
+            ));
             out.push((format!("step.{n}"), self.steps[i].shallow_clone()));
         }
         out
@@ -65,13 +88,23 @@ impl Adam {
 
     /// Restores the state written by [`Adam::state`]; every entry must be present and fit.
     pub fn load_state(&mut self, state: &HashMap<String, Tensor>, what: &str) -> Result<()> {
-        let slots = [("exp_avg", &mut self.exp_avg), ("exp_avg_sq", &mut self.exp_avg_sq), ("step", &mut self.steps)];
+        let slots = [
+            ("exp_avg", &mut self.exp_avg),
+            ("exp_avg_sq", &mut self.exp_avg_sq),
+            ("step", &mut self.steps),
+        ];
         for (prefix, list) in slots {
             for (i, n) in self.names.iter().enumerate() {
                 let key = format!("{prefix}.{n}");
-                let src = state.get(&key).with_context(|| format!("{what}: checkpoint lacks optimiser tensor {key}"))?;
+                let src = state
+                    .get(&key)
+                    .with_context(|| format!("{what}: checkpoint lacks optimiser tensor {key}"))?;
                 if src.size() != list[i].size() {
-                    bail!("{what}: optimiser tensor {key} has shape {:?}, model expects {:?}", src.size(), list[i].size());
+                    bail!(
+                        "{what}: optimiser tensor {key} has shape {:?}, model expects {:?}",
+                        src.size(),
+                        list[i].size()
+                    );
                 }
                 tch::no_grad(|| list[i].copy_(src));
             }

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
 #[derive(Parser)]
-#[command(name = "gan", version, about = "Train, sample and benchmark generative adversarial networks")]
+#[command(
+    name = "gan",
+    version,
+    about = "Train, sample and benchmark generative adversarial networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -135,7 +139,11 @@ fn main() {
 }
 
 fn cmd_train(a: TrainArgs) -> Result<()> {
-    let progress = if a.quiet { Progress::Quiet } else { Progress::Auto };
+    let progress = if a.quiet {
+        Progress::Quiet
+    } else {
+        Progress::Auto
+    };
     let summary = if let Some(dir) = &a.resume {
         run::resume(dir, a.steps, progress)?
     } else {
@@ -160,7 +168,10 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         }
         overrides.extend(a.overrides.iter().cloned());
         let cfg = Config::resolve(a.config.as_deref(), &overrides)?;
-        let out = a.out.clone().unwrap_or_else(|| run::new_run_dir(Path::new("runs"), &cfg));
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| run::new_run_dir(Path::new("runs"), &cfg));
         run::start(&cfg, &out, progress)?
     };
     if !a.quiet {
@@ -197,9 +208,14 @@ fn infer_source(path: &Path) -> Result<&'static str> {
     if !path.is_dir() {
         bail!("--data {}: no such file or folder", path.display());
     }
-    let idx_layout = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"]
-        .iter()
-        .any(|f| path.join(f).is_file());
+    let idx_layout = [
+        "train-images-idx3-ubyte",
+        "train-images-idx3-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-images-idx3-ubyte",
+    ]
+    .iter()
+    .any(|f| path.join(f).is_file());
     Ok(if idx_layout { "mnist" } else { "folder" })
 }
 
@@ -212,14 +228,24 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
     tch::manual_seed(a.seed as i64);
     let z = train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev);
     let images = tch::no_grad(|| g.forward(&z, false));
-    let base = if a.checkpoint.is_dir() { a.checkpoint.join("samples") } else { PathBuf::from(".") };
-    let grid_path = a.grid.clone().unwrap_or_else(|| base.join("sample-grid.png"));
+    let base = if a.checkpoint.is_dir() {
+        a.checkpoint.join("samples")
+    } else {
+        PathBuf::from(".")
+    };
+    let grid_path = a
+        .grid
+        .clone()
+        .unwrap_or_else(|| base.join("sample-grid.png"));
     grid::save_grid(&images, &grid_path)?;
     println!("grid of {} samples: {}", a.n, grid_path.display());
     if let Some(dir) = &a.dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for i in 0..a.n {
-            grid::save_png(&grid::to_bytes(&images.get(i).unsqueeze(0)).get(0), &dir.join(format!("sample-{i:05}.png")))?;
+            grid::save_png(
+                &grid::to_bytes(&images.get(i).unsqueeze(0)).get(0),
+                &dir.join(format!("sample-{i:05}.png")),
+            )?;
         }
         println!("{} sample images in {}", a.n, dir.display());
     }
@@ -231,11 +257,19 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
         let (z0, z1) = (ends.narrow(0, 0, a.rows), ends.narrow(0, a.rows, a.rows));
         let t = Tensor::linspace(0.0, 1.0, frames, (Kind::Float, dev));
         // spherical interpolation keeps Gaussian noise at a typical norm along the path
-        let zs = if cfg.model.prior == "gaussian" { slerp(&z0, &z1, &t) } else { lerp(&z0, &z1, &t) };
+        let zs = if cfg.model.prior == "gaussian" {
+            slerp(&z0, &z1, &t)
+        } else {
+            lerp(&z0, &z1, &t)
+        };
         let strip = tch::no_grad(|| g.forward(&zs.view([-1, cfg.model.z_dim]), false));
         let path = grid_path.with_file_name("interpolation.png");
         grid::save_png(&grid::tile(&strip, frames, 2, 0)?, &path)?;
-        println!("interpolation strip ({} rows × {frames} frames): {}", a.rows, path.display());
+        println!(
+            "interpolation strip ({} rows × {frames} frames): {}",
+            a.rows,
+            path.display()
+        );
     }
     Ok(())
 }
@@ -247,7 +281,8 @@ fn lerp(z0: &Tensor, z1: &Tensor, t: &Tensor) -> Tensor {
 }
 
 fn slerp(z0: &Tensor, z1: &Tensor, t: &Tensor) -> Tensor {
-    let cos = (z0 * z1).sum_dim_intlist(1, true, Kind::Float) / (z0.norm_scalaropt_dim(2, [1], true) * z1.norm_scalaropt_dim(2, [1], true));
+    let cos = (z0 * z1).sum_dim_intlist(1, true, Kind::Float)
+        / (z0.norm_scalaropt_dim(2, [1], true) * z1.norm_scalaropt_dim(2, [1], true));
     let omega = cos.clamp(-1.0, 1.0).acos().unsqueeze(1); // rows×1×1
     let so = omega.sin().clamp_min(1e-6);
     let t = t.view([1, -1, 1]);
@@ -273,7 +308,14 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         }
         r
     };
-    let opts = BenchOptions { warmup: a.warmup, iters: a.iters, reps: a.reps, threads: a.threads, device: a.device.clone(), reference };
+    let opts = BenchOptions {
+        warmup: a.warmup,
+        iters: a.iters,
+        reps: a.reps,
+        threads: a.threads,
+        device: a.device.clone(),
+        reference,
+    };
     println!(
         "gan bench: batch 64, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
         a.warmup,
@@ -285,14 +327,18 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
     );
     let mut results = Vec::new();
     for m in models {
-        let r = bench::run_model(m, &opts, |who, rep, rate| println!("  {m:5} rep {rep} {who:5} {rate:8.3} it/s"))?;
+        let r = bench::run_model(m, &opts, |who, rep, rate| {
+            println!("  {m:5} rep {rep} {who:5} {rate:8.3} it/s")
+        })?;
         results.push(r);
     }
     println!("\n| model | ours it/s | PyTorch eager it/s | ratio | ours GFLOP/s | peak RSS ours / PyTorch |");
     println!("|---|---|---|---|---|---|");
     for r in &results {
         let (t, ratio, tpk) = match (r.torch_median(), r.ratio(), r.torch_peak_mib) {
-            (Some(t), Some(x), Some(p)) => (format!("{t:.2}"), format!("{x:.2}x"), format!("{p:.0} MiB")),
+            (Some(t), Some(x), Some(p)) => {
+                (format!("{t:.2}"), format!("{x:.2}x"), format!("{p:.0} MiB"))
+            }
             _ => ("–".into(), "–".into(), "–".into()),
         };
         println!(

@@ -21,9 +21,12 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read image folder {}", dir.display()))?;
+        let entries = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot read image folder {}", dir.display()))?;
         for entry in entries {
-            let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+            let path = entry
+                .with_context(|| format!("cannot list {}", dir.display()))?
+                .path();
             if path.is_dir() {
                 stack.push(path);
             } else if path
@@ -40,9 +43,17 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Loads every image under `root` at `resolution`² with `channels` (1 or 3) channels.
-pub fn load_folder(root: &Path, resolution: u32, channels: u32, limit: usize) -> Result<FolderImages> {
+pub fn load_folder(
+    root: &Path,
+    resolution: u32,
+    channels: u32,
+    limit: usize,
+) -> Result<FolderImages> {
     if !root.is_dir() {
-        bail!("image folder {} does not exist or is not a folder", root.display());
+        bail!(
+            "image folder {} does not exist or is not a folder",
+            root.display()
+        );
     }
     let mut files = list_images(root)?;
     if files.is_empty() {
@@ -54,7 +65,9 @@ pub fn load_folder(root: &Path, resolution: u32, channels: u32, limit: usize) ->
     let (labels, classes) = labels_from_subfolders(root, &files);
     let per = (resolution * resolution * channels) as usize;
     let mut data = vec![0u8; per * files.len()];
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|s| -> Result<()> {
         let handles: Vec<_> = files
@@ -74,7 +87,12 @@ pub fn load_folder(root: &Path, resolution: u32, channels: u32, limit: usize) ->
         }
         Ok(())
     })?;
-    Ok(FolderImages { data, count: files.len(), labels, classes })
+    Ok(FolderImages {
+        data,
+        count: files.len(),
+        labels,
+        classes,
+    })
 }
 
 fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> Result<()> {
@@ -83,9 +101,18 @@ fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> R
         .with_guessed_format()
         .with_context(|| format!("cannot read image {}", path.display()))?
         .decode()
-        .with_context(|| format!("image {} is corrupt or not a supported PNG/JPEG", path.display()))?;
+        .with_context(|| {
+            format!(
+                "image {} is corrupt or not a supported PNG/JPEG",
+                path.display()
+            )
+        })?;
     let img = fit(flatten_alpha(img), resolution);
-    let bytes = if channels == 1 { img.to_luma8().into_raw() } else { img.to_rgb8().into_raw() };
+    let bytes = if channels == 1 {
+        img.to_luma8().into_raw()
+    } else {
+        img.to_rgb8().into_raw()
+    };
     let c = channels as usize;
     let hw = (resolution * resolution) as usize;
     // interleaved HWC -> planar CHW
@@ -121,7 +148,10 @@ fn fit(img: DynamicImage, res: u32) -> DynamicImage {
         return img;
     }
     let scale = res as f64 / w.min(h) as f64;
-    let (nw, nh) = (((w as f64 * scale).round() as u32).max(res), ((h as f64 * scale).round() as u32).max(res));
+    let (nw, nh) = (
+        ((w as f64 * scale).round() as u32).max(res),
+        ((h as f64 * scale).round() as u32).max(res),
+    );
     let resized = img.resize_exact(nw, nh, FilterType::Triangle);
     resized.crop_imm((nw - res) / 2, (nh - res) / 2, res, res)
 }
@@ -134,11 +164,16 @@ fn labels_from_subfolders(root: &Path, files: &[PathBuf]) -> (Option<Vec<i64>>, 
         comps.next().map(|_| first)
     };
     let names: Option<Vec<String>> = files.iter().map(class_of).collect();
-    let Some(names) = names else { return (None, Vec::new()) };
+    let Some(names) = names else {
+        return (None, Vec::new());
+    };
     let mut classes = names.clone();
     classes.sort();
     classes.dedup();
-    let labels = names.iter().map(|n| classes.binary_search(n).unwrap() as i64).collect();
+    let labels = names
+        .iter()
+        .map(|n| classes.binary_search(n).unwrap() as i64)
+        .collect();
     (Some(labels), classes)
 }
 
@@ -149,9 +184,15 @@ mod tests {
     #[test]
     fn loads_resizes_and_labels_by_subfolder() {
         let dir = tempfile::tempdir().unwrap();
-        for (sub, name, w, h) in [("cats", "a.png", 40, 20), ("dogs", "b.jpg", 16, 16), ("dogs", "c.PNG", 8, 30)] {
+        for (sub, name, w, h) in [
+            ("cats", "a.png", 40, 20),
+            ("dogs", "b.jpg", 16, 16),
+            ("dogs", "c.PNG", 8, 30),
+        ] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-            let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 5) as u8, (y * 5) as u8, 128]));
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([(x * 5) as u8, (y * 5) as u8, 128])
+            });
             img.save(dir.path().join(sub).join(name)).unwrap();
         }
         let got = load_folder(dir.path(), 12, 3, 0).unwrap();
@@ -166,7 +207,9 @@ mod tests {
     #[test]
     fn transparent_pixels_become_white() {
         let dir = tempfile::tempdir().unwrap();
-        image::RgbaImage::from_pixel(4, 4, image::Rgba([0, 0, 0, 0])).save(dir.path().join("t.png")).unwrap();
+        image::RgbaImage::from_pixel(4, 4, image::Rgba([0, 0, 0, 0]))
+            .save(dir.path().join("t.png"))
+            .unwrap();
         let got = load_folder(dir.path(), 4, 1, 0).unwrap();
         assert!(got.data.iter().all(|&v| v == 255));
         assert_eq!(got.labels, None);
@@ -177,10 +220,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = format!("{:#}", load_folder(dir.path(), 8, 1, 0).err().unwrap());
         assert!(err.contains("no PNG or JPEG"), "{err}");
-        std::fs::write(dir.path().join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+        std::fs::write(
+            dir.path().join("broken.png"),
+            b"\x89PNG\r\n\x1a\nnot really",
+        )
+        .unwrap();
         let err = format!("{:#}", load_folder(dir.path(), 8, 1, 0).err().unwrap());
         assert!(err.contains("broken.png"), "{err}");
-        let err = format!("{:#}", load_folder(&dir.path().join("nope"), 8, 1, 0).err().unwrap());
+        let err = format!(
+            "{:#}",
+            load_folder(&dir.path().join("nope"), 8, 1, 0)
+                .err()
+                .unwrap()
+        );
         assert!(err.contains("does not exist"), "{err}");
     }
 }

@@ -16,7 +16,8 @@ pub struct IdxArray {
 
 /// Reads an IDX file; gzip is detected from the content, not the file name.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read IDX file {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read IDX file {}", path.display()))?;
     parse_idx(&bytes).with_context(|| format!("IDX file {} is not valid", path.display()))
 }
 
@@ -34,13 +35,23 @@ pub fn parse_idx(bytes: &[u8]) -> Result<IdxArray> {
         bytes
     };
     if bytes.len() < 4 {
-        bail!("file is {} bytes long, shorter than the 4-byte IDX header", bytes.len());
+        bail!(
+            "file is {} bytes long, shorter than the 4-byte IDX header",
+            bytes.len()
+        );
     }
     if bytes[0] != 0 || bytes[1] != 0 {
-        bail!("bad magic number {:02x}{:02x}: an IDX file starts with two zero bytes", bytes[0], bytes[1]);
+        bail!(
+            "bad magic number {:02x}{:02x}: an IDX file starts with two zero bytes",
+            bytes[0],
+            bytes[1]
+        );
     }
     if bytes[2] != 0x08 {
-        bail!("element type 0x{:02x} is not supported (expected 0x08, unsigned bytes)", bytes[2]);
+        bail!(
+            "element type 0x{:02x} is not supported (expected 0x08, unsigned bytes)",
+            bytes[2]
+        );
     }
     let ndim = bytes[3] as usize;
     if ndim == 0 || ndim > 4 {
@@ -48,7 +59,10 @@ pub fn parse_idx(bytes: &[u8]) -> Result<IdxArray> {
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        bail!("header promises {ndim} dimensions but the file ends after {} bytes", bytes.len());
+        bail!(
+            "header promises {ndim} dimensions but the file ends after {} bytes",
+            bytes.len()
+        );
     }
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
@@ -61,7 +75,10 @@ pub fn parse_idx(bytes: &[u8]) -> Result<IdxArray> {
     if body != count {
         bail!("dimensions {dims:?} need {count} data bytes but the file has {body}");
     }
-    Ok(IdxArray { dims, data: bytes[header..].to_vec() })
+    Ok(IdxArray {
+        dims,
+        data: bytes[header..].to_vec(),
+    })
 }
 
 /// Serialises an array as raw IDX (used by tests and tools that write datasets).
@@ -80,7 +97,10 @@ mod tests {
     use std::io::Write;
 
     fn sample() -> IdxArray {
-        IdxArray { dims: vec![2, 3, 2], data: (0..12).collect() }
+        IdxArray {
+            dims: vec![2, 3, 2],
+            data: (0..12).collect(),
+        }
     }
 
     #[test]
@@ -103,7 +123,13 @@ mod tests {
             (vec![0, 0, 8, 9], "dimensions"),
             (vec![0, 0, 8], "shorter"),
             (vec![0x1f, 0x8b, 8, 0, 1, 2], "gzip"),
-            (vec![0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "overflow"),
+            (
+                vec![
+                    0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                    0xff,
+                ],
+                "overflow",
+            ),
         ];
         for (bytes, want) in cases {
             let err = format!("{:#}", parse_idx(&bytes).unwrap_err());
@@ -113,7 +139,10 @@ mod tests {
 
     #[test]
     fn missing_file_names_the_file() {
-        let err = format!("{:#}", read_idx(Path::new("/nonexistent/x-idx3-ubyte")).unwrap_err());
+        let err = format!(
+            "{:#}",
+            read_idx(Path::new("/nonexistent/x-idx3-ubyte")).unwrap_err()
+        );
         assert!(err.contains("/nonexistent/x-idx3-ubyte"), "{err}");
     }
 }

@@ -58,8 +58,16 @@ impl Dataset {
     /// A dataset of uniform random images, as used by the speed benchmark.
     pub fn random(n: i64, channels: i64, resolution: i64, seed: u64) -> Dataset {
         tch::manual_seed(seed as i64);
-        let images = Tensor::randint(256, [n, channels, resolution, resolution], (Kind::Uint8, Device::Cpu));
-        Dataset { name: format!("random ({n} images)"), images, labels: None }
+        let images = Tensor::randint(
+            256,
+            [n, channels, resolution, resolution],
+            (Kind::Uint8, Device::Cpu),
+        );
+        Dataset {
+            name: format!("random ({n} images)"),
+            images,
+            labels: None,
+        }
     }
 }
 
@@ -84,7 +92,11 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             let prefix = if d.split == "train" { "train" } else { "t10k" };
             let images = find_idx(&dir, &format!("{prefix}-images-idx3-ubyte"), &d.source)?;
             let labels = find_idx(&dir, &format!("{prefix}-labels-idx1-ubyte"), &d.source)?;
-            let (i, l) = idx_pair(idx::read_idx(&images)?, Some(idx::read_idx(&labels)?), &images)?;
+            let (i, l) = idx_pair(
+                idx::read_idx(&images)?,
+                Some(idx::read_idx(&labels)?),
+                &images,
+            )?;
             (format!("{} {}", d.source, d.split), i, l)
         }
         "idx" => {
@@ -109,7 +121,11 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
     let (images, labels) = apply_limit(images, labels, d.limit);
     let images = conform(&images, res, ch);
     let n = images.size()[0];
-    Ok(Dataset { name: format!("{name} ({n} images)"), images, labels })
+    Ok(Dataset {
+        name: format!("{name} ({n} images)"),
+        images,
+        labels,
+    })
 }
 
 fn standard_dir(d: &DataConfig) -> Result<PathBuf> {
@@ -142,12 +158,20 @@ fn find_idx(dir: &Path, stem: &str, source: &str) -> Result<PathBuf> {
 
 /// Checks shapes of an IDX image array (N×H×W) and optional label array (N) and makes
 /// tensors of them.
-fn idx_pair(images: idx::IdxArray, labels: Option<idx::IdxArray>, path: &Path) -> Result<(Tensor, Option<Tensor>)> {
+fn idx_pair(
+    images: idx::IdxArray,
+    labels: Option<idx::IdxArray>,
+    path: &Path,
+) -> Result<(Tensor, Option<Tensor>)> {
     let dims: Vec<i64> = images.dims.iter().map(|&d| d as i64).collect();
     let shape = match dims.as_slice() {
         [n, h, w] => [*n, 1, *h, *w],
         [n, c, h, w] if *c == 1 || *c == 3 => [*n, *c, *h, *w],
-        _ => bail!("{}: expected images of shape N×H×W or N×C×H×W, got {:?}", path.display(), images.dims),
+        _ => bail!(
+            "{}: expected images of shape N×H×W or N×C×H×W, got {:?}",
+            path.display(),
+            images.dims
+        ),
     };
     if shape[0] == 0 {
         bail!("{}: holds no images", path.display());
@@ -156,7 +180,12 @@ fn idx_pair(images: idx::IdxArray, labels: Option<idx::IdxArray>, path: &Path) -
     let labels = match labels {
         Some(l) => {
             if l.dims != [images.dims[0]] {
-                bail!("{}: {} images but labels of shape {:?}", path.display(), images.dims[0], l.dims);
+                bail!(
+                    "{}: {} images but labels of shape {:?}",
+                    path.display(),
+                    images.dims[0],
+                    l.dims
+                );
             }
             Some(Tensor::from_slice(&l.data).to_kind(Kind::Int64))
         }
@@ -178,7 +207,9 @@ fn apply_limit(images: Tensor, labels: Option<Tensor>, limit: usize) -> (Tensor,
 /// gray→RGB repeats the channel, RGB→gray takes luma (ITU-R 601), sizes change by
 /// antialiased bilinear resampling of the shorter side and a centre crop.
 pub fn conform(images: &Tensor, res: i64, channels: i64) -> Tensor {
-    let [_, c, h, w] = images.size()[..] else { panic!("conform expects N×C×H×W") };
+    let [_, c, h, w] = images.size()[..] else {
+        panic!("conform expects N×C×H×W")
+    };
     let mut x = images.shallow_clone();
     if c != channels || h != res || w != res {
         x = x.to_kind(Kind::Float);
@@ -190,11 +221,20 @@ pub fn conform(images: &Tensor, res: i64, channels: i64) -> Tensor {
         }
         if h != res || w != res {
             let s = res as f64 / h.min(w) as f64;
-            let (nh, nw) = (((h as f64 * s).round() as i64).max(res), ((w as f64 * s).round() as i64).max(res));
+            let (nh, nw) = (
+                ((h as f64 * s).round() as i64).max(res),
+                ((w as f64 * s).round() as i64).max(res),
+            );
             x = x.internal_upsample_bilinear2d_aa([nh, nw], false, None, None);
-            x = x.narrow(2, (nh - res) / 2, res).narrow(3, (nw - res) / 2, res);
+            x = x
+                .narrow(2, (nh - res) / 2, res)
+                .narrow(3, (nw - res) / 2, res);
         }
-        x = x.round().clamp(0.0, 255.0).to_kind(Kind::Uint8).contiguous();
+        x = x
+            .round()
+            .clamp(0.0, 255.0)
+            .to_kind(Kind::Uint8)
+            .contiguous();
     }
     x
 }
@@ -225,14 +265,26 @@ impl Batcher {
             bail!("batch size {batch} does not fit a dataset of {n} images");
         }
         let perm = rng::permutation(n, rng::derive_seed(seed, &[STREAM_DATA, state.epoch]));
-        Ok(Batcher { n, batch, seed, state, perm })
+        Ok(Batcher {
+            n,
+            batch,
+            seed,
+            state,
+            perm,
+        })
     }
 
     /// Indices of the next minibatch.
     pub fn next_indices(&mut self) -> Tensor {
         if self.state.position + self.batch > self.n {
-            self.state = BatcherState { epoch: self.state.epoch + 1, position: 0 };
-            self.perm = rng::permutation(self.n, rng::derive_seed(self.seed, &[STREAM_DATA, self.state.epoch]));
+            self.state = BatcherState {
+                epoch: self.state.epoch + 1,
+                position: 0,
+            };
+            self.perm = rng::permutation(
+                self.n,
+                rng::derive_seed(self.seed, &[STREAM_DATA, self.state.epoch]),
+            );
         }
         let p = self.state.position;
         self.state.position += self.batch;
@@ -257,7 +309,11 @@ mod tests {
         let counts = ds.labels.as_ref().unwrap().bincount::<Tensor>(None, 10);
         assert_eq!(Vec::<i64>::try_from(counts).unwrap(), vec![500; 10]);
         // real digits: mostly black background, some bright strokes
-        let mean = ds.images.to_kind(Kind::Float).mean(Kind::Float).double_value(&[]);
+        let mean = ds
+            .images
+            .to_kind(Kind::Float)
+            .mean(Kind::Float)
+            .double_value(&[]);
         assert!((20.0..50.0).contains(&mean), "mean pixel {mean}");
         let b = ds.batch(&Tensor::from_slice(&[0i64, 1]));
         assert_eq!(b.min().double_value(&[]), -1.0);
@@ -271,7 +327,9 @@ mod tests {
         assert_eq!(y.size(), [2, 3, 32, 32]);
         assert_eq!(y.min().int64_value(&[]), 200);
         assert_eq!(y.max().int64_value(&[]), 200);
-        let rgb = Tensor::from_slice(&[255u8, 0, 0]).view([1, 3, 1, 1]).repeat([1, 1, 4, 4]);
+        let rgb = Tensor::from_slice(&[255u8, 0, 0])
+            .view([1, 3, 1, 1])
+            .repeat([1, 1, 4, 4]);
         let g = conform(&rgb, 4, 1);
         assert_eq!(g.int64_value(&[0, 0, 0, 0]), 76); // 0.299 * 255
     }
@@ -297,16 +355,25 @@ mod tests {
     fn idx_source_reads_a_file_and_checks_shape() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("imgs-idx3-ubyte");
-        let arr = idx::IdxArray { dims: vec![4, 28, 28], data: vec![7; 4 * 784] };
+        let arr = idx::IdxArray {
+            dims: vec![4, 28, 28],
+            data: vec![7; 4 * 784],
+        };
         std::fs::write(&path, idx::encode_idx(&arr)).unwrap();
         let mut cfg = Config::default();
         cfg.data.source = "idx".into();
         cfg.data.path = path.display().to_string();
         let ds = load(&cfg).unwrap();
         assert_eq!(ds.images.size(), [4, 1, 32, 32]);
-        let bad = idx::IdxArray { dims: vec![4, 784], data: vec![7; 4 * 784] };
+        let bad = idx::IdxArray {
+            dims: vec![4, 784],
+            data: vec![7; 4 * 784],
+        };
         std::fs::write(&path, idx::encode_idx(&bad)).unwrap();
         let err = format!("{:#}", load(&cfg).err().unwrap());
-        assert!(err.contains("imgs-idx3-ubyte") && err.contains("N×H×W"), "{err}");
+        assert!(
+            err.contains("imgs-idx3-ubyte") && err.contains("N×H×W"),
+            "{err}"
+        );
     }
 }

@@ -51,8 +51,11 @@ mod tests {
     fn losses_match_hand_computed_values() {
         let sig = |l: f64| 1.0 / (1.0 + (-l).exp());
         let (r, f) = ([2.0, -1.0], [0.5, -3.0]);
-        let want_d = -(sig(2.0).ln() + sig(-1.0).ln()) / 2.0 - ((1.0 - sig(0.5)).ln() + (1.0 - sig(-3.0)).ln()) / 2.0;
-        let got = GanLoss::NonSaturating.d_loss(&t(&r), &t(&f)).double_value(&[]);
+        let want_d = -(sig(2.0).ln() + sig(-1.0).ln()) / 2.0
+            - ((1.0 - sig(0.5)).ln() + (1.0 - sig(-3.0)).ln()) / 2.0;
+        let got = GanLoss::NonSaturating
+            .d_loss(&t(&r), &t(&f))
+            .double_value(&[]);
         assert!((got - want_d).abs() < 1e-6, "{got} vs {want_d}");
         let ns = -(sig(0.5).ln() + sig(-3.0).ln()) / 2.0;
         assert!((GanLoss::NonSaturating.g_loss(&t(&f)).double_value(&[]) - ns).abs() < 1e-6);

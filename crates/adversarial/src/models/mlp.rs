@@ -11,10 +11,22 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     let mut seq = nn::seq_t();
     let mut prev = cfg.z_dim;
     for (i, &w) in cfg.g_hidden.iter().enumerate() {
-        seq = seq.add(nn::linear(p / format!("fc{i}"), prev, w, Default::default())).add_fn(leaky(cfg.leaky_slope));
+        seq = seq
+            .add(nn::linear(
+                p / format!("fc{i}"),
+                prev,
+                w,
+                Default::default(),
+            ))
+            .add_fn(leaky(cfg.leaky_slope));
         prev = w;
     }
-    seq = seq.add(nn::linear(p / format!("fc{}", cfg.g_hidden.len()), prev, out, Default::default()));
+    seq = seq.add(nn::linear(
+        p / format!("fc{}", cfg.g_hidden.len()),
+        prev,
+        out,
+        Default::default(),
+    ));
     let shape = [-1, cfg.channels, cfg.resolution, cfg.resolution];
     seq.add_fn(move |x| x.tanh().view(shape))
 }
@@ -23,8 +35,21 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     let mut prev = cfg.channels * cfg.resolution * cfg.resolution;
     let mut seq = nn::seq_t().add_fn(move |x| x.flatten(1, -1));
     for (i, &w) in cfg.d_hidden.iter().enumerate() {
-        seq = seq.add(nn::linear(p / format!("fc{i}"), prev, w, Default::default())).add_fn(leaky(cfg.leaky_slope));
+        seq = seq
+            .add(nn::linear(
+                p / format!("fc{i}"),
+                prev,
+                w,
+                Default::default(),
+            ))
+            .add_fn(leaky(cfg.leaky_slope));
         prev = w;
     }
-    seq.add(nn::linear(p / format!("fc{}", cfg.d_hidden.len()), prev, 1, Default::default())).add_fn(|x| x.view([-1]))
+    seq.add(nn::linear(
+        p / format!("fc{}", cfg.d_hidden.len()),
+        prev,
+        1,
+        Default::default(),
+    ))
+    .add_fn(|x| x.view([-1]))
 }

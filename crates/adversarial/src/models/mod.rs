@@ -24,7 +24,11 @@ impl Net {
 
     /// Number of trainable scalars.
     pub fn num_parameters(&self) -> i64 {
-        self.vs.trainable_variables().iter().map(Tensor::numel).sum::<usize>() as i64
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(Tensor::numel)
+            .sum::<usize>() as i64
     }
 }
 
@@ -37,7 +41,10 @@ pub struct GanPair {
 /// Builds G and D for `cfg.arch` on `device`. Weights are drawn from libtorch's global
 /// generator, so seed it first for a reproducible initialisation.
 pub fn build(cfg: &ModelConfig, device: Device) -> Result<GanPair> {
-    Ok(GanPair { g: build_generator(cfg, device)?, d: build_discriminator(cfg, device)? })
+    Ok(GanPair {
+        g: build_generator(cfg, device)?,
+        d: build_discriminator(cfg, device)?,
+    })
 }
 
 pub fn build_generator(cfg: &ModelConfig, device: Device) -> Result<Net> {
@@ -72,8 +79,21 @@ mod tests {
 
     #[test]
     fn every_arch_and_resolution_has_the_right_shapes() {
-        for (arch, res, ch) in [("dcgan", 28, 1), ("dcgan", 32, 1), ("dcgan", 64, 3), ("mlp", 28, 1), ("mlp", 32, 3)] {
-            let cfg = ModelConfig { arch: arch.into(), resolution: res, channels: ch, g_width: 8, d_width: 8, ..Default::default() };
+        for (arch, res, ch) in [
+            ("dcgan", 28, 1),
+            ("dcgan", 32, 1),
+            ("dcgan", 64, 3),
+            ("mlp", 28, 1),
+            ("mlp", 32, 3),
+        ] {
+            let cfg = ModelConfig {
+                arch: arch.into(),
+                resolution: res,
+                channels: ch,
+                g_width: 8,
+                d_width: 8,
+                ..Default::default()
+            };
             let pair = build(&cfg, Device::Cpu).unwrap();
             let z = Tensor::randn([3, cfg.z_dim], (Kind::Float, Device::Cpu));
             let x = pair.g.forward(&z, true);
@@ -86,11 +106,19 @@ mod tests {
     /// The benchmark models must be exactly those of the PyTorch reference script.
     #[test]
     fn reference_models_have_the_reference_parameter_counts() {
-        let dc = build(&ModelConfig::default(), Device::Cpu).unwrap();
+        let dc = build(
+            &crate::bench::bench_config("dcgan", 0, "cpu").unwrap().model,
+            Device::Cpu,
+        )
+        .unwrap();
         // counts of torch_gan_step_bench.py's dcgan_models() / mlp_models()
         assert_eq!(dc.g.num_parameters(), 1_067_329);
         assert_eq!(dc.d.num_parameters(), 661_697);
-        let mlp = build(&ModelConfig { arch: "mlp".into(), resolution: 28, ..Default::default() }, Device::Cpu).unwrap();
+        let mlp = build(
+            &crate::bench::bench_config("mlp", 0, "cpu").unwrap().model,
+            Device::Cpu,
+        )
+        .unwrap();
         assert_eq!(mlp.g.num_parameters(), 1_486_352);
         assert_eq!(mlp.d.num_parameters(), 533_505);
     }

@@ -8,7 +8,12 @@ use tch::{Kind, Tensor};
 
 /// Images in [-1, 1] (N×C×H×W, C = 1 or 3) to bytes N×C×H×W.
 pub fn to_bytes(images: &Tensor) -> Tensor {
-    ((images.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+    ((images
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        + 1.0)
+        * 127.5)
         .round()
         .clamp(0.0, 255.0)
         .to_kind(Kind::Uint8)
@@ -17,14 +22,20 @@ pub fn to_bytes(images: &Tensor) -> Tensor {
 /// Tiles N images into rows of `ncol` with a `pad`-pixel border (value `pad_value`),
 /// returning C×H×W bytes.
 pub fn tile(images: &Tensor, ncol: i64, pad: i64, pad_value: u8) -> Result<Tensor> {
-    let [n, c, h, w] = images.size()[..] else { bail!("grid expects N×C×H×W images, got {:?}", images.size()) };
+    let [n, c, h, w] = images.size()[..] else {
+        bail!("grid expects N×C×H×W images, got {:?}", images.size())
+    };
     if n == 0 || ncol <= 0 {
         bail!("grid needs at least one image and one column");
     }
     let bytes = to_bytes(images);
     let nrow = (n + ncol - 1) / ncol;
     let (gh, gw) = (nrow * (h + pad) + pad, ncol * (w + pad) + pad);
-    let grid = Tensor::full([c, gh, gw], pad_value as i64, (Kind::Uint8, tch::Device::Cpu));
+    let grid = Tensor::full(
+        [c, gh, gw],
+        pad_value as i64,
+        (Kind::Uint8, tch::Device::Cpu),
+    );
     for i in 0..n {
         let (r, col) = (i / ncol, i % ncol);
         let (y, x) = (pad + r * (h + pad), pad + col * (w + pad));
@@ -35,7 +46,9 @@ pub fn tile(images: &Tensor, ncol: i64, pad: i64, pad_value: u8) -> Result<Tenso
 
 /// Writes C×H×W bytes (C = 1 or 3) as a PNG, atomically.
 pub fn save_png(chw: &Tensor, path: &Path) -> Result<()> {
-    let [c, h, w] = chw.size()[..] else { bail!("PNG expects C×H×W, got {:?}", chw.size()) };
+    let [c, h, w] = chw.size()[..] else {
+        bail!("PNG expects C×H×W, got {:?}", chw.size())
+    };
     let hwc = chw.permute([1, 2, 0]).contiguous();
     let data = Vec::<u8>::try_from(hwc.view([-1]))?;
     let color = match c {
@@ -63,7 +76,13 @@ mod tests {
 
     #[test]
     fn grid_places_images_and_png_round_trips() {
-        let imgs = Tensor::cat(&[Tensor::full([1, 1, 2, 2], -1.0, (Kind::Float, tch::Device::Cpu)), Tensor::full([1, 1, 2, 2], 1.0, (Kind::Float, tch::Device::Cpu))], 0);
+        let imgs = Tensor::cat(
+            &[
+                Tensor::full([1, 1, 2, 2], -1.0, (Kind::Float, tch::Device::Cpu)),
+                Tensor::full([1, 1, 2, 2], 1.0, (Kind::Float, tch::Device::Cpu)),
+            ],
+            0,
+        );
         let g = tile(&imgs, 2, 1, 128).unwrap();
         assert_eq!(g.size(), [1, 4, 7]);
         assert_eq!(g.int64_value(&[0, 1, 1]), 0);

@@ -39,8 +39,14 @@ pub struct Checkpoint {
 
 /// Writes `bytes` to `path` so that readers only ever see the old or the new content.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("path has no file name")?.to_string_lossy();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("path has no file name")?
+        .to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -51,7 +57,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {} (previous version left intact)", path.display()));
+        return Err(e).with_context(|| {
+            format!(
+                "cannot write {} (previous version left intact)",
+                path.display()
+            )
+        });
     }
     Ok(())
 }
@@ -111,12 +122,22 @@ pub fn encode(tensors: &[(String, Tensor)], meta: &CheckpointMeta) -> Result<Vec
         let (dtype, size) = dtype_of(t.kind())?;
         let mut data = vec![0u8; t.numel() * size];
         t.copy_data_u8(&mut data, t.numel());
-        raws.push((name.clone(), Raw { dtype, shape: t.size().iter().map(|&d| d as usize).collect(), data }));
+        raws.push((
+            name.clone(),
+            Raw {
+                dtype,
+                shape: t.size().iter().map(|&d| d as usize).collect(),
+                data,
+            },
+        ));
     }
     let mut info = HashMap::new();
     info.insert("format".to_string(), FORMAT_NAME.to_string());
     info.insert("meta".to_string(), serde_json::to_string(meta)?);
-    Ok(safetensors::serialize(raws.iter().map(|(n, r)| (n.as_str(), r)), &Some(info))?)
+    Ok(safetensors::serialize(
+        raws.iter().map(|(n, r)| (n.as_str(), r)),
+        &Some(info),
+    )?)
 }
 
 /// Writes a checkpoint atomically.
@@ -126,21 +147,27 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], meta: &CheckpointMeta) ->
 
 /// Reads a checkpoint; errors name the file and what is wrong with it.
 pub fn load(path: &Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     decode(&bytes).with_context(|| format!("checkpoint {} is not usable", path.display()))
 }
 
 /// Parses checkpoint bytes.
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint> {
-    let (_, header) = SafeTensors::read_metadata(bytes).context("not a safetensors file (corrupt or truncated)")?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .context("not a safetensors file (corrupt or truncated)")?;
     let info = header.metadata().clone().unwrap_or_default();
     if info.get("format").map(String::as_str) != Some(FORMAT_NAME) {
         bail!("not an adversarial checkpoint (metadata `format` is missing)");
     }
     let meta: CheckpointMeta =
-        serde_json::from_str(info.get("meta").context("metadata `meta` is missing")?).context("metadata `meta` is malformed")?;
+        serde_json::from_str(info.get("meta").context("metadata `meta` is missing")?)
+            .context("metadata `meta` is malformed")?;
     if meta.format_version != FORMAT_VERSION {
-        bail!("checkpoint format version {} is not supported (this build reads {FORMAT_VERSION})", meta.format_version);
+        bail!(
+            "checkpoint format version {} is not supported (this build reads {FORMAT_VERSION})",
+            meta.format_version
+        );
     }
     let st = SafeTensors::deserialize(bytes).context("tensor data is corrupt or truncated")?;
     let mut tensors = HashMap::new();
@@ -154,7 +181,11 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint> {
 
 /// Named variables of a var store under `prefix.` (weights and BatchNorm statistics).
 pub fn named_vars(prefix: &str, vs: &nn::VarStore) -> Vec<(String, Tensor)> {
-    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)).collect();
+    let mut v: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(n, t)| (format!("{prefix}.{n}"), t))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -164,10 +195,9 @@ pub fn load_vars(ckpt: &Checkpoint, prefix: &str, vs: &nn::VarStore) -> Result<(
     let vars = vs.variables();
     for (name, var) in &vars {
         let key = format!("{prefix}.{name}");
-        let src = ckpt
-            .tensors
-            .get(&key)
-            .with_context(|| format!("checkpoint lacks tensor {key}: it was written for a different model"))?;
+        let src = ckpt.tensors.get(&key).with_context(|| {
+            format!("checkpoint lacks tensor {key}: it was written for a different model")
+        })?;
         if src.size() != var.size() {
             bail!(
                 "checkpoint tensor {key} has shape {:?} but the model expects {:?}: it was written for a different model config",
@@ -179,7 +209,11 @@ pub fn load_vars(ckpt: &Checkpoint, prefix: &str, vs: &nn::VarStore) -> Result<(
         tch::no_grad(|| var.copy_(src));
     }
     let dot = format!("{prefix}.");
-    if let Some(extra) = ckpt.tensors.keys().find(|k| k.starts_with(&dot) && !vars.contains_key(&k[dot.len()..])) {
+    if let Some(extra) = ckpt
+        .tensors
+        .keys()
+        .find(|k| k.starts_with(&dot) && !vars.contains_key(&k[dot.len()..]))
+    {
         bail!("checkpoint has tensor {extra} that the model does not: it was written for a different model config");
     }
     Ok(())
@@ -202,7 +236,16 @@ mod tests {
     use super::*;
 
     fn meta() -> CheckpointMeta {
-        CheckpointMeta { format_version: FORMAT_VERSION, step: 7, batcher: BatcherState { epoch: 1, position: 64 }, elapsed_s: 1.5, config: "seed = 1\n".into() }
+        CheckpointMeta {
+            format_version: FORMAT_VERSION,
+            step: 7,
+            batcher: BatcherState {
+                epoch: 1,
+                position: 64,
+            },
+            elapsed_s: 1.5,
+            config: "seed = 1\n".into(),
+        }
     }
 
     #[test]
@@ -211,22 +254,41 @@ mod tests {
         let p = dir.path().join("c.safetensors");
         let a = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));
         let b = Tensor::from_slice(&[1i64, 2, 3]);
-        save(&p, &[("a".into(), a.shallow_clone()), ("b".into(), b.shallow_clone())], &meta()).unwrap();
+        save(
+            &p,
+            &[
+                ("a".into(), a.shallow_clone()),
+                ("b".into(), b.shallow_clone()),
+            ],
+            &meta(),
+        )
+        .unwrap();
         let c = load(&p).unwrap();
         assert_eq!(c.meta, meta());
         assert!(c.tensors["a"].equal(&a));
         assert!(c.tensors["b"].equal(&b));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
     }
 
     #[test]
     fn corrupt_or_foreign_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.safetensors");
-        let bytes = encode(&[("a".into(), Tensor::ones([64], (Kind::Float, Device::Cpu)))], &meta()).unwrap();
+        let bytes = encode(
+            &[("a".into(), Tensor::ones([64], (Kind::Float, Device::Cpu)))],
+            &meta(),
+        )
+        .unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
         let err = format!("{:#}", load(&p).err().unwrap());
-        assert!(err.contains("c.safetensors") && err.contains("truncated"), "{err}");
+        assert!(
+            err.contains("c.safetensors") && err.contains("truncated"),
+            "{err}"
+        );
         std::fs::write(&p, b"hello").unwrap();
         assert!(format!("{:#}", load(&p).err().unwrap()).contains("not a safetensors"));
         let plain = safetensors::serialize(Vec::<(&str, &Raw)>::new(), &None).unwrap();
@@ -255,7 +317,10 @@ mod tests {
         let _ = vs.root().zeros("w", &[2, 3]);
         let other = nn::VarStore::new(Device::Cpu);
         let _ = other.root().zeros("w", &[4, 3]);
-        let ckpt = Checkpoint { tensors: named_vars("g", &other).into_iter().collect(), meta: meta() };
+        let ckpt = Checkpoint {
+            tensors: named_vars("g", &other).into_iter().collect(),
+            meta: meta(),
+        };
         let err = format!("{:#}", load_vars(&ckpt, "g", &vs).unwrap_err());
         assert!(err.contains("g.w") && err.contains("[4, 3]"), "{err}");
     }

@@ -71,8 +71,13 @@ impl Trainer {
         };
         let opt_g = Adam::new(&pair.g.vs, t.lr_g, t.beta1, t.beta2);
         let opt_d = Adam::new(&pair.d.vs, t.lr_d, t.beta1, t.beta2);
-        let batcher = Batcher::new(data.len(), t.batch_size as usize, cfg.seed, BatcherState::default())
-            .with_context(|| format!("dataset {}", data.name))?;
+        let batcher = Batcher::new(
+            data.len(),
+            t.batch_size as usize,
+            cfg.seed,
+            BatcherState::default(),
+        )
+        .with_context(|| format!("dataset {}", data.name))?;
         Ok(Trainer {
             cfg: cfg.clone(),
             device,
@@ -108,12 +113,18 @@ impl Trainer {
         let mut stats = StepStats::default();
         let mut fake = None;
         for i in 0..k {
-            tch::manual_seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step, i as u64]) as i64);
+            tch::manual_seed(
+                derive_seed(self.cfg.seed, &[STREAM_STEP, self.step, i as u64]) as i64,
+            );
             let idx = self.batcher.next_indices().to_device(self.device);
             let real = self.data.batch(&idx);
             let z = self.noise(m);
             let last = i + 1 == k;
-            let f = if last { self.g.forward(&z, true) } else { tch::no_grad(|| self.g.forward(&z, true)) };
+            let f = if last {
+                self.g.forward(&z, true)
+            } else {
+                tch::no_grad(|| self.g.forward(&z, true))
+            };
             let real_logits = self.d.forward(&real, true);
             let fake_logits = self.d.forward(&f.detach(), true);
             let d_loss = self.loss.d_loss(&real_logits, &fake_logits);
@@ -122,8 +133,16 @@ impl Trainer {
             self.opt_d.step()?;
             if last {
                 stats.d_loss = d_loss.double_value(&[]);
-                stats.d_real = real_logits.detach().sigmoid().mean(Kind::Float).double_value(&[]);
-                stats.d_fake = fake_logits.detach().sigmoid().mean(Kind::Float).double_value(&[]);
+                stats.d_real = real_logits
+                    .detach()
+                    .sigmoid()
+                    .mean(Kind::Float)
+                    .double_value(&[]);
+                stats.d_fake = fake_logits
+                    .detach()
+                    .sigmoid()
+                    .mean(Kind::Float)
+                    .double_value(&[]);
             }
             fake = Some(f);
         }
@@ -151,7 +170,11 @@ impl Trainer {
     fn update_ema(&mut self) {
         let Some(ema) = &self.ema else { return };
         let t = &self.cfg.train;
-        let decay = if self.step < t.ema_start { 0.0 } else { t.ema_decay };
+        let decay = if self.step < t.ema_start {
+            0.0
+        } else {
+            t.ema_decay
+        };
         let src = self.g.vs.variables();
         tch::no_grad(|| {
             for (name, mut e) in ema.vs.variables() {
@@ -182,8 +205,18 @@ impl Trainer {
         if let Some(e) = &self.ema {
             out.extend(checkpoint::named_vars("ema", &e.vs));
         }
-        out.extend(self.opt_g.state().into_iter().map(|(n, t)| (format!("opt_g.{n}"), t)));
-        out.extend(self.opt_d.state().into_iter().map(|(n, t)| (format!("opt_d.{n}"), t)));
+        out.extend(
+            self.opt_g
+                .state()
+                .into_iter()
+                .map(|(n, t)| (format!("opt_g.{n}"), t)),
+        );
+        out.extend(
+            self.opt_d
+                .state()
+                .into_iter()
+                .map(|(n, t)| (format!("opt_d.{n}"), t)),
+        );
         out
     }
 
@@ -207,12 +240,25 @@ impl Trainer {
         }
         let sub = |prefix: &str| {
             let p = format!("{prefix}.");
-            ckpt.tensors.iter().filter_map(|(k, v)| k.strip_prefix(&p).map(|s| (s.to_string(), v.shallow_clone()))).collect()
+            ckpt.tensors
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix(&p)
+                        .map(|s| (s.to_string(), v.shallow_clone()))
+                })
+                .collect()
         };
-        self.opt_g.load_state(&sub("opt_g"), "generator optimiser")?;
-        self.opt_d.load_state(&sub("opt_d"), "discriminator optimiser")?;
+        self.opt_g
+            .load_state(&sub("opt_g"), "generator optimiser")?;
+        self.opt_d
+            .load_state(&sub("opt_d"), "discriminator optimiser")?;
         self.step = ckpt.meta.step;
-        self.batcher = Batcher::new(self.data.len(), self.cfg.train.batch_size as usize, self.cfg.seed, ckpt.meta.batcher)?;
+        self.batcher = Batcher::new(
+            self.data.len(),
+            self.cfg.train.batch_size as usize,
+            self.cfg.seed,
+            ckpt.meta.batcher,
+        )?;
         Ok(())
     }
 }
@@ -228,7 +274,13 @@ pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
 /// The run's fixed grid noise: a pure function of the config's seed.
 pub fn fixed_noise(cfg: &Config, device: Device) -> Tensor {
     tch::manual_seed(derive_seed(cfg.seed, &[STREAM_FIXED]) as i64);
-    noise(&cfg.model.prior, cfg.train.grid_size, cfg.model.z_dim, Device::Cpu).to_device(device)
+    noise(
+        &cfg.model.prior,
+        cfg.train.grid_size,
+        cfg.model.z_dim,
+        Device::Cpu,
+    )
+    .to_device(device)
 }
 
 fn copy_vars(src: &Net, dst: &Net) {
@@ -242,13 +294,23 @@ fn copy_vars(src: &Net, dst: &Net) {
 
 /// Loads the generator of a checkpoint (a file or a run directory) for sampling: the EMA
 /// weights when the run kept them and `prefer_ema` is set.
-pub fn load_generator(path: &std::path::Path, prefer_ema: bool, device: Device) -> Result<(Config, Net)> {
+pub fn load_generator(
+    path: &std::path::Path,
+    prefer_ema: bool,
+    device: Device,
+) -> Result<(Config, Net)> {
     let file = checkpoint::resolve_path(path);
     let ckpt = checkpoint::load(&file)?;
-    let cfg = Config::from_toml_str(&ckpt.meta.config).with_context(|| format!("config stored in {}", file.display()))?;
+    let cfg = Config::from_toml_str(&ckpt.meta.config)
+        .with_context(|| format!("config stored in {}", file.display()))?;
     device::check_device(device)?;
     let g = models::build_generator(&cfg.model, device)?;
-    let prefix = if prefer_ema && cfg.train.ema { "ema" } else { "g" };
-    checkpoint::load_vars(&ckpt, prefix, &g.vs).with_context(|| format!("loading {}", file.display()))?;
+    let prefix = if prefer_ema && cfg.train.ema {
+        "ema"
+    } else {
+        "g"
+    };
+    checkpoint::load_vars(&ckpt, prefix, &g.vs)
+        .with_context(|| format!("loading {}", file.display()))?;
     Ok((cfg, g))
 }

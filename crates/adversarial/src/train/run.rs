@@ -64,7 +64,10 @@ struct LogLine {
 /// A fresh run name under `runs_root`: `{arch}-{source}-{n}` with the smallest free n.
 pub fn new_run_dir(runs_root: &Path, cfg: &Config) -> PathBuf {
     let base = format!("{}-{}", cfg.model.arch, cfg.data.source);
-    (1..).map(|n| runs_root.join(format!("{base}-{n}"))).find(|p| !p.exists()).expect("unbounded")
+    (1..)
+        .map(|n| runs_root.join(format!("{base}-{n}")))
+        .find(|p| !p.exists())
+        .expect("unbounded")
 }
 
 /// Starts a new run in `run_dir` (which must not hold a run yet).
@@ -72,8 +75,6 @@ pub fn start(cfg: &Config, run_dir: &Path, progress: Progress) -> Result<RunSumm
     if run_dir.join("config.toml").exists() {
         bail!("{} already holds a run: resume it with `gan train --resume {}` or choose another --out", run_dir.display(), run_dir.display());
     }
-    std::fs::create_dir_all(run_dir.join("samples")).with_context(|| format!("cannot create run directory {}", run_dir.display()))?;
-    write_atomic(&run_dir.join("config.toml"), cfg.to_toml_string().as_bytes())?;
     execute(cfg, run_dir, None, progress)
 }
 
@@ -81,14 +82,24 @@ pub fn start(cfg: &Config, run_dir: &Path, progress: Progress) -> Result<RunSumm
 /// (the configured number when `None`).
 pub fn resume(run_dir: &Path, steps: Option<u64>, progress: Progress) -> Result<RunSummary> {
     let cfg_path = run_dir.join("config.toml");
-    let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{} is not a run directory (no readable config.toml)", run_dir.display()))?;
-    let mut cfg = Config::from_toml_str(&text).with_context(|| format!("in {}", cfg_path.display()))?;
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
+        format!(
+            "{} is not a run directory (no readable config.toml)",
+            run_dir.display()
+        )
+    })?;
+    let mut cfg =
+        Config::from_toml_str(&text).with_context(|| format!("in {}", cfg_path.display()))?;
     if let Some(s) = steps {
         cfg.train.steps = s;
         write_atomic(&cfg_path, cfg.to_toml_string().as_bytes())?;
     }
     let ckpt_path = run_dir.join(LATEST);
-    let ckpt = if ckpt_path.exists() { Some(checkpoint::load(&ckpt_path)?) } else { None };
+    let ckpt = if ckpt_path.exists() {
+        Some(checkpoint::load(&ckpt_path)?)
+    } else {
+        None
+    };
     if let Some(c) = &ckpt {
         let saved = Config::from_toml_str(&c.meta.config)?;
         let mut a = saved.clone();
@@ -100,7 +111,12 @@ pub fn resume(run_dir: &Path, steps: Option<u64>, progress: Progress) -> Result<
     execute(&cfg, run_dir, ckpt, progress)
 }
 
-fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, progress: Progress) -> Result<RunSummary> {
+fn execute(
+    cfg: &Config,
+    run_dir: &Path,
+    ckpt: Option<checkpoint::Checkpoint>,
+    progress: Progress,
+) -> Result<RunSummary> {
     let dataset = data::load(cfg)?;
     let dataset_name = dataset.name.clone();
     let mut trainer = Trainer::new(cfg, dataset)?;
@@ -109,6 +125,17 @@ fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, p
         trainer.restore(c)?;
         elapsed_before = c.meta.elapsed_s;
     }
+    // The run directory appears only once data and models are good, so a failed start
+    // leaves nothing that would block the corrected command.
+    std::fs::create_dir_all(run_dir.join("samples"))
+        .with_context(|| format!("cannot create run directory {}", run_dir.display()))?;
+    remove_stale_temporaries(run_dir);
+    if ckpt.is_none() && !run_dir.join("config.toml").exists() {
+        write_atomic(
+            &run_dir.join("config.toml"),
+            cfg.to_toml_string().as_bytes(),
+        )?;
+    }
     let metrics_path = run_dir.join("metrics.jsonl");
     truncate_log(&metrics_path, trainer.step)?;
     let mut log = std::fs::OpenOptions::new()
@@ -116,12 +143,15 @@ fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, p
         .append(true)
         .open(&metrics_path)
         .with_context(|| format!("cannot open {}", metrics_path.display()))?;
-    std::fs::create_dir_all(run_dir.join("samples"))?;
     let t = cfg.train.clone();
     let fixed_z = trainer.fixed_noise();
     let bar = progress_bar(progress, t.steps, trainer.step);
     if progress != Progress::Quiet {
-        let verb = if trainer.step > 0 { format!("resuming at iteration {}", trainer.step) } else { "training".into() };
+        let verb = if trainer.step > 0 {
+            format!("resuming at iteration {}", trainer.step)
+        } else {
+            "training".into()
+        };
         eprintln!(
             "{verb}: {} on {} [{}], {} iterations, G {} / D {} parameters → {}",
             cfg.model.arch,
@@ -146,10 +176,22 @@ fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, p
         }
         let now = elapsed_before + start.elapsed().as_secs_f64();
         if step % t.log_every == 0 || step == t.steps {
-            let line = LogLine { step, d_loss: s.d_loss, g_loss: s.g_loss, d_real: s.d_real, d_fake: s.d_fake, value: -s.d_loss, time_s: now };
-            writeln!(log, "{}", serde_json::to_string(&line)?).with_context(|| format!("writing {}", metrics_path.display()))?;
+            let line = LogLine {
+                step,
+                d_loss: s.d_loss,
+                g_loss: s.g_loss,
+                d_real: s.d_real,
+                d_fake: s.d_fake,
+                value: -s.d_loss,
+                time_s: now,
+            };
+            writeln!(log, "{}", serde_json::to_string(&line)?)
+                .with_context(|| format!("writing {}", metrics_path.display()))?;
         }
-        let msg = format!("D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}", s.d_loss, s.g_loss, s.d_real, s.d_fake);
+        let msg = format!(
+            "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
+            s.d_loss, s.g_loss, s.d_real, s.d_fake
+        );
         match &bar {
             Some(b) => {
                 b.set_position(step);
@@ -162,7 +204,10 @@ fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, p
             None => {}
         }
         if t.sample_every > 0 && step % t.sample_every == 0 {
-            grid::save_grid(&trainer.generate(&fixed_z), &run_dir.join(format!("samples/step-{step:06}.png")))?;
+            grid::save_grid(
+                &trainer.generate(&fixed_z),
+                &run_dir.join(format!("samples/step-{step:06}.png")),
+            )?;
         }
         if t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps {
             log.flush()?;
@@ -191,13 +236,20 @@ fn execute(cfg: &Config, run_dir: &Path, ckpt: Option<checkpoint::Checkpoint>, p
         run_dir: run_dir.to_path_buf(),
         steps: trainer.step,
         elapsed_s: elapsed,
-        it_per_s: if ran > 0 { ran as f64 / start.elapsed().as_secs_f64() } else { 0.0 },
+        it_per_s: if ran > 0 {
+            ran as f64 / start.elapsed().as_secs_f64()
+        } else {
+            0.0
+        },
         final_stats: avg,
         dataset: dataset_name,
         samples,
         checkpoint: run_dir.join(LATEST),
     };
-    write_atomic(&run_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    write_atomic(
+        &run_dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
     Ok(summary)
 }
 
@@ -210,8 +262,14 @@ fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()
     if keep > 0 {
         let dir = run_dir.join("checkpoints");
         std::fs::create_dir_all(&dir)?;
-        write_atomic(&dir.join(format!("step-{:06}.safetensors", trainer.step)), &bytes)?;
-        let mut old: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
+        write_atomic(
+            &dir.join(format!("step-{:06}.safetensors", trainer.step)),
+            &bytes,
+        )?;
+        let mut old: Vec<PathBuf> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+            .collect();
         old.sort();
         for p in old.iter().take(old.len().saturating_sub(keep)) {
             std::fs::remove_file(p)?;
@@ -220,13 +278,34 @@ fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()
     Ok(())
 }
 
+/// Deletes half-written files that a killed process left (`.NAME.tmp-PID`); the files they
+/// were meant to replace are intact.
+fn remove_stale_temporaries(run_dir: &Path) {
+    for dir in [
+        run_dir.to_path_buf(),
+        run_dir.join("samples"),
+        run_dir.join("checkpoints"),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Keeps only the well-formed metric lines up to `step` (a killed run may have logged past
 /// its last checkpoint, or died mid-line).
 fn truncate_log(path: &Path, step: u64) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let kept: String = text
         .lines()
         .filter(|l| {
@@ -249,9 +328,11 @@ fn progress_bar(progress: Progress, total: u64, at: u64) -> Option<ProgressBar> 
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} eta {eta}  {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} eta {eta}  {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_position(at);
     bar.reset_eta();

@@ -1,0 +1,367 @@
+//! End-to-end tests of the `gan` binary on the embedded MNIST-5k digits: training writes a
+//! usable run, resume is bit-for-bit, SIGKILL never corrupts a checkpoint, bad input gets
+//! clear errors, sampling and the benchmark work.
+
+use adversarial::train::checkpoint;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn gan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(args)
+        .output()
+        .expect("gan runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = gan(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "gan {args:?} failed:\n{text}");
+    text
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = gan(args);
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "gan {args:?} should fail");
+    text
+}
+
+/// A small, fast MLP setup on real digits (milliseconds per iteration).
+const SMALL: &[&str] = &[
+    "--set",
+    "model.arch=mlp",
+    "--set",
+    "model.resolution=28",
+    "--set",
+    "model.g_hidden=[64]",
+    "--set",
+    "model.d_hidden=[64]",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "threads=1",
+    "--quiet",
+];
+
+fn train(out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["train", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every tensor of two checkpoints is bitwise equal.
+fn assert_same_checkpoint(a: &Path, b: &Path) {
+    let (a, b) = (checkpoint::load(a).unwrap(), checkpoint::load(b).unwrap());
+    assert_eq!(a.meta.step, b.meta.step);
+    assert_eq!(a.meta.batcher, b.meta.batcher);
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    for (name, t) in &a.tensors {
+        assert!(t.equal(&b.tensors[name]), "tensor {name} differs");
+    }
+}
+
+/// Losses and D outputs of two metric logs, without wall-clock times.
+fn curves(run: &Path) -> Vec<(u64, f64, f64, f64, f64)> {
+    metrics(run)
+        .iter()
+        .map(|m| {
+            (
+                m["step"].as_u64().unwrap(),
+                m["d_loss"].as_f64().unwrap(),
+                m["g_loss"].as_f64().unwrap(),
+                m["d_real"].as_f64().unwrap(),
+                m["d_fake"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dcgan_trains_on_real_digits_and_writes_a_complete_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let text = ok(&[
+        "train",
+        "--out",
+        run.to_str().unwrap(),
+        "--steps",
+        "40",
+        "--set",
+        "model.g_width=16",
+        "--set",
+        "model.d_width=16",
+        "--set",
+        "train.sample_every=20",
+        "--set",
+        "train.log_every=5",
+        "--set",
+        "train.ema=true",
+    ]);
+    assert!(text.contains("done: 40 iterations"), "{text}");
+    for f in [
+        "config.toml",
+        "checkpoint.safetensors",
+        "summary.json",
+        "samples/step-000020.png",
+        "samples/step-000040.png",
+        "samples/final.png",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let m = metrics(&run);
+    assert_eq!(m.len(), 8);
+    for line in &m {
+        for k in ["d_loss", "g_loss", "d_real", "d_fake", "value", "time_s"] {
+            assert!(line[k].as_f64().unwrap().is_finite(), "{k} in {line}");
+        }
+    }
+    // D learns to tell real digits from early samples: D(x) above D(G(z)) on average
+    let gap: f64 = m
+        .iter()
+        .map(|l| l["d_real"].as_f64().unwrap() - l["d_fake"].as_f64().unwrap())
+        .sum::<f64>()
+        / m.len() as f64;
+    assert!(gap > 0.1, "mean D(x) - D(G(z)) = {gap}");
+    // samples are images with structure, not a constant
+    let img = image::open(run.join("samples/final.png"))
+        .unwrap()
+        .to_luma8();
+    assert_eq!(img.width(), 8 * 34 + 2);
+    let px: Vec<f64> = img.pixels().map(|p| p[0] as f64).collect();
+    let mean = px.iter().sum::<f64>() / px.len() as f64;
+    let std = (px.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / px.len() as f64).sqrt();
+    assert!(std > 10.0, "sample grid is flat (std {std})");
+    let ckpt = checkpoint::load(&run.join("checkpoint.safetensors")).unwrap();
+    assert!(ckpt.tensors.keys().any(|k| k.starts_with("ema.")));
+    assert_eq!(ckpt.meta.step, 40);
+}
+
+#[test]
+fn resume_continues_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let common = [
+        "--set",
+        "train.checkpoint_every=4",
+        "--set",
+        "train.log_every=1",
+        "--set",
+        "train.d_steps=2",
+        "--set",
+        "train.ema=true",
+    ];
+    train(&a, &[&["--steps", "12"], &common[..]].concat());
+    train(&b, &[&["--steps", "6"], &common[..]].concat());
+    ok(&[
+        "train",
+        "--resume",
+        b.to_str().unwrap(),
+        "--steps",
+        "12",
+        "--quiet",
+    ]);
+    assert_same_checkpoint(
+        &a.join("checkpoint.safetensors"),
+        &b.join("checkpoint.safetensors"),
+    );
+    assert_eq!(curves(&a), curves(&b));
+}
+
+#[test]
+fn sigkill_at_random_moments_never_corrupts_and_resume_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, killed) = (dir.path().join("ref"), dir.path().join("killed"));
+    let steps = "300";
+    let common = [
+        "--set",
+        "train.checkpoint_every=1",
+        "--set",
+        "train.log_every=1",
+        "--set",
+        "train.sample_every=0",
+    ];
+    train(&reference, &[&["--steps", steps], &common[..]].concat());
+    let mut args: Vec<&str> = vec!["train", "--out", killed.to_str().unwrap(), "--steps", steps];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(&common);
+    let resume_args = ["train", "--resume", killed.to_str().unwrap(), "--quiet"];
+    let mut kills = 0;
+    for round in 0..8u64 {
+        // killed before the run directory existed: start it again, as a user would
+        let a: &[&str] = if killed.join("config.toml").exists() {
+            &resume_args
+        } else {
+            &args
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gan"))
+            .args(a)
+            .spawn()
+            .unwrap();
+        // kill between 0.3 and 1.3 s in: start-up, training and checkpoint writes alike
+        std::thread::sleep(Duration::from_millis(300 + (round * 7919) % 1000));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL on Unix
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let ck = killed.join("checkpoint.safetensors");
+        if ck.exists() {
+            checkpoint::load(&ck).expect("checkpoint readable after SIGKILL");
+        }
+    }
+    ok(&resume_args);
+    assert!(kills >= 3, "only {kills} runs were still going when killed");
+    assert_same_checkpoint(
+        &reference.join("checkpoint.safetensors"),
+        &killed.join("checkpoint.safetensors"),
+    );
+    assert_eq!(curves(&reference), curves(&killed));
+    let leftovers: Vec<_> = std::fs::read_dir(&killed)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(
+        leftovers.len() <= 6,
+        "temporary files pile up: {leftovers:?}"
+    );
+}
+
+#[test]
+fn sample_writes_grid_files_and_interpolation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run, &["--steps", "3"]);
+    let files = dir.path().join("files");
+    let text = ok(&[
+        "sample",
+        run.to_str().unwrap(),
+        "--n",
+        "10",
+        "--dir",
+        files.to_str().unwrap(),
+        "--interpolate",
+        "5",
+        "--rows",
+        "2",
+    ]);
+    assert!(text.contains("interpolation strip"), "{text}");
+    let grid = image::open(run.join("samples/sample-grid.png")).unwrap();
+    assert_eq!((grid.width(), grid.height()), (4 * 30 + 2, 3 * 30 + 2));
+    assert_eq!(std::fs::read_dir(&files).unwrap().count(), 10);
+    let strip = image::open(run.join("samples/interpolation.png")).unwrap();
+    assert_eq!((strip.width(), strip.height()), (5 * 30 + 2, 2 * 30 + 2));
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let r = run.to_str().unwrap();
+    assert!(fails(&["train", "--out", r, "--set", "train.stpes=3"])
+        .contains("unknown config key `train.stpes`"));
+    assert!(fails(&["train", "--out", r, "--set", "train.lr_d=fast"]).contains("train.lr_d"));
+    assert!(
+        fails(&["train", "--out", r, "--data", "/nonexistent/images"])
+            .contains("/nonexistent/images")
+    );
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[model]\narch = \"dcgan\"\nresolution = 48\n").unwrap();
+    let e = fails(&["train", "--out", r, "--config", cfg.to_str().unwrap()]);
+    assert!(e.contains("model.resolution"), "{e}");
+    let corrupt = dir.path().join("broken.safetensors");
+    std::fs::write(&corrupt, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
+    let e = fails(&["sample", corrupt.to_str().unwrap()]);
+    assert!(e.contains("broken.safetensors"), "{e}");
+    let e = fails(&["train", "--resume", dir.path().to_str().unwrap()]);
+    assert!(e.contains("not a run directory"), "{e}");
+    let imgs = dir.path().join("imgs");
+    std::fs::create_dir(&imgs).unwrap();
+    std::fs::write(imgs.join("x.png"), b"not a png").unwrap();
+    let e = fails(&["train", "--out", r, "--data", imgs.to_str().unwrap()]);
+    assert!(e.contains("x.png"), "{e}");
+    // a finished run is not overwritten by a new one in the same place
+    train(&run, &["--steps", "2"]);
+    assert!(fails(&["train", "--out", r]).contains("already holds a run"));
+}
+
+#[test]
+fn trains_on_an_image_folder_and_on_fashion_mnist() {
+    let dir = tempfile::tempdir().unwrap();
+    let imgs = dir.path().join("imgs");
+    std::fs::create_dir(&imgs).unwrap();
+    for i in 0..20u32 {
+        let img = image::RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([(x * 6) as u8, (y * 8) as u8, (i * 12) as u8])
+        });
+        img.save(imgs.join(format!("{i:02}.jpg"))).unwrap();
+    }
+    let run = dir.path().join("run");
+    let text = ok(&[
+        "train",
+        "--out",
+        run.to_str().unwrap(),
+        "--data",
+        imgs.to_str().unwrap(),
+        "--steps",
+        "2",
+        "--set",
+        "model.channels=3",
+        "--set",
+        "model.g_width=8",
+        "--set",
+        "model.d_width=8",
+        "--set",
+        "train.batch_size=8",
+    ]);
+    assert!(text.contains("done: 2 iterations"), "{text}");
+    let grid = image::open(run.join("samples/final.png")).unwrap();
+    assert!(matches!(grid.color(), image::ColorType::Rgb8));
+
+    let run2 = dir.path().join("fashion");
+    let text = ok(&[
+        "train",
+        "--out",
+        run2.to_str().unwrap(),
+        "--dataset",
+        "fashion-mnist",
+        "--steps",
+        "2",
+        "--set",
+        "data.split=test",
+        "--set",
+        "model.g_width=8",
+        "--set",
+        "model.d_width=8",
+    ]);
+    assert!(text.contains("done: 2 iterations"), "{text}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run2.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["dataset"], "fashion-mnist test (10000 images)");
+}
+
+#[test]
+fn bench_runs_side_by_side_with_the_reference() {
+    let text = ok(&[
+        "bench", "mlp", "--warmup", "1", "--iters", "3", "--reps", "1",
+    ]);
+    assert!(
+        text.contains("RESULT mlp ratio"),
+        "no ratio (is torch==2.13.0 importable?):\n{text}"
+    );
+}
