@@ -389,6 +389,19 @@ mod tests {
     }
 
     #[test]
+    fn shipped_example_configs_are_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            Config::resolve(Some(&path), &[])
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            n += 1;
+        }
+        assert!(n >= 3);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_types_name_the_key() {
         let err = Config::resolve(None, &["train.stpes=3".into()]).unwrap_err();
         assert!(format!("{err:#}").contains("train.stpes"), "{err:#}");
