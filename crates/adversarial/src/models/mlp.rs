@@ -8,48 +8,48 @@ use tch::nn;
 
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     let out = cfg.channels * cfg.resolution * cfg.resolution;
-    let mut seq = nn::seq_t();
-    let mut prev = cfg.z_dim;
-    for (i, &w) in cfg.g_hidden.iter().enumerate() {
-        seq = seq
-            .add(nn::linear(
-                p / format!("fc{i}"),
-                prev,
-                w,
-                Default::default(),
-            ))
-            .add_fn(leaky(cfg.leaky_slope));
-        prev = w;
-    }
-    seq = seq.add(nn::linear(
-        p / format!("fc{}", cfg.g_hidden.len()),
-        prev,
+    let seq = stack(
+        nn::seq_t(),
+        p,
+        cfg.z_dim,
+        &cfg.g_hidden,
         out,
-        Default::default(),
-    ));
+        cfg.leaky_slope,
+    );
     let shape = [-1, cfg.channels, cfg.resolution, cfg.resolution];
     seq.add_fn(move |x| x.tanh().view(shape))
 }
 
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
-    let mut prev = cfg.channels * cfg.resolution * cfg.resolution;
-    let mut seq = nn::seq_t().add_fn(move |x| x.flatten(1, -1));
-    for (i, &w) in cfg.d_hidden.iter().enumerate() {
-        seq = seq
-            .add(nn::linear(
-                p / format!("fc{i}"),
-                prev,
-                w,
-                Default::default(),
-            ))
-            .add_fn(leaky(cfg.leaky_slope));
-        prev = w;
+    let input = cfg.channels * cfg.resolution * cfg.resolution;
+    let seq = nn::seq_t().add_fn(|x| x.flatten(1, -1));
+    stack(seq, p, input, &cfg.d_hidden, 1, cfg.leaky_slope).add_fn(|x| x.view([-1]))
+}
+
+/// Linear layers `fc0..` from `input` through `hidden` to `output`, with LeakyReLU between
+/// them (none after the last).
+fn stack(
+    mut seq: nn::SequentialT,
+    p: &nn::Path,
+    input: i64,
+    hidden: &[i64],
+    output: i64,
+    slope: f64,
+) -> nn::SequentialT {
+    let widths: Vec<i64> = std::iter::once(input)
+        .chain(hidden.iter().copied())
+        .chain([output])
+        .collect();
+    for (i, io) in widths.windows(2).enumerate() {
+        if i > 0 {
+            seq = seq.add_fn(leaky(slope));
+        }
+        seq = seq.add(nn::linear(
+            p / format!("fc{i}"),
+            io[0],
+            io[1],
+            Default::default(),
+        ));
     }
-    seq.add(nn::linear(
-        p / format!("fc{}", cfg.d_hidden.len()),
-        prev,
-        1,
-        Default::default(),
-    ))
-    .add_fn(|x| x.view([-1]))
+    seq
 }

@@ -48,21 +48,29 @@ pub fn build(cfg: &ModelConfig, device: Device) -> Result<GanPair> {
 }
 
 pub fn build_generator(cfg: &ModelConfig, device: Device) -> Result<Net> {
-    let vs = nn::VarStore::new(device);
-    let module = match cfg.arch.as_str() {
-        "dcgan" => dcgan::generator(&vs.root(), cfg)?,
-        "mlp" => mlp::generator(&vs.root(), cfg),
-        other => bail!("config key `model.arch`: unknown architecture {other:?}"),
-    };
-    Ok(Net { vs, module })
+    build_net(cfg, device, Role::Generator)
 }
 
 pub fn build_discriminator(cfg: &ModelConfig, device: Device) -> Result<Net> {
+    build_net(cfg, device, Role::Discriminator)
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Generator,
+    Discriminator,
+}
+
+/// The registry: architecture name → constructor of each player.
+fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
     let vs = nn::VarStore::new(device);
-    let module = match cfg.arch.as_str() {
-        "dcgan" => dcgan::discriminator(&vs.root(), cfg)?,
-        "mlp" => mlp::discriminator(&vs.root(), cfg),
-        other => bail!("config key `model.arch`: unknown architecture {other:?}"),
+    let p = vs.root();
+    let module = match (cfg.arch.as_str(), role) {
+        ("dcgan", Role::Generator) => dcgan::generator(&p, cfg)?,
+        ("dcgan", Role::Discriminator) => dcgan::discriminator(&p, cfg)?,
+        ("mlp", Role::Generator) => mlp::generator(&p, cfg),
+        ("mlp", Role::Discriminator) => mlp::discriminator(&p, cfg),
+        (other, _) => bail!("config key `model.arch`: unknown architecture {other:?}"),
     };
     Ok(Net { vs, module })
 }

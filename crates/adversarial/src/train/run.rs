@@ -145,7 +145,6 @@ fn execute(
         .with_context(|| format!("cannot open {}", metrics_path.display()))?;
     let t = cfg.train.clone();
     let fixed_z = trainer.fixed_noise();
-    let bar = progress_bar(progress, t.steps, trainer.step);
     if progress != Progress::Quiet {
         let verb = if trainer.step > 0 {
             format!("resuming at iteration {}", trainer.step)
@@ -163,6 +162,7 @@ fn execute(
             run_dir.display()
         );
     }
+    let bar = progress_bar(progress, t.steps, trainer.step);
     let start = Instant::now();
     let start_step = trainer.step;
     let mut recent: std::collections::VecDeque<StepStats> = Default::default();
