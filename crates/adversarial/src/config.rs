@@ -23,6 +23,7 @@ pub struct Config {
     pub data: DataConfig,
     pub model: ModelConfig,
     pub loss: LossConfig,
+    pub regularizer: RegularizerConfig,
     pub train: TrainConfig,
 }
 
@@ -65,14 +66,36 @@ pub struct ModelConfig {
     pub d_hidden: Vec<i64>,
     /// Negative slope of D's LeakyReLU (and of the MLP generator's).
     pub leaky_slope: f64,
+    /// DCGAN discriminator normalisation: `batch`, `layer` or `none` (a gradient penalty
+    /// needs `layer` or `none`: BatchNorm couples the samples it penalises one by one).
+    pub d_norm: String,
+    /// Spectral normalisation on every weight layer of D.
+    pub spectral_norm_d: bool,
+    /// Spectral normalisation on every weight layer of G.
+    pub spectral_norm_g: bool,
 }
 
 /// The adversarial objective (see `losses`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LossConfig {
-    /// `non-saturating` (G maximises log D(G(z))) or `minimax` (G minimises log(1 - D(G(z)))).
+    /// `non-saturating` (G maximises log D(G(z))), `minimax` (G minimises log(1 - D(G(z)))),
+    /// `wasserstein`, `hinge`, `least-squares` or `f-divergence`.
     pub name: String,
+    /// For `f-divergence`: `kl`, `reverse-kl`, `js`, `pearson` or `squared-hellinger`.
+    pub divergence: String,
+}
+
+/// Penalties and constraints on the discriminator (see `regularizers`); 0 turns one off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegularizerConfig {
+    /// λ of the WGAN-GP gradient penalty λ E(‖∇D(x̂)‖ − 1)² (10 in the paper).
+    pub gradient_penalty: f64,
+    /// γ of the R1 penalty γ/2 E‖∇D(x)‖² on real data.
+    pub r1: f64,
+    /// c of WGAN's weight clipping to [−c, c] after each D step (0.01 in the paper).
+    pub weight_clip: f64,
 }
 
 /// The training schedule, optimiser and run bookkeeping.
@@ -83,6 +106,10 @@ pub struct TrainConfig {
     pub steps: u64,
     /// Minibatch size m (m real and m generated samples per D step).
     pub batch_size: i64,
+    /// `adam` or `rmsprop` (both players).
+    pub optimizer: String,
+    /// RMSProp's smoothing constant α.
+    pub rmsprop_alpha: f64,
     /// k, the discriminator steps per generator step.
     pub d_steps: u32,
     pub lr_g: f64,
@@ -115,6 +142,7 @@ impl Default for Config {
             data: DataConfig::default(),
             model: ModelConfig::default(),
             loss: LossConfig::default(),
+            regularizer: RegularizerConfig::default(),
             train: TrainConfig::default(),
         }
     }
@@ -144,6 +172,9 @@ impl Default for ModelConfig {
             g_hidden: vec![256, 512, 1024],
             d_hidden: vec![512, 256],
             leaky_slope: 0.2,
+            d_norm: "batch".into(),
+            spectral_norm_d: false,
+            spectral_norm_g: false,
         }
     }
 }
@@ -152,6 +183,17 @@ impl Default for LossConfig {
     fn default() -> Self {
         LossConfig {
             name: "non-saturating".into(),
+            divergence: "js".into(),
+        }
+    }
+}
+
+impl Default for RegularizerConfig {
+    fn default() -> Self {
+        RegularizerConfig {
+            gradient_penalty: 0.0,
+            r1: 0.0,
+            weight_clip: 0.0,
         }
     }
 }
@@ -161,6 +203,8 @@ impl Default for TrainConfig {
         TrainConfig {
             steps: 2000,
             batch_size: 64,
+            optimizer: "adam".into(),
+            rmsprop_alpha: 0.99,
             d_steps: 1,
             lr_g: 2e-4,
             lr_d: 2e-4,
@@ -228,7 +272,30 @@ impl Config {
         one_of("data.split", &self.data.split, &["train", "test"])?;
         one_of("model.arch", &m.arch, &["dcgan", "mlp"])?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
-        one_of("loss.name", &self.loss.name, &["non-saturating", "minimax"])?;
+        one_of("loss.name", &self.loss.name, crate::losses::NAMES)?;
+        one_of(
+            "loss.divergence",
+            &self.loss.divergence,
+            crate::losses::DIVERGENCES,
+        )?;
+        one_of("model.d_norm", &m.d_norm, &["batch", "layer", "none"])?;
+        one_of("train.optimizer", &t.optimizer, &["adam", "rmsprop"])?;
+        let r = &self.regularizer;
+        for (key, v) in [
+            ("regularizer.gradient_penalty", r.gradient_penalty),
+            ("regularizer.r1", r.r1),
+            ("regularizer.weight_clip", r.weight_clip),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                bail!("config key `{key}`: must be 0 (off) or positive, got {v}");
+            }
+        }
+        if r.gradient_penalty > 0.0 && m.arch == "dcgan" && m.d_norm == "batch" {
+            bail!(
+                "config key `model.d_norm`: the gradient penalty is per sample, but BatchNorm mixes samples; \
+                 set model.d_norm = \"layer\" or \"none\" (as in WGAN-GP)"
+            );
+        }
         if m.arch == "dcgan" && ![28, 32, 64].contains(&m.resolution) {
             bail!(
                 "config key `model.resolution`: dcgan supports 28, 32 or 64, got {}",

@@ -20,6 +20,7 @@ pub mod losses;
 pub mod models;
 pub mod native;
 pub mod optim;
+pub mod regularizers;
 pub mod report;
 pub mod rng;
 pub mod train;

@@ -1,43 +1,84 @@
 //! Optimisers with state we own, so it goes into our checkpoints and resumes exactly.
+//! Chosen by name (`train.optimizer`).
 
 use crate::native::{self, AdamHyper};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use tch::{nn, Kind, Tensor};
 
-/// Adam (Kingma & Ba 2015), stepped by libtorch's fused kernel over all parameters at once.
-pub struct Adam {
+/// Which update rule an [`Optimizer`] applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    /// Adam (Kingma & Ba 2015), stepped by libtorch's fused kernel over all parameters.
+    Adam,
+    /// RMSProp as in PyTorch (no momentum, not centred): the WGAN paper's optimiser.
+    RmsProp { alpha: f64 },
+}
+
+/// An optimiser over one network's trainable variables.
+pub struct Optimizer {
+    rule: Rule,
     names: Vec<String>,
     params: Vec<Tensor>,
-    exp_avg: Vec<Tensor>,
-    exp_avg_sq: Vec<Tensor>,
-    steps: Vec<Tensor>,
+    /// Per-parameter state tensors, one list per slot name in `slot_names`.
+    slots: Vec<Vec<Tensor>>,
+    slot_names: &'static [&'static str],
     pub hyper: AdamHyper,
 }
 
-impl Adam {
+impl Optimizer {
     /// Adam over the trainable variables of `vs` (those that require grad when built).
-    pub fn new(vs: &nn::VarStore, lr: f64, beta1: f64, beta2: f64) -> Adam {
+    pub fn new(vs: &nn::VarStore, lr: f64, beta1: f64, beta2: f64) -> Optimizer {
+        Optimizer::with_rule(vs, Rule::Adam, lr, beta1, beta2)
+    }
+
+    /// The optimiser named by `train.optimizer` (`adam` or `rmsprop`).
+    pub fn from_name(
+        name: &str,
+        vs: &nn::VarStore,
+        lr: f64,
+        beta1: f64,
+        beta2: f64,
+        alpha: f64,
+    ) -> Result<Optimizer> {
+        let rule = match name {
+            "adam" => Rule::Adam,
+            "rmsprop" => Rule::RmsProp { alpha },
+            other => bail!("config key `train.optimizer`: unknown optimiser {other:?}"),
+        };
+        Ok(Optimizer::with_rule(vs, rule, lr, beta1, beta2))
+    }
+
+    fn with_rule(vs: &nn::VarStore, rule: Rule, lr: f64, beta1: f64, beta2: f64) -> Optimizer {
         let mut named: Vec<(String, Tensor)> = vs
             .variables()
             .into_iter()
             .filter(|(_, t)| t.requires_grad())
             .collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
-        let zeros = |t: &Tensor| t.zeros_like().detach();
-        let exp_avg = named.iter().map(|(_, t)| zeros(t)).collect();
-        let exp_avg_sq = named.iter().map(|(_, t)| zeros(t)).collect();
-        let steps = named
+        let slot_names: &'static [&'static str] = match rule {
+            Rule::Adam => &["exp_avg", "exp_avg_sq", "step"],
+            Rule::RmsProp { .. } => &["square_avg"],
+        };
+        let slots = slot_names
             .iter()
-            .map(|(_, t)| Tensor::zeros([], (Kind::Float, t.device())))
+            .map(|slot| {
+                named
+                    .iter()
+                    .map(|(_, t)| match *slot {
+                        "step" => Tensor::zeros([], (Kind::Float, t.device())),
+                        _ => t.zeros_like().detach(),
+                    })
+                    .collect()
+            })
             .collect();
         let (names, params) = named.into_iter().unzip();
-        Adam {
+        Optimizer {
+            rule,
             names,
             params,
-            exp_avg,
-            exp_avg_sq,
-            steps,
+            slots,
+            slot_names,
             hyper: AdamHyper {
                 lr,
                 beta1,
@@ -55,62 +96,84 @@ impl Adam {
 
     /// Applies one update to every parameter that has a gradient.
     pub fn step(&mut self) -> Result<()> {
-        let (mut p, mut g, mut m, mut v, mut s) = (vec![], vec![], vec![], vec![], vec![]);
         let grads: Vec<Tensor> = self.params.iter().map(Tensor::grad).collect();
-        for (i, grad) in grads.iter().enumerate() {
-            if grad.defined() {
-                p.push(&self.params[i]);
-                g.push(grad);
-                m.push(&self.exp_avg[i]);
-                v.push(&self.exp_avg_sq[i]);
-                s.push(&self.steps[i]);
-            }
-        }
-        if p.is_empty() {
+        let live: Vec<usize> = (0..grads.len()).filter(|&i| grads[i].defined()).collect();
+        if live.is_empty() {
             return Ok(());
         }
-        tch::no_grad(|| native::fused_adam(&p, &g, &m, &v, &s, self.hyper))
+        let pick = |list: &Vec<Tensor>| {
+            live.iter()
+                .map(|&i| list[i].shallow_clone())
+                .collect::<Vec<_>>()
+        };
+        let (p, g) = (pick(&self.params), pick(&grads));
+        match self.rule {
+            Rule::Adam => {
+                let (m, v, s) = (
+                    pick(&self.slots[0]),
+                    pick(&self.slots[1]),
+                    pick(&self.slots[2]),
+                );
+                tch::no_grad(|| {
+                    native::fused_adam(
+                        &refs(&p),
+                        &refs(&g),
+                        &refs(&m),
+                        &refs(&v),
+                        &refs(&s),
+                        self.hyper,
+                    )
+                })
+            }
+            Rule::RmsProp { alpha } => {
+                let sq = pick(&self.slots[0]);
+                tch::no_grad(|| {
+                    for ((mut p, g), mut sq) in p.into_iter().zip(&g).zip(sq) {
+                        sq *= alpha;
+                        sq += g.square() * (1.0 - alpha);
+                        p -= g / (sq.sqrt() + self.hyper.eps) * self.hyper.lr;
+                    }
+                });
+                Ok(())
+            }
+        }
     }
 
     /// Optimiser state as named tensors, for checkpoints.
     pub fn state(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
-        for (i, n) in self.names.iter().enumerate() {
-            out.push((format!("exp_avg.{n}"), self.exp_avg[i].shallow_clone()));
-            out.push((
-                format!("exp_avg_sq.{n}"),
-                self.exp_avg_sq[i].shallow_clone(),
-            ));
-            out.push((format!("step.{n}"), self.steps[i].shallow_clone()));
+        for (slot, list) in self.slot_names.iter().zip(&self.slots) {
+            for (n, t) in self.names.iter().zip(list) {
+                out.push((format!("{slot}.{n}"), t.shallow_clone()));
+            }
         }
         out
     }
 
-    /// Restores the state written by [`Adam::state`]; every entry must be present and fit.
+    /// Restores the state written by [`Optimizer::state`]; every entry must be present and fit.
     pub fn load_state(&mut self, state: &HashMap<String, Tensor>, what: &str) -> Result<()> {
-        let slots = [
-            ("exp_avg", &mut self.exp_avg),
-            ("exp_avg_sq", &mut self.exp_avg_sq),
-            ("step", &mut self.steps),
-        ];
-        for (prefix, list) in slots {
-            for (i, n) in self.names.iter().enumerate() {
-                let key = format!("{prefix}.{n}");
+        for (slot, list) in self.slot_names.iter().zip(self.slots.iter_mut()) {
+            for (n, dst) in self.names.iter().zip(list.iter_mut()) {
+                let key = format!("{slot}.{n}");
                 let src = state
                     .get(&key)
                     .with_context(|| format!("{what}: checkpoint lacks optimiser tensor {key}"))?;
-                if src.size() != list[i].size() {
+                if src.size() != dst.size() {
                     bail!(
                         "{what}: optimiser tensor {key} has shape {:?}, model expects {:?}",
                         src.size(),
-                        list[i].size()
+                        dst.size()
                     );
                 }
-                tch::no_grad(|| list[i].copy_(src));
+                tch::no_grad(|| dst.copy_(src));
             }
         }
         Ok(())
     }
+}
+
+fn refs(list: &[Tensor]) -> Vec<&Tensor> {
+    list.iter().collect()
 }
 
 #[cfg(test)]
@@ -124,7 +187,7 @@ mod tests {
         tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().randn("w", &[5, 3], 0.0, 1.0);
-        let mut opt = Adam::new(&vs, 0.01, 0.5, 0.999);
+        let mut opt = Optimizer::new(&vs, 0.01, 0.5, 0.999);
         let (mut m, mut v) = (w.zeros_like(), w.zeros_like());
         let mut expect = w.detach().copy();
         for t in 1..=3 {
@@ -142,5 +205,26 @@ mod tests {
             assert!(diff < 1e-6, "step {t}: max diff {diff}");
         }
         assert_eq!(opt.state().len(), 3);
+    }
+
+    /// RMSProp against its formula (PyTorch's defaults: no momentum, not centred).
+    #[test]
+    fn rmsprop_matches_reference_formula() {
+        tch::manual_seed(1);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().randn("w", &[4], 0.0, 1.0);
+        let mut opt = Optimizer::from_name("rmsprop", &vs, 0.01, 0.0, 0.0, 0.9).unwrap();
+        let mut sq = w.zeros_like();
+        let mut expect = w.detach().copy();
+        for _ in 0..3 {
+            opt.zero_grad();
+            (&w * &w * &w).sum(Kind::Float).backward();
+            let g = w.grad().detach().copy();
+            opt.step().unwrap();
+            sq = &sq * 0.9 + &g * &g * 0.1;
+            expect = &expect - &g / (sq.sqrt() + 1e-8) * 0.01;
+        }
+        assert!((&expect - &w).abs().max().double_value(&[]) < 1e-6);
+        assert_eq!(opt.state().len(), 1);
     }
 }

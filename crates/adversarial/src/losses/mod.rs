@@ -1,41 +1,147 @@
-//! Adversarial objectives, chosen by name (`loss.name`).
+//! Adversarial objectives, chosen by name (`loss.name`, `loss.divergence`).
 //!
-//! All take D's raw logits. With D(x) = σ(l), log D = -softplus(-l) and
-//! log(1 - D) = -softplus(l), which is exact and stable for any logit.
+//! Every loss takes D's raw outputs v (logits or critic values) on real and generated
+//! samples and returns what each player minimises. For the cross-entropy losses
+//! D(x) = σ(v), with log D = −softplus(−v) and log(1 − D) = −softplus(v), exact and
+//! stable for any v.
 
+use crate::config::LossConfig;
 use anyhow::{bail, Result};
-use tch::{Kind, Tensor};
+#[cfg(test)]
+use tch::Kind;
+use tch::Tensor;
 
-/// The value and gradients each player descends.
+/// Accepted values of `loss.name`.
+pub const NAMES: &[&str] = &[
+    "non-saturating",
+    "minimax",
+    "wasserstein",
+    "hinge",
+    "least-squares",
+    "f-divergence",
+];
+/// Accepted values of `loss.divergence`.
+pub const DIVERGENCES: &[&str] = &["kl", "reverse-kl", "js", "pearson", "squared-hellinger"];
+
+/// The f-divergences of f-GAN (Nowozin et al. 2016), each with the paper's output activation
+/// g_f (Table 6) and Fenchel conjugate f* (Table 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Divergence {
+    /// KL(P‖Q): g_f(v) = v, f*(t) = exp(t − 1).
+    Kl,
+    /// KL(Q‖P): g_f(v) = −exp(−v), f*(t) = −1 − log(−t).
+    ReverseKl,
+    /// Jensen–Shannon: g_f(v) = log 2 − log(1 + exp(−v)), f*(t) = −log(2 − exp(t)).
+    JensenShannon,
+    /// Pearson χ²: g_f(v) = v, f*(t) = t²/4 + t.
+    Pearson,
+    /// Squared Hellinger: g_f(v) = 1 − exp(−v), f*(t) = t/(1 − t).
+    SquaredHellinger,
+}
+
+impl Divergence {
+    /// T = g_f(v), D's output mapped into the domain of f*.
+    pub fn activation(&self, v: &Tensor) -> Tensor {
+        match self {
+            Divergence::Kl | Divergence::Pearson => v.shallow_clone(),
+            Divergence::ReverseKl => -(-v).exp(),
+            Divergence::JensenShannon => -(-v).softplus() + std::f64::consts::LN_2,
+            Divergence::SquaredHellinger => 1.0 - (-v).exp(),
+        }
+    }
+
+    /// f*(g_f(v)), simplified in closed form so it stays finite where the composition
+    /// would not (e.g. JS: −log(2 − 2σ(v)) = softplus(v) − log 2).
+    pub fn conjugate_of_activation(&self, v: &Tensor) -> Tensor {
+        match self {
+            Divergence::Kl => (v - 1.0).exp(),
+            Divergence::ReverseKl => v - 1.0,
+            Divergence::JensenShannon => v.softplus() - std::f64::consts::LN_2,
+            Divergence::Pearson => v.square() / 4.0 + v,
+            Divergence::SquaredHellinger => v.exp() - 1.0,
+        }
+    }
+}
+
+/// What each player descends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GanLoss {
-    /// Goodfellow et al.'s minimax game: D maximises V(D,G) = E log D(x) + E log(1 - D(G(z))),
-    /// G minimises the same V (its term E log(1 - D(G(z)))), which saturates early in training.
+    /// Goodfellow et al.'s minimax game: D maximises V(D,G) = E log D(x) + E log(1 − D(G(z))),
+    /// G minimises the same V (its term E log(1 − D(G(z)))), which saturates early in training.
     Minimax,
     /// Same D; G maximises E log D(G(z)) instead (the paper's practical suggestion).
     NonSaturating,
+    /// WGAN (Arjovsky et al. 2017): the critic maximises E v(x) − E v(G(z)); G maximises
+    /// E v(G(z)). Needs a Lipschitz constraint (weight clipping, gradient penalty or SN).
+    Wasserstein,
+    /// Hinge (Lim & Ye 2017; Miyato et al. 2018): D minimises E relu(1 − v(x)) +
+    /// E relu(1 + v(G(z))); G minimises −E v(G(z)).
+    Hinge,
+    /// LSGAN (Mao et al. 2017), a = 0, b = c = 1: D minimises ½E(v(x) − 1)² + ½E v(G(z))²;
+    /// G minimises ½E(v(G(z)) − 1)².
+    LeastSquares,
+    /// f-GAN: D maximises E_P g_f(v) − E_Q f*(g_f(v)); G maximises E_Q g_f(v) (the paper's
+    /// non-saturating generator objective, section 3.2).
+    FDivergence(Divergence),
 }
 
 impl GanLoss {
-    pub fn from_name(name: &str) -> Result<GanLoss> {
-        Ok(match name {
+    pub fn from_config(cfg: &LossConfig) -> Result<GanLoss> {
+        Ok(match cfg.name.as_str() {
             "minimax" => GanLoss::Minimax,
             "non-saturating" => GanLoss::NonSaturating,
+            "wasserstein" => GanLoss::Wasserstein,
+            "hinge" => GanLoss::Hinge,
+            "least-squares" => GanLoss::LeastSquares,
+            "f-divergence" => GanLoss::FDivergence(match cfg.divergence.as_str() {
+                "kl" => Divergence::Kl,
+                "reverse-kl" => Divergence::ReverseKl,
+                "js" => Divergence::JensenShannon,
+                "pearson" => Divergence::Pearson,
+                "squared-hellinger" => Divergence::SquaredHellinger,
+                other => bail!("config key `loss.divergence`: unknown divergence {other:?}"),
+            }),
             other => bail!("config key `loss.name`: unknown loss {other:?}"),
         })
     }
 
-    /// D's loss = -V(D, G) on this minibatch.
-    pub fn d_loss(&self, real_logits: &Tensor, fake_logits: &Tensor) -> Tensor {
-        (-real_logits).softplus().mean(Kind::Float) + fake_logits.softplus().mean(Kind::Float)
+    /// D's loss on this minibatch. For the minimax family it is −V(D, G); for f-GAN it is
+    /// minus the variational lower bound of the divergence.
+    pub fn d_loss(&self, real: &Tensor, fake: &Tensor) -> Tensor {
+        let mean = |t: Tensor| t.mean(t.kind());
+        match self {
+            GanLoss::Minimax | GanLoss::NonSaturating => {
+                mean((-real).softplus()) + mean(fake.softplus())
+            }
+            GanLoss::Wasserstein => mean(fake.shallow_clone()) - mean(real.shallow_clone()),
+            GanLoss::Hinge => mean((-real + 1.0).relu()) + mean((fake + 1.0).relu()),
+            GanLoss::LeastSquares => mean((real - 1.0).square()) * 0.5 + mean(fake.square()) * 0.5,
+            GanLoss::FDivergence(f) => {
+                mean(f.conjugate_of_activation(fake)) - mean(f.activation(real))
+            }
+        }
     }
 
-    /// G's loss on D's logits for generated samples.
-    pub fn g_loss(&self, fake_logits: &Tensor) -> Tensor {
+    /// G's loss on D's outputs for generated samples.
+    pub fn g_loss(&self, fake: &Tensor) -> Tensor {
+        let mean = |t: Tensor| t.mean(t.kind());
         match self {
-            GanLoss::Minimax => -fake_logits.softplus().mean(Kind::Float),
-            GanLoss::NonSaturating => (-fake_logits).softplus().mean(Kind::Float),
+            GanLoss::Minimax => -mean(fake.softplus()),
+            GanLoss::NonSaturating => mean((-fake).softplus()),
+            GanLoss::Wasserstein | GanLoss::Hinge => -mean(fake.shallow_clone()),
+            GanLoss::LeastSquares => mean((fake - 1.0).square()) * 0.5,
+            GanLoss::FDivergence(f) => -mean(f.activation(fake)),
         }
+    }
+
+    /// Whether D's output is a logit of a probability (so σ(v) is D(x) in the paper's sense).
+    pub fn is_probabilistic(&self) -> bool {
+        matches!(
+            self,
+            GanLoss::Minimax
+                | GanLoss::NonSaturating
+                | GanLoss::FDivergence(Divergence::JensenShannon)
+        )
     }
 }
 
@@ -44,42 +150,223 @@ mod tests {
     use super::*;
 
     fn t(v: &[f64]) -> Tensor {
-        Tensor::from_slice(v).to_kind(Kind::Float)
+        Tensor::from_slice(v).to_kind(Kind::Double)
     }
 
+    fn loss(name: &str, divergence: &str) -> GanLoss {
+        GanLoss::from_config(&LossConfig {
+            name: name.into(),
+            divergence: divergence.into(),
+        })
+        .unwrap()
+    }
+
+    const R: [f64; 3] = [2.0, -1.0, 0.3];
+    const F: [f64; 3] = [0.5, -3.0, 1.2];
+
+    fn mean(f: impl Fn(f64) -> f64, v: &[f64]) -> f64 {
+        v.iter().map(|&x| f(x)).sum::<f64>() / v.len() as f64
+    }
+
+    /// Every loss against the paper's formula evaluated by hand in f64.
     #[test]
     fn losses_match_hand_computed_values() {
         let sig = |l: f64| 1.0 / (1.0 + (-l).exp());
-        let (r, f) = ([2.0, -1.0], [0.5, -3.0]);
-        let want_d = -(sig(2.0).ln() + sig(-1.0).ln()) / 2.0
-            - ((1.0 - sig(0.5)).ln() + (1.0 - sig(-3.0)).ln()) / 2.0;
-        let got = GanLoss::NonSaturating
-            .d_loss(&t(&r), &t(&f))
-            .double_value(&[]);
-        assert!((got - want_d).abs() < 1e-6, "{got} vs {want_d}");
-        let ns = -(sig(0.5).ln() + sig(-3.0).ln()) / 2.0;
-        assert!((GanLoss::NonSaturating.g_loss(&t(&f)).double_value(&[]) - ns).abs() < 1e-6);
-        let mm = ((1.0 - sig(0.5)).ln() + (1.0 - sig(-3.0)).ln()) / 2.0;
-        assert!((GanLoss::Minimax.g_loss(&t(&f)).double_value(&[]) - mm).abs() < 1e-6);
+        let ln2 = std::f64::consts::LN_2;
+        type Term = Box<dyn Fn(f64) -> f64>;
+        type Pair = (Term, Term);
+        // (loss, D-loss terms on real/fake, G-loss term on fake)
+        let cases: Vec<(GanLoss, Pair, Term)> = vec![
+            (
+                loss("non-saturating", "js"),
+                (
+                    Box::new(move |r| -sig(r).ln()),
+                    Box::new(move |f| -(1.0 - sig(f)).ln()),
+                ),
+                Box::new(move |f| -sig(f).ln()),
+            ),
+            (
+                loss("minimax", "js"),
+                (
+                    Box::new(move |r| -sig(r).ln()),
+                    Box::new(move |f| -(1.0 - sig(f)).ln()),
+                ),
+                Box::new(move |f| (1.0 - sig(f)).ln()),
+            ),
+            (
+                loss("wasserstein", "js"),
+                (Box::new(|r| -r), Box::new(|f| f)),
+                Box::new(|f| -f),
+            ),
+            (
+                loss("hinge", "js"),
+                (
+                    Box::new(|r: f64| (1.0 - r).max(0.0)),
+                    Box::new(|f: f64| (1.0 + f).max(0.0)),
+                ),
+                Box::new(|f| -f),
+            ),
+            (
+                loss("least-squares", "js"),
+                (
+                    Box::new(|r: f64| 0.5 * (r - 1.0).powi(2)),
+                    Box::new(|f: f64| 0.5 * f * f),
+                ),
+                Box::new(|f: f64| 0.5 * (f - 1.0).powi(2)),
+            ),
+            // f-GAN: D loss = E_Q f*(g(v)) − E_P g(v), with f* applied to g(v) literally
+            (
+                loss("f-divergence", "kl"),
+                (Box::new(|r| -r), Box::new(|f: f64| (f - 1.0).exp())),
+                Box::new(|f| -f),
+            ),
+            (
+                loss("f-divergence", "reverse-kl"),
+                (
+                    Box::new(|r: f64| (-r).exp()),
+                    Box::new(|f: f64| -1.0 - (-(-(-f).exp())).ln()),
+                ),
+                Box::new(|f: f64| (-f).exp()),
+            ),
+            (
+                loss("f-divergence", "js"),
+                (
+                    Box::new(move |r: f64| -(ln2 - (1.0 + (-r).exp()).ln())),
+                    Box::new(move |f: f64| -(2.0 - (ln2 - (1.0 + (-f).exp()).ln()).exp()).ln()),
+                ),
+                Box::new(move |f: f64| -(ln2 - (1.0 + (-f).exp()).ln())),
+            ),
+            (
+                loss("f-divergence", "pearson"),
+                (Box::new(|r| -r), Box::new(|f: f64| f * f / 4.0 + f)),
+                Box::new(|f| -f),
+            ),
+            (
+                loss("f-divergence", "squared-hellinger"),
+                (
+                    Box::new(|r: f64| -(1.0 - (-r).exp())),
+                    Box::new(|f: f64| (1.0 - (-f).exp()) / (1.0 - (1.0 - (-f).exp()))),
+                ),
+                Box::new(|f: f64| -(1.0 - (-f).exp())),
+            ),
+        ];
+        for (l, (dr, df), g) in cases {
+            let want_d = mean(&dr, &R) + mean(&df, &F);
+            let got_d = l.d_loss(&t(&R), &t(&F)).double_value(&[]);
+            assert!(
+                (got_d - want_d).abs() < 1e-9,
+                "{l:?} D: {got_d} vs {want_d}"
+            );
+            let (want_g, got_g) = (mean(&g, &F), l.g_loss(&t(&F)).double_value(&[]));
+            assert!(
+                (got_g - want_g).abs() < 1e-9,
+                "{l:?} G: {got_g} vs {want_g}"
+            );
+        }
+    }
+
+    /// Autograd gradients of every loss against central finite differences.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let h = 1e-6;
+        for name in NAMES {
+            for div in if *name == "f-divergence" {
+                DIVERGENCES
+            } else {
+                &["js"][..]
+            } {
+                let l = loss(name, div);
+                let r = t(&R).set_requires_grad(true);
+                let f = t(&F).set_requires_grad(true);
+                let grads = Tensor::run_backward(
+                    &[l.d_loss(&r, &f) + l.g_loss(&f)],
+                    &[&r, &f],
+                    false,
+                    false,
+                );
+                for (which, g) in grads.iter().enumerate() {
+                    for i in 0..3 {
+                        let bump = |d: f64| {
+                            let (mut rr, mut ff) = (R, F);
+                            if which == 0 {
+                                rr[i] += d
+                            } else {
+                                ff[i] += d
+                            }
+                            (l.d_loss(&t(&rr), &t(&ff)) + l.g_loss(&t(&ff))).double_value(&[])
+                        };
+                        let num = (bump(h) - bump(-h)) / (2.0 * h);
+                        let an = g.double_value(&[i as i64]);
+                        assert!(
+                            (num - an).abs() < 1e-6 * (1.0 + an.abs()),
+                            "{l:?} input {which}[{i}]: {num} vs {an}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// At D's optimum the f-GAN bound equals the divergence. For P = Q the optimal T is
+    /// f'(1), where every divergence here is 0, so D's loss there is exactly 0.
+    #[test]
+    fn f_gan_bound_is_zero_at_the_optimum_for_equal_distributions() {
+        // v with g_f(v) = f'(1): KL 1, reverse KL −1, JS 0, Pearson 0, squared Hellinger 0
+        for (div, t_opt) in [
+            ("kl", 1.0f64),
+            ("reverse-kl", -1.0),
+            ("js", 0.0),
+            ("pearson", 0.0),
+            ("squared-hellinger", 0.0),
+        ] {
+            let l = loss("f-divergence", div);
+            let GanLoss::FDivergence(f) = l else {
+                unreachable!()
+            };
+            // invert g_f numerically by bisection on a monotone activation
+            let (mut lo, mut hi) = (-20.0, 20.0);
+            for _ in 0..200 {
+                let mid = (lo + hi) / 2.0;
+                if f.activation(&t(&[mid])).double_value(&[0]) < t_opt {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
+            }
+            let v = t(&[(lo + hi) / 2.0]);
+            assert!(l.d_loss(&v, &v).double_value(&[]).abs() < 1e-9, "{div}");
+        }
     }
 
     #[test]
     fn stable_for_extreme_logits() {
-        let l = t(&[-200.0, 200.0]);
-        for loss in [GanLoss::Minimax, GanLoss::NonSaturating] {
-            assert!(loss.g_loss(&l).double_value(&[]).is_finite());
-            assert!(loss.d_loss(&l, &l).double_value(&[]).is_finite());
+        let v = t(&[-200.0, 200.0]);
+        for name in [
+            "minimax",
+            "non-saturating",
+            "hinge",
+            "least-squares",
+            "wasserstein",
+        ] {
+            let l = loss(name, "js");
+            assert!(
+                l.g_loss(&v).double_value(&[]).is_finite()
+                    && l.d_loss(&v, &v).double_value(&[]).is_finite(),
+                "{name}"
+            );
         }
+        let js = loss("f-divergence", "js");
+        assert!(js.d_loss(&v, &v).double_value(&[]).is_finite());
     }
 
     /// The minimax G loss saturates where D confidently rejects fakes; the non-saturating one
     /// does not (the motivation in Goodfellow et al. 2014, section 3).
     #[test]
     fn non_saturating_gradient_is_strong_when_d_rejects_fakes() {
-        let grad = |loss: GanLoss| {
-            let l = t(&[-8.0]).set_requires_grad(true);
-            loss.g_loss(&l).backward();
-            l.grad().double_value(&[0]).abs()
+        let grad = |l: GanLoss| {
+            let v = t(&[-8.0]).set_requires_grad(true);
+            l.g_loss(&v).backward();
+            v.grad().double_value(&[0]).abs()
         };
         assert!(grad(GanLoss::Minimax) < 1e-3);
         assert!(grad(GanLoss::NonSaturating) > 0.99);

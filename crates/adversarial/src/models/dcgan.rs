@@ -1,11 +1,13 @@
 //! DCGAN (Radford et al. 2016): transposed-conv generator with BatchNorm+ReLU and a Tanh
-//! output; strided-conv discriminator with LeakyReLU and BatchNorm (not on its first
-//! layer). Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02), as in the paper.
+//! output; strided-conv discriminator with LeakyReLU and a normalisation (not on its first
+//! layer): BatchNorm as in the paper, or LayerNorm / none for critics whose penalty is per
+//! sample (WGAN-GP). Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02).
 //!
 //! Resolutions: 32 and 64 start from 4×4 (the paper's layout), 28 from 7×7; each
 //! up/down-sampling layer doubles/halves the side. At 32 px with widths 64 this is exactly
 //! the model of the PyTorch reference benchmark.
 
+use super::layers::{Affine, ConvSpec};
 use super::leaky;
 use crate::config::ModelConfig;
 use anyhow::{bail, Result};
@@ -26,6 +28,24 @@ const W_INIT: Init = Init::Randn {
     stdev: 0.02,
 };
 
+/// Stride-2 4×4 layers double or halve the side.
+const RESAMPLE: ConvSpec = ConvSpec {
+    kernel: 4,
+    stride: 2,
+    padding: 1,
+    init: W_INIT,
+};
+
+/// The k×k layer between a vector and the first/last s0×s0 feature map.
+fn edge(s0: i64) -> ConvSpec {
+    ConvSpec {
+        kernel: s0,
+        stride: 1,
+        padding: 0,
+        init: W_INIT,
+    }
+}
+
 fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
     nn::batch_norm2d(
         p,
@@ -43,44 +63,34 @@ fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
     let (s0, n_up) = layout(cfg.resolution)?;
     let widths: Vec<i64> = (0..n_up).map(|i| cfg.g_width << (n_up - 1 - i)).collect();
-    let z_dim = cfg.z_dim;
+    let (z_dim, sn) = (cfg.z_dim, cfg.spectral_norm_g);
     let mut seq = nn::seq_t().add_fn(move |z| z.view([-1, z_dim, 1, 1]));
-    let first = nn::ConvTransposeConfig {
-        ws_init: W_INIT,
-        ..Default::default()
-    };
-    seq = seq.add(nn::conv_transpose2d(
+    seq = seq.add(Affine::conv_transpose(
         p / "convt0",
         z_dim,
         widths[0],
-        s0,
-        first,
+        edge(s0),
+        sn,
     ));
     seq = seq.add(bn(p / "bn0", widths[0])).add_fn(|x| x.relu());
-    let up = nn::ConvTransposeConfig {
-        stride: 2,
-        padding: 1,
-        ws_init: W_INIT,
-        ..Default::default()
-    };
     for i in 1..n_up {
-        seq = seq.add(nn::conv_transpose2d(
+        seq = seq.add(Affine::conv_transpose(
             p / format!("convt{i}"),
             widths[i - 1],
             widths[i],
-            4,
-            up,
+            RESAMPLE,
+            sn,
         ));
         seq = seq
             .add(bn(p / format!("bn{i}"), widths[i]))
             .add_fn(|x| x.relu());
     }
-    seq = seq.add(nn::conv_transpose2d(
+    seq = seq.add(Affine::conv_transpose(
         p / format!("convt{n_up}"),
         widths[n_up - 1],
         cfg.channels,
-        4,
-        up,
+        RESAMPLE,
+        sn,
     ));
     Ok(seq.add_fn(|x| x.tanh()))
 }
@@ -88,36 +98,41 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
     let (s0, n_down) = layout(cfg.resolution)?;
     let widths: Vec<i64> = (0..n_down).map(|i| cfg.d_width << i).collect();
-    let down = nn::ConvConfig {
-        stride: 2,
-        padding: 1,
-        ws_init: W_INIT,
-        ..Default::default()
-    };
-    let mut seq = nn::seq_t().add(nn::conv2d(p / "conv0", cfg.channels, widths[0], 4, down));
+    let sn = cfg.spectral_norm_d;
+    let mut seq = nn::seq_t().add(Affine::conv(
+        p / "conv0",
+        cfg.channels,
+        widths[0],
+        RESAMPLE,
+        sn,
+    ));
     seq = seq.add_fn(leaky(cfg.leaky_slope));
     for i in 1..n_down {
-        seq = seq.add(nn::conv2d(
+        seq = seq.add(Affine::conv(
             p / format!("conv{i}"),
             widths[i - 1],
             widths[i],
-            4,
-            down,
+            RESAMPLE,
+            sn,
         ));
-        seq = seq
-            .add(bn(p / format!("bn{i}"), widths[i]))
-            .add_fn(leaky(cfg.leaky_slope));
+        let side = cfg.resolution >> (i + 1);
+        seq = match cfg.d_norm.as_str() {
+            "batch" => seq.add(bn(p / format!("bn{i}"), widths[i])),
+            "layer" => seq.add(nn::layer_norm(
+                p / format!("ln{i}"),
+                vec![widths[i], side, side],
+                Default::default(),
+            )),
+            _ => seq,
+        };
+        seq = seq.add_fn(leaky(cfg.leaky_slope));
     }
-    let last = nn::ConvConfig {
-        ws_init: W_INIT,
-        ..Default::default()
-    };
-    seq = seq.add(nn::conv2d(
+    seq = seq.add(Affine::conv(
         p / format!("conv{n_down}"),
         widths[n_down - 1],
         1,
-        s0,
-        last,
+        edge(s0),
+        sn,
     ));
     Ok(seq.add_fn(|x| x.view([-1])))
 }

@@ -2,6 +2,7 @@
 //! maxout units). With the default widths this is the PyTorch reference benchmark's model:
 //! G z-256-512-1024-(C·H·W) with Tanh, D (C·H·W)-512-256-1.
 
+use super::layers::Affine;
 use super::leaky;
 use crate::config::ModelConfig;
 use tch::nn;
@@ -15,6 +16,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
         &cfg.g_hidden,
         out,
         cfg.leaky_slope,
+        cfg.spectral_norm_g,
     );
     let shape = [-1, cfg.channels, cfg.resolution, cfg.resolution];
     seq.add_fn(move |x| x.tanh().view(shape))
@@ -23,7 +25,16 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     let input = cfg.channels * cfg.resolution * cfg.resolution;
     let seq = nn::seq_t().add_fn(|x| x.flatten(1, -1));
-    stack(seq, p, input, &cfg.d_hidden, 1, cfg.leaky_slope).add_fn(|x| x.view([-1]))
+    stack(
+        seq,
+        p,
+        input,
+        &cfg.d_hidden,
+        1,
+        cfg.leaky_slope,
+        cfg.spectral_norm_d,
+    )
+    .add_fn(|x| x.view([-1]))
 }
 
 /// Linear layers `fc0..` from `input` through `hidden` to `output`, with LeakyReLU between
@@ -35,6 +46,7 @@ fn stack(
     hidden: &[i64],
     output: i64,
     slope: f64,
+    sn: bool,
 ) -> nn::SequentialT {
     let widths: Vec<i64> = std::iter::once(input)
         .chain(hidden.iter().copied())
@@ -44,12 +56,7 @@ fn stack(
         if i > 0 {
             seq = seq.add_fn(leaky(slope));
         }
-        seq = seq.add(nn::linear(
-            p / format!("fc{i}"),
-            io[0],
-            io[1],
-            Default::default(),
-        ));
+        seq = seq.add(Affine::linear(p / format!("fc{i}"), io[0], io[1], sn));
     }
     seq
 }

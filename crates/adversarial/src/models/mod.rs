@@ -5,6 +5,7 @@
 //! optimisers, checkpoints and the EMA copy address them separately.
 
 pub mod dcgan;
+pub mod layers;
 pub mod mlp;
 
 use crate::config::ModelConfig;

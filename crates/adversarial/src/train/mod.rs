@@ -10,7 +10,8 @@ use crate::data::{Batcher, BatcherState, Dataset};
 use crate::device;
 use crate::losses::GanLoss;
 use crate::models::{self, Net};
-use crate::optim::Adam;
+use crate::optim::Optimizer;
+use crate::regularizers;
 use crate::rng::derive_seed;
 use anyhow::{bail, Context, Result};
 use checkpoint::{Checkpoint, CheckpointMeta};
@@ -31,9 +32,19 @@ pub struct StepStats {
     pub d_real: f64,
     /// Mean D(G(z)) on the generated minibatch, before D's update.
     pub d_fake: f64,
+    /// Mean raw output (logit or critic value) of D on real and on generated samples.
+    pub out_real: f64,
+    pub out_fake: f64,
+    /// Weighted sum of D's penalties (gradient penalty, R1) added to its loss.
+    pub penalty: f64,
 }
 
 /// Both players and everything needed to continue training them.
+///
+/// Random draws (initial weights, noise, penalty interpolates) come from libtorch's
+/// process-wide generator, reseeded from (seed, iteration, D step) before every step; this is
+/// what makes runs and resumes exact. Two trainers stepping concurrently on different
+/// threads of one process would interleave their draws: use one process per run.
 pub struct Trainer {
     pub cfg: Config,
     pub device: Device,
@@ -41,8 +52,8 @@ pub struct Trainer {
     pub d: Net,
     /// Exponential moving average of G's weights (when `train.ema`).
     pub ema: Option<Net>,
-    opt_g: Adam,
-    opt_d: Adam,
+    opt_g: Optimizer,
+    opt_d: Optimizer,
     loss: GanLoss,
     data: Dataset,
     batcher: Batcher,
@@ -69,8 +80,22 @@ impl Trainer {
         } else {
             None
         };
-        let opt_g = Adam::new(&pair.g.vs, t.lr_g, t.beta1, t.beta2);
-        let opt_d = Adam::new(&pair.d.vs, t.lr_d, t.beta1, t.beta2);
+        let opt_g = Optimizer::from_name(
+            &t.optimizer,
+            &pair.g.vs,
+            t.lr_g,
+            t.beta1,
+            t.beta2,
+            t.rmsprop_alpha,
+        )?;
+        let opt_d = Optimizer::from_name(
+            &t.optimizer,
+            &pair.d.vs,
+            t.lr_d,
+            t.beta1,
+            t.beta2,
+            t.rmsprop_alpha,
+        )?;
         let batcher = Batcher::new(
             data.len(),
             t.batch_size as usize,
@@ -86,7 +111,7 @@ impl Trainer {
             ema,
             opt_g,
             opt_d,
-            loss: GanLoss::from_name(&cfg.loss.name)?,
+            loss: GanLoss::from_config(&cfg.loss)?,
             data: data.to_device(device),
             batcher,
             step: 0,
@@ -117,7 +142,8 @@ impl Trainer {
                 derive_seed(self.cfg.seed, &[STREAM_STEP, self.step, i as u64]) as i64,
             );
             let idx = self.batcher.next_indices().to_device(self.device);
-            let real = self.data.batch(&idx);
+            let reg = &self.cfg.regularizer;
+            let real = self.data.batch(&idx).set_requires_grad(reg.r1 > 0.0);
             let z = self.noise(m);
             let last = i + 1 == k;
             let f = if last {
@@ -125,24 +151,32 @@ impl Trainer {
             } else {
                 tch::no_grad(|| self.g.forward(&z, true))
             };
-            let real_logits = self.d.forward(&real, true);
-            let fake_logits = self.d.forward(&f.detach(), true);
-            let d_loss = self.loss.d_loss(&real_logits, &fake_logits);
+            let real_out = self.d.forward(&real, true);
+            let fake_out = self.d.forward(&f.detach(), true);
+            let d_loss = self.loss.d_loss(&real_out, &fake_out);
+            let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
+            if reg.gradient_penalty > 0.0 {
+                penalty +=
+                    regularizers::gradient_penalty(&self.d, &real, &f) * reg.gradient_penalty;
+            }
+            if reg.r1 > 0.0 {
+                penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
+            }
             self.opt_d.zero_grad();
-            d_loss.backward();
+            (&d_loss + &penalty).backward();
             self.opt_d.step()?;
+            if reg.weight_clip > 0.0 {
+                regularizers::clip_weights(&self.d.vs, reg.weight_clip);
+            }
             if last {
+                let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
+                let (ro, fo) = (real_out.detach(), fake_out.detach());
                 stats.d_loss = d_loss.double_value(&[]);
-                stats.d_real = real_logits
-                    .detach()
-                    .sigmoid()
-                    .mean(Kind::Float)
-                    .double_value(&[]);
-                stats.d_fake = fake_logits
-                    .detach()
-                    .sigmoid()
-                    .mean(Kind::Float)
-                    .double_value(&[]);
+                stats.d_real = mean(&ro.sigmoid());
+                stats.d_fake = mean(&fo.sigmoid());
+                stats.out_real = mean(&ro);
+                stats.out_fake = mean(&fo);
+                stats.penalty = penalty.double_value(&[]);
             }
             fake = Some(f);
         }
@@ -154,11 +188,12 @@ impl Trainer {
         self.d.vs.unfreeze();
         self.opt_g.step()?;
         stats.g_loss = g_loss.double_value(&[]);
-        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite()) {
+        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && stats.penalty.is_finite()) {
             bail!(
-                "training diverged at iteration {}: D loss {} and G loss {} (not finite); the last checkpoint is left as it was",
+                "training diverged at iteration {}: D loss {}, penalty {}, G loss {} (not all finite); the last checkpoint is left as it was",
                 self.step + 1,
                 stats.d_loss,
+                stats.penalty,
                 stats.g_loss
             );
         }

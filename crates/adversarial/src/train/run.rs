@@ -56,7 +56,13 @@ struct LogLine {
     g_loss: f64,
     d_real: f64,
     d_fake: f64,
-    /// Minibatch estimate of V(D, G) (= -D loss for the cross-entropy losses).
+    /// Mean raw D outputs (logits or critic values).
+    out_real: f64,
+    out_fake: f64,
+    /// Weighted penalties added to D's loss.
+    penalty: f64,
+    /// Minibatch estimate of the objective D maximises: V(D, G) for the cross-entropy
+    /// losses, the Wasserstein estimate for WGAN, the divergence bound for f-GAN (= −D loss).
     value: f64,
     time_s: f64,
 }
@@ -182,6 +188,9 @@ fn execute(
                 g_loss: s.g_loss,
                 d_real: s.d_real,
                 d_fake: s.d_fake,
+                out_real: s.out_real,
+                out_fake: s.out_fake,
+                penalty: s.penalty,
                 value: -s.d_loss,
                 time_s: now,
             };
@@ -231,6 +240,9 @@ fn execute(
         g_loss: a.g_loss + s.g_loss / n,
         d_real: a.d_real + s.d_real / n,
         d_fake: a.d_fake + s.d_fake / n,
+        out_real: a.out_real + s.out_real / n,
+        out_fake: a.out_fake + s.out_fake / n,
+        penalty: a.penalty + s.penalty / n,
     });
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
