@@ -2,11 +2,15 @@
 //!
 //! A GAN toolkit on libtorch (through `tch`). The modules follow the path data takes:
 //!
-//! - [`data`]: datasets (embedded MNIST-5k, IDX, image folders) and seeded minibatches
+//! - [`data`]: datasets (embedded MNIST-5k, IDX, image folders, toy mixtures) and seeded
+//!   minibatches
 //! - [`models`]: generator/discriminator pairs by name (MLP, DCGAN)
-//! - [`losses`]: adversarial objectives by name (minimax, non-saturating)
-//! - [`optim`]: optimisers whose state we checkpoint
+//! - [`losses`]: adversarial objectives by name (minimax, non-saturating, WGAN, hinge,
+//!   least squares, f-GAN divergences)
+//! - [`regularizers`]: gradient penalty, R1, weight clipping, spectral normalisation
+//! - [`optim`]: optimisers (Adam, RMSProp) whose state we checkpoint
 //! - [`train`]: the training loop, run directories, checkpoints and resume
+//! - [`metrics`]: measurements of samples (mode coverage so far)
 //! - [`report`]: sample grids and other things to look at
 //! - [`bench`]: the training-speed benchmark against the PyTorch reference
 //!
@@ -17,6 +21,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod losses;
+pub mod metrics;
 pub mod models;
 pub mod native;
 pub mod optim;

@@ -5,6 +5,7 @@
 
 pub mod folder;
 pub mod idx;
+pub mod toy;
 
 use crate::config::{Config, DataConfig};
 use crate::rng;
