@@ -173,6 +173,8 @@ fn execute(
     let start_step = trainer.step;
     let mut recent: std::collections::VecDeque<StepStats> = Default::default();
     let plain_every = (t.steps / 20).max(1);
+    // σ(D's output) is a probability only for the cross-entropy losses; show raw outputs otherwise
+    let probabilistic = crate::losses::GanLoss::from_config(&cfg.loss)?.is_probabilistic();
     while trainer.step < t.steps {
         let s = trainer.train_step()?;
         let step = trainer.step;
@@ -197,10 +199,17 @@ fn execute(
             writeln!(log, "{}", serde_json::to_string(&line)?)
                 .with_context(|| format!("writing {}", metrics_path.display()))?;
         }
-        let msg = format!(
-            "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
-            s.d_loss, s.g_loss, s.d_real, s.d_fake
-        );
+        let msg = if probabilistic {
+            format!(
+                "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
+                s.d_loss, s.g_loss, s.d_real, s.d_fake
+            )
+        } else {
+            format!(
+                "D {:.3}  G {:.3}  D out real {:.3} fake {:.3}",
+                s.d_loss, s.g_loss, s.out_real, s.out_fake
+            )
+        };
         match &bar {
             Some(b) => {
                 b.set_position(step);
