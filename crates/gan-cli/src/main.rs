@@ -178,7 +178,8 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         let s = &summary.final_stats;
         println!(
             "done: {} iterations, {:.0} s in all, {:.2} it/s this session\n\
-             last 100 iterations: D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}\n\
+             last 100 iterations: D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}  \
+             D out real {:.3} fake {:.3}  penalty {:.3}\n\
              samples:    {}\ncheckpoint: {}\nmetrics:    {}",
             summary.steps,
             summary.elapsed_s,
@@ -187,6 +188,9 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             s.g_loss,
             s.d_real,
             s.d_fake,
+            s.out_real,
+            s.out_fake,
+            s.penalty,
             summary.samples.display(),
             summary.checkpoint.display(),
             summary.run_dir.join("metrics.jsonl").display()
