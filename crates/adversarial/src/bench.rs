@@ -5,7 +5,7 @@
 //! drift hits both equally.
 
 use crate::config::Config;
-use crate::data::Dataset;
+use crate::data::{Dataset, Source};
 use crate::train::Trainer;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -175,7 +175,11 @@ pub fn run_model(
     mut on_rep: impl FnMut(&str, usize, f64),
 ) -> Result<BenchResult> {
     let cfg = bench_config(model, opts.threads, &opts.device)?;
-    let data = Dataset::random(64 * 16, cfg.model.channels, cfg.model.resolution, 0);
+    let data = Source::images(
+        Dataset::random(64 * 16, cfg.model.channels, cfg.model.resolution, 0),
+        64,
+        0,
+    )?;
     let mut trainer = Trainer::new(&cfg, data)?;
     for _ in 0..opts.warmup {
         trainer.train_step()?;

@@ -32,8 +32,11 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
     /// `mnist5k` (embedded), `fashion-mnist`, `mnist` (IDX files in `path`), `idx` (one IDX
-    /// image file in `path`) or `folder` (PNG/JPEG images under `path`).
+    /// image file in `path`), `folder` (PNG/JPEG images under `path`) or `toy` (the
+    /// distribution named by `toy`).
     pub source: String,
+    /// For `source = "toy"`: `ring8`, `grid25`, `gauss1d` or `bimodal1d`.
+    pub toy: String,
     /// File or folder for sources that read from disk; empty uses the source's standard place.
     pub path: String,
     /// `train` or `test`, for sources that have both splits.
@@ -73,6 +76,8 @@ pub struct ModelConfig {
     pub spectral_norm_d: bool,
     /// Spectral normalisation on every weight layer of G.
     pub spectral_norm_g: bool,
+    /// MLP generator output: `tanh` (images in [-1, 1]) or `linear` (unbounded toy data).
+    pub g_output: String,
 }
 
 /// The adversarial objective (see `losses`).
@@ -152,6 +157,7 @@ impl Default for DataConfig {
     fn default() -> Self {
         DataConfig {
             source: "mnist5k".into(),
+            toy: "ring8".into(),
             path: String::new(),
             split: "train".into(),
             limit: 0,
@@ -175,6 +181,7 @@ impl Default for ModelConfig {
             d_norm: "batch".into(),
             spectral_norm_d: false,
             spectral_norm_g: false,
+            g_output: "tanh".into(),
         }
     }
 }
@@ -267,8 +274,14 @@ impl Config {
         one_of(
             "data.source",
             &self.data.source,
-            &["mnist5k", "fashion-mnist", "mnist", "idx", "folder"],
+            &["mnist5k", "fashion-mnist", "mnist", "idx", "folder", "toy"],
         )?;
+        one_of(
+            "data.toy",
+            &self.data.toy,
+            &["ring8", "grid25", "gauss1d", "bimodal1d"],
+        )?;
+        one_of("model.g_output", &m.g_output, &["tanh", "linear"])?;
         one_of("data.split", &self.data.split, &["train", "test"])?;
         one_of("model.arch", &m.arch, &["dcgan", "mlp"])?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
@@ -302,17 +315,28 @@ impl Config {
                 m.resolution
             );
         }
-        if m.resolution < 4 {
-            bail!(
-                "config key `model.resolution`: must be at least 4, got {}",
-                m.resolution
-            );
-        }
-        if ![1, 3].contains(&m.channels) {
-            bail!(
-                "config key `model.channels`: expected 1 or 3, got {}",
-                m.channels
-            );
+        if self.data.source == "toy" {
+            let dim = crate::data::toy::GaussianMixture::named(&self.data.toy)?.dim() as i64;
+            if m.arch != "mlp" || m.resolution != 1 || m.channels != dim {
+                bail!(
+                    "config keys `model.*`: toy data {} is {dim}-dimensional; it needs model.arch = \"mlp\", \
+                     model.resolution = 1 and model.channels = {dim}",
+                    self.data.toy
+                );
+            }
+        } else {
+            if m.resolution < 4 {
+                bail!(
+                    "config key `model.resolution`: must be at least 4 for images, got {}",
+                    m.resolution
+                );
+            }
+            if ![1, 3].contains(&m.channels) {
+                bail!(
+                    "config key `model.channels`: expected 1 or 3 for images, got {}",
+                    m.channels
+                );
+            }
         }
         positive("model.z_dim", m.z_dim as f64)?;
         positive("model.g_width", m.g_width as f64)?;

@@ -88,7 +88,7 @@ fn every_loss_and_regularizer_trains_with_both_model_families() {
     for arch in ["mlp", "dcgan"] {
         for (name, ov) in VARIANTS {
             let cfg = config(arch, ov);
-            let mut t = Trainer::new(&cfg, data::load(&cfg).unwrap()).unwrap();
+            let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
             for _ in 0..3 {
                 let s = t
                     .train_step()
@@ -137,17 +137,17 @@ fn variants_resume_bit_for_bit() {
         .filter(|(n, _)| ["wgan", "wgan-gp", "hinge-sn"].contains(n))
     {
         let cfg = config("dcgan", ov);
-        let mut straight = Trainer::new(&cfg, data::load(&cfg).unwrap()).unwrap();
+        let mut straight = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
         for _ in 0..4 {
             straight.train_step().unwrap();
         }
-        let mut first = Trainer::new(&cfg, data::load(&cfg).unwrap()).unwrap();
+        let mut first = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
         for _ in 0..2 {
             first.train_step().unwrap();
         }
         let bytes = checkpoint::encode(&first.state_tensors(), &first.meta(0.0)).unwrap();
         drop(first);
-        let mut resumed = Trainer::new(&cfg, data::load(&cfg).unwrap()).unwrap();
+        let mut resumed = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
         resumed
             .restore(&checkpoint::decode(&bytes).unwrap())
             .unwrap();

@@ -195,6 +195,15 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             summary.checkpoint.display(),
             summary.run_dir.join("metrics.jsonl").display()
         );
+        if let Some(m) = &summary.modes {
+            println!(
+                "modes (2,500 samples): {}/{} covered, {:.1}% high quality, KL to uniform {:.3}",
+                m.modes_covered,
+                m.total_modes,
+                100.0 * m.high_quality,
+                m.kl_to_uniform
+            );
+        }
     }
     Ok(())
 }

@@ -371,3 +371,44 @@ fn bench_runs_side_by_side_with_the_reference() {
         "no ratio (is torch==2.13.0 importable?):\n{text}"
     );
 }
+
+#[test]
+fn toy_ring_run_reports_mode_coverage_and_scatter_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("toy");
+    let text = ok(&[
+        "train",
+        "--config",
+        "../../configs/toy-ring8.toml",
+        "--out",
+        run.to_str().unwrap(),
+        "--steps",
+        "200",
+        "--set",
+        "train.sample_every=100",
+    ]);
+    assert!(text.contains("modes (2,500 samples):"), "{text}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let modes = &summary["modes"];
+    assert_eq!(modes["total_modes"], 8);
+    let hq = modes["high_quality"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&hq));
+    let plot = image::open(run.join("samples/step-000100.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(plot.dimensions(), (480, 480));
+    assert!(
+        plot.pixels().any(|p| p.0 == [30, 90, 200]),
+        "no sample drawn"
+    );
+    // a toy config with an image model is refused with the keys to change
+    let e = fails(&[
+        "train",
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        "data.source=toy",
+    ]);
+    assert!(e.contains("model.arch = \"mlp\""), "{e}");
+}

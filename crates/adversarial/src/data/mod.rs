@@ -72,6 +72,125 @@ impl Dataset {
     }
 }
 
+/// Where a trainer's real samples come from.
+pub enum Source {
+    /// A finite dataset, drawn in shuffled minibatches.
+    Images {
+        dataset: Dataset,
+        batcher: Batcher,
+        batch: usize,
+        seed: u64,
+    },
+    /// Fresh draws from a known distribution at every step (the toy benchmarks); the draws
+    /// follow libtorch's generator, which the trainer reseeds every step.
+    Toy {
+        name: String,
+        mixture: toy::GaussianMixture,
+    },
+}
+
+impl Source {
+    /// Minibatches of `batch` images from `dataset`, in an order drawn from `seed`.
+    pub fn images(dataset: Dataset, batch: usize, seed: u64) -> Result<Source> {
+        if dataset.is_empty() {
+            bail!("dataset {} is empty", dataset.name);
+        }
+        let batcher = Batcher::new(dataset.len(), batch, seed, BatcherState::default())
+            .with_context(|| format!("dataset {}", dataset.name))?;
+        Ok(Source::Images {
+            dataset,
+            batcher,
+            batch,
+            seed,
+        })
+    }
+
+    /// Short description for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Images { dataset, .. } => dataset.name.clone(),
+            Source::Toy { name, mixture } => format!(
+                "{name} ({} Gaussians, σ {})",
+                mixture.centers.len(),
+                mixture.sigma
+            ),
+        }
+    }
+
+    /// The toy distribution, when the data is one.
+    pub fn mixture(&self) -> Option<&toy::GaussianMixture> {
+        match self {
+            Source::Toy { mixture, .. } => Some(mixture),
+            Source::Images { .. } => None,
+        }
+    }
+
+    pub fn to_device(self, device: Device) -> Source {
+        match self {
+            Source::Images {
+                dataset,
+                batcher,
+                batch,
+                seed,
+            } => Source::Images {
+                dataset: dataset.to_device(device),
+                batcher,
+                batch,
+                seed,
+            },
+            toy => toy,
+        }
+    }
+
+    /// The next minibatch of `m` real samples (N×C×H×W floats), on `device`.
+    pub fn next_batch(&mut self, m: i64, device: Device) -> Tensor {
+        match self {
+            Source::Images {
+                dataset, batcher, ..
+            } => dataset.batch(&batcher.next_indices().to_device(device)),
+            Source::Toy { mixture, .. } => {
+                mixture
+                    .sample(m, device)
+                    .view([m, mixture.dim() as i64, 1, 1])
+            }
+        }
+    }
+
+    /// Position in the data stream, for checkpoints.
+    pub fn state(&self) -> BatcherState {
+        match self {
+            Source::Images { batcher, .. } => batcher.state(),
+            Source::Toy { .. } => BatcherState::default(),
+        }
+    }
+
+    /// Continues the data stream from a checkpoint's position.
+    pub fn restore(&mut self, state: BatcherState) -> Result<()> {
+        if let Source::Images {
+            dataset,
+            batcher,
+            batch,
+            seed,
+        } = self
+        {
+            *batcher = Batcher::new(dataset.len(), *batch, *seed, state)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens the real data a config asks for: a dataset, or a toy distribution.
+pub fn open(cfg: &Config) -> Result<Source> {
+    if cfg.data.source == "toy" {
+        let mixture = toy::GaussianMixture::named(&cfg.data.toy)?;
+        return Ok(Source::Toy {
+            name: cfg.data.toy.clone(),
+            mixture,
+        });
+    }
+    Source::images(load(cfg)?, cfg.train.batch_size as usize, cfg.seed)
+}
+
 /// Bytes 0..255 to floats in [-1, 1].
 pub fn to_unit_range(bytes: &Tensor) -> Tensor {
     bytes.to_kind(Kind::Float) / 127.5 - 1.0

@@ -19,7 +19,11 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
         cfg.spectral_norm_g,
     );
     let shape = [-1, cfg.channels, cfg.resolution, cfg.resolution];
-    seq.add_fn(move |x| x.tanh().view(shape))
+    if cfg.g_output == "linear" {
+        seq.add_fn(move |x| x.view(shape))
+    } else {
+        seq.add_fn(move |x| x.tanh().view(shape))
+    }
 }
 
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {

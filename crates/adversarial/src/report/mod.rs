@@ -1,3 +1,4 @@
 //! What a person looks at: image grids now; HTML reports and plots build on this.
 
 pub mod grid;
+pub mod scatter;

@@ -6,7 +6,7 @@ pub mod checkpoint;
 pub mod run;
 
 use crate::config::Config;
-use crate::data::{Batcher, BatcherState, Dataset};
+use crate::data::Source;
 use crate::device;
 use crate::losses::GanLoss;
 use crate::models::{self, Net};
@@ -55,22 +55,18 @@ pub struct Trainer {
     opt_g: Optimizer,
     opt_d: Optimizer,
     loss: GanLoss,
-    data: Dataset,
-    batcher: Batcher,
+    data: Source,
     /// Completed iterations.
     pub step: u64,
 }
 
 impl Trainer {
     /// Fresh models (initialised from the seed) on the configured device.
-    pub fn new(cfg: &Config, data: Dataset) -> Result<Trainer> {
+    pub fn new(cfg: &Config, data: Source) -> Result<Trainer> {
         let device = device::parse_device(&cfg.device)?;
         device::check_device(device)?;
         device::set_threads(cfg.threads);
         let t = &cfg.train;
-        if data.is_empty() {
-            bail!("dataset {} is empty", data.name);
-        }
         tch::manual_seed(derive_seed(cfg.seed, &[STREAM_INIT]) as i64);
         let pair = models::build(&cfg.model, device)?;
         let ema = if t.ema {
@@ -96,13 +92,6 @@ impl Trainer {
             t.beta2,
             t.rmsprop_alpha,
         )?;
-        let batcher = Batcher::new(
-            data.len(),
-            t.batch_size as usize,
-            cfg.seed,
-            BatcherState::default(),
-        )
-        .with_context(|| format!("dataset {}", data.name))?;
         Ok(Trainer {
             cfg: cfg.clone(),
             device,
@@ -113,7 +102,6 @@ impl Trainer {
             opt_d,
             loss: GanLoss::from_config(&cfg.loss)?,
             data: data.to_device(device),
-            batcher,
             step: 0,
         })
     }
@@ -121,6 +109,11 @@ impl Trainer {
     /// Draws `n` noise vectors from the prior p_z.
     pub fn noise(&self, n: i64) -> Tensor {
         noise(&self.cfg.model.prior, n, self.cfg.model.z_dim, self.device)
+    }
+
+    /// The real data this trainer draws from.
+    pub fn data(&self) -> &Source {
+        &self.data
     }
 
     /// The fixed noise batch behind every sample grid of a run.
@@ -141,9 +134,11 @@ impl Trainer {
             tch::manual_seed(
                 derive_seed(self.cfg.seed, &[STREAM_STEP, self.step, i as u64]) as i64,
             );
-            let idx = self.batcher.next_indices().to_device(self.device);
             let reg = &self.cfg.regularizer;
-            let real = self.data.batch(&idx).set_requires_grad(reg.r1 > 0.0);
+            let real = self
+                .data
+                .next_batch(m, self.device)
+                .set_requires_grad(reg.r1 > 0.0);
             let z = self.noise(m);
             let last = i + 1 == k;
             let f = if last {
@@ -260,7 +255,7 @@ impl Trainer {
         CheckpointMeta {
             format_version: checkpoint::FORMAT_VERSION,
             step: self.step,
-            batcher: self.batcher.state(),
+            batcher: self.data.state(),
             elapsed_s,
             config: self.cfg.to_toml_string(),
         }
@@ -288,12 +283,7 @@ impl Trainer {
         self.opt_d
             .load_state(&sub("opt_d"), "discriminator optimiser")?;
         self.step = ckpt.meta.step;
-        self.batcher = Batcher::new(
-            self.data.len(),
-            self.cfg.train.batch_size as usize,
-            self.cfg.seed,
-            ckpt.meta.batcher,
-        )?;
+        self.data.restore(ckpt.meta.batcher)?;
         Ok(())
     }
 }

@@ -17,13 +17,14 @@ use super::checkpoint::{self, write_atomic, LATEST};
 use super::{StepStats, Trainer};
 use crate::config::Config;
 use crate::data;
-use crate::report::grid;
+use crate::report::{grid, scatter};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use tch::Tensor;
 
 /// How a run reports while it trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct RunSummary {
     pub dataset: String,
     pub samples: PathBuf,
     pub checkpoint: PathBuf,
+    /// Mode coverage of 2,500 samples, for toy mixtures.
+    pub modes: Option<crate::metrics::modes::ModeStats>,
 }
 
 /// One line of `metrics.jsonl`.
@@ -123,9 +126,9 @@ fn execute(
     ckpt: Option<checkpoint::Checkpoint>,
     progress: Progress,
 ) -> Result<RunSummary> {
-    let dataset = data::load(cfg)?;
-    let dataset_name = dataset.name.clone();
-    let mut trainer = Trainer::new(cfg, dataset)?;
+    let source = data::open(cfg)?;
+    let dataset_name = source.describe();
+    let mut trainer = Trainer::new(cfg, source)?;
     let mut elapsed_before = 0.0;
     if let Some(c) = &ckpt {
         trainer.restore(c)?;
@@ -222,8 +225,9 @@ fn execute(
             None => {}
         }
         if t.sample_every > 0 && step % t.sample_every == 0 {
-            grid::save_grid(
-                &trainer.generate(&fixed_z),
+            save_samples(
+                &trainer,
+                &fixed_z,
                 &run_dir.join(format!("samples/step-{step:06}.png")),
             )?;
         }
@@ -239,7 +243,15 @@ fn execute(
     let elapsed = elapsed_before + start.elapsed().as_secs_f64();
     let ran = trainer.step - start_step;
     let samples = run_dir.join("samples/final.png");
-    grid::save_grid(&trainer.generate(&fixed_z), &samples)?;
+    save_samples(&trainer, &fixed_z, &samples)?;
+    let modes = trainer.data().mixture().map(|mix| {
+        let z = trainer.noise(2500);
+        crate::metrics::modes::mode_stats(
+            &trainer.generate(&z).flatten(1, -1),
+            &mix.centers_tensor(),
+            mix.sigma,
+        )
+    });
     if trainer.step > start_step || ckpt.is_none() {
         save_checkpoint(&trainer, run_dir, elapsed)?;
     }
@@ -264,6 +276,7 @@ fn execute(
         },
         final_stats: avg,
         dataset: dataset_name,
+        modes,
         samples,
         checkpoint: run_dir.join(LATEST),
     };
@@ -272,6 +285,23 @@ fn execute(
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     Ok(summary)
+}
+
+/// A grid of images from `z`, or for 2-D toy data a scatter plot over the true modes.
+fn save_samples(trainer: &Trainer, z: &Tensor, path: &Path) -> Result<()> {
+    let x = trainer.generate(z);
+    match trainer.data().mixture() {
+        Some(mix) if mix.dim() == 2 => {
+            let reach = mix
+                .centers
+                .iter()
+                .flatten()
+                .fold(0.0f64, |a, &v| a.max(v.abs()));
+            scatter::save_scatter(&x.flatten(1, -1), &mix.centers_tensor(), reach * 1.5, path)
+        }
+        Some(_) => Ok(()), // 1-D plots belong to the theory lab
+        None => grid::save_grid(&x, path),
+    }
 }
 
 fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()> {

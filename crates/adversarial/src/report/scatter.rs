@@ -1,0 +1,80 @@
+//! Scatter plots of 2-D samples over the modes of a toy distribution, as PNG.
+
+use crate::train::checkpoint::write_atomic;
+use anyhow::{bail, Context, Result};
+use image::{ImageEncoder, Rgb, RgbImage};
+use std::path::Path;
+use tch::{Kind, Tensor};
+
+const SIZE: u32 = 480;
+
+/// Draws `points` (N×2) as blue dots and `centers` (M×2) as red crosses on the square
+/// [−extent, extent]², with grey axes through the origin.
+pub fn save_scatter(points: &Tensor, centers: &Tensor, extent: f64, path: &Path) -> Result<()> {
+    if points.dim() != 2 || points.size()[1] != 2 {
+        bail!("scatter plot expects N×2 points, got {:?}", points.size());
+    }
+    let mut img = RgbImage::from_pixel(SIZE, SIZE, Rgb([255, 255, 255]));
+    let to_px = |v: f64| ((v + extent) / (2.0 * extent) * (SIZE - 1) as f64).round() as i64;
+    let mut put = |x: i64, y: i64, c: [u8; 3]| {
+        if (0..SIZE as i64).contains(&x) && (0..SIZE as i64).contains(&y) {
+            img.put_pixel(x as u32, (SIZE as i64 - 1 - y) as u32, Rgb(c));
+        }
+    };
+    let o = to_px(0.0);
+    for i in 0..SIZE as i64 {
+        put(i, o, [200, 200, 200]);
+        put(o, i, [200, 200, 200]);
+    }
+    let pts = Vec::<f64>::try_from(
+        points
+            .to_kind(Kind::Double)
+            .to_device(tch::Device::Cpu)
+            .view([-1]),
+    )?;
+    for p in pts.chunks(2) {
+        let (x, y) = (to_px(p[0]), to_px(p[1]));
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            put(x + dx, y + dy, [30, 90, 200]);
+        }
+    }
+    let cs = Vec::<f64>::try_from(centers.to_kind(Kind::Double).view([-1]))?;
+    for c in cs.chunks(2) {
+        let (x, y) = (to_px(c[0]), to_px(c[1]));
+        for d in -5..=5 {
+            put(x + d, y, [220, 30, 30]);
+            put(x, y + d, [220, 30, 30]);
+        }
+    }
+    let mut buf = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut buf)
+        .write_image(img.as_raw(), SIZE, SIZE, image::ExtendedColorType::Rgb8)
+        .with_context(|| format!("encoding {}", path.display()))?;
+    write_atomic(path, &buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_points_and_centres_where_they_belong() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.png");
+        let pts = Tensor::from_slice(&[1.0f32, 1.0]).view([1, 2]);
+        let centers = Tensor::from_slice(&[-1.0f32, -1.0]).view([1, 2]);
+        save_scatter(&pts, &centers, 2.0, &p).unwrap();
+        let img = image::open(&p).unwrap().to_rgb8();
+        let px = |v: f64| ((v + 2.0) / 4.0 * 479.0).round() as u32;
+        assert_eq!(img.get_pixel(px(1.0), 479 - px(1.0)).0, [30, 90, 200]);
+        assert_eq!(img.get_pixel(px(-1.0), 479 - px(-1.0)).0, [220, 30, 30]);
+        assert_eq!(img.get_pixel(5, 5).0, [255, 255, 255]);
+        assert!(save_scatter(
+            &Tensor::zeros([3, 3], (Kind::Float, tch::Device::Cpu)),
+            &centers,
+            1.0,
+            &p
+        )
+        .is_err());
+    }
+}
