@@ -232,15 +232,22 @@ impl Default for TrainConfig {
 impl Config {
     /// Defaults, then the TOML file (if any), then `key=value` overrides, then validation.
     pub fn resolve(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
-        let mut value = toml::Value::try_from(Config::default())?;
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read config file {}", path.display()))?;
-            let table: toml::Table = toml::from_str(&text)
-                .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
-            merge(&mut value, toml::Value::Table(table), "")
-                .with_context(|| format!("in config file {}", path.display()))?;
+        match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                Config::resolve_text(&text, &format!("config file {}", path.display()), overrides)
+            }
+            None => Config::resolve_text("", "defaults", overrides),
         }
+    }
+
+    /// Like [`Config::resolve`] with the file's text given; `origin` names it in errors.
+    pub fn resolve_text(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
+        let mut value = toml::Value::try_from(Config::default())?;
+        let table: toml::Table =
+            toml::from_str(text).with_context(|| format!("{origin} is not valid TOML"))?;
+        merge(&mut value, toml::Value::Table(table), "").with_context(|| format!("in {origin}"))?;
         for ov in overrides {
             apply_override(&mut value, ov)?;
         }

@@ -20,6 +20,7 @@ pub mod bench;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod lab;
 pub mod losses;
 pub mod metrics;
 pub mod models;

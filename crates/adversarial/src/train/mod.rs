@@ -22,6 +22,7 @@ use tch::{Device, Kind, Tensor};
 const STREAM_INIT: u64 = 10;
 const STREAM_STEP: u64 = 11;
 const STREAM_FIXED: u64 = 12;
+const STREAM_D_ONLY: u64 = 13;
 
 /// What one iteration measured (from its last D step and its G step).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -127,51 +128,13 @@ impl Trainer {
     /// computed; D is never re-initialised.
     pub fn train_step(&mut self) -> Result<StepStats> {
         let k = self.cfg.train.d_steps;
-        let m = self.cfg.train.batch_size;
         let mut stats = StepStats::default();
         let mut fake = None;
         for i in 0..k {
-            tch::manual_seed(
-                derive_seed(self.cfg.seed, &[STREAM_STEP, self.step, i as u64]) as i64,
-            );
-            let reg = &self.cfg.regularizer;
-            let real = self
-                .data
-                .next_batch(m, self.device)
-                .set_requires_grad(reg.r1 > 0.0);
-            let z = self.noise(m);
             let last = i + 1 == k;
-            let f = if last {
-                self.g.forward(&z, true)
-            } else {
-                tch::no_grad(|| self.g.forward(&z, true))
-            };
-            let real_out = self.d.forward(&real, true);
-            let fake_out = self.d.forward(&f.detach(), true);
-            let d_loss = self.loss.d_loss(&real_out, &fake_out);
-            let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
-            if reg.gradient_penalty > 0.0 {
-                penalty +=
-                    regularizers::gradient_penalty(&self.d, &real, &f) * reg.gradient_penalty;
-            }
-            if reg.r1 > 0.0 {
-                penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
-            }
-            self.opt_d.zero_grad();
-            (&d_loss + &penalty).backward();
-            self.opt_d.step()?;
-            if reg.weight_clip > 0.0 {
-                regularizers::clip_weights(&self.d.vs, reg.weight_clip);
-            }
+            let (f, s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
             if last {
-                let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
-                let (ro, fo) = (real_out.detach(), fake_out.detach());
-                stats.d_loss = d_loss.double_value(&[]);
-                stats.d_real = mean(&ro.sigmoid());
-                stats.d_fake = mean(&fo.sigmoid());
-                stats.out_real = mean(&ro);
-                stats.out_fake = mean(&fo);
-                stats.penalty = penalty.double_value(&[]);
+                stats = s;
             }
             fake = Some(f);
         }
@@ -195,6 +158,75 @@ impl Trainer {
         self.update_ema();
         self.step += 1;
         Ok(stats)
+    }
+
+    /// One discriminator step on m real and m generated samples, with noise and data drawn
+    /// from the stream `seed_path`. Returns the generated batch (with G's graph when
+    /// `keep_g_graph`) and the step's statistics.
+    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Tensor, StepStats)> {
+        let m = self.cfg.train.batch_size;
+        tch::manual_seed(derive_seed(self.cfg.seed, seed_path) as i64);
+        let reg = &self.cfg.regularizer;
+        let real = self
+            .data
+            .next_batch(m, self.device)
+            .set_requires_grad(reg.r1 > 0.0);
+        let z = self.noise(m);
+        let f = if keep_g_graph {
+            self.g.forward(&z, true)
+        } else {
+            tch::no_grad(|| self.g.forward(&z, true))
+        };
+        let real_out = self.d.forward(&real, true);
+        let fake_out = self.d.forward(&f.detach(), true);
+        let d_loss = self.loss.d_loss(&real_out, &fake_out);
+        let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
+        if reg.gradient_penalty > 0.0 {
+            penalty += regularizers::gradient_penalty(&self.d, &real, &f) * reg.gradient_penalty;
+        }
+        if reg.r1 > 0.0 {
+            penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
+        }
+        self.opt_d.zero_grad();
+        (&d_loss + &penalty).backward();
+        self.opt_d.step()?;
+        if reg.weight_clip > 0.0 {
+            regularizers::clip_weights(&self.d.vs, reg.weight_clip);
+        }
+        let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
+        let (ro, fo) = (real_out.detach(), fake_out.detach());
+        let stats = StepStats {
+            d_loss: d_loss.double_value(&[]),
+            g_loss: 0.0,
+            d_real: mean(&ro.sigmoid()),
+            d_fake: mean(&fo.sigmoid()),
+            out_real: mean(&ro),
+            out_fake: mean(&fo),
+            penalty: penalty.double_value(&[]),
+        };
+        Ok((f, stats))
+    }
+
+    /// Trains D alone for `n` steps against the current, fixed G (the setting of
+    /// Proposition 1 of Goodfellow et al. 2014, where D approaches D*). `round` separates the
+    /// random streams of repeated calls at the same iteration.
+    pub fn train_discriminator(&mut self, n: u64, round: u64) -> Result<StepStats> {
+        let mut last = StepStats::default();
+        for i in 0..n {
+            last = self.d_step(&[STREAM_D_ONLY, self.step, round, i], false)?.1;
+            if !last.d_loss.is_finite() {
+                bail!(
+                    "discriminator training diverged at D-only step {i}: loss {}",
+                    last.d_loss
+                );
+            }
+        }
+        Ok(last)
+    }
+
+    /// Sets D's learning rate (e.g. for the theory lab's D-only phase).
+    pub fn set_lr_d(&mut self, lr: f64) {
+        self.opt_d.hyper.lr = lr;
     }
 
     fn update_ema(&mut self) {
