@@ -16,7 +16,7 @@ fn trained_discriminator_reaches_the_optimum() {
     )
     .unwrap();
     // G after 30 iterations: between its start and p_data, with a smooth density
-    let r = run(
+    let (r, _) = run(
         &cfg,
         &OptimalDOptions {
             g_steps: 30,
@@ -48,4 +48,30 @@ fn trained_discriminator_reaches_the_optimum() {
         r.v_trained_d <= r.v_theory + 0.01,
         "V(G,D) cannot exceed V(G,D*) beyond estimation error"
     );
+}
+
+/// Figure 1 from a real run: charts are written, and training brings p_g towards p_data.
+#[test]
+fn figure1_snapshots_show_g_approaching_the_data() {
+    let cfg = Config::resolve(
+        Some(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/toy-1d.toml"
+        ))),
+        &["threads=1".into()],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let snaps = adversarial::lab::figure1::run(&cfg, &[0, 300], 20000, dir.path()).unwrap();
+    assert_eq!(snaps.len(), 2);
+    assert!(
+        snaps[1].jsd < snaps[0].jsd - 0.05,
+        "JSD {} → {}",
+        snaps[0].jsd,
+        snaps[1].jsd
+    );
+    for s in &snaps {
+        assert!(image::open(&s.chart).is_ok());
+    }
+    assert!(dir.path().join("figure1.json").is_file());
 }

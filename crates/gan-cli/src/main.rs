@@ -2,6 +2,7 @@
 //! config and calls the library; nothing here trains or measures on its own.
 
 use adversarial::bench::{self, BenchOptions};
+use adversarial::lab::figure1;
 use adversarial::lab::optimal_d::{self, OptimalDOptions};
 use adversarial::report::grid;
 use adversarial::train::{self, run, run::Progress};
@@ -42,6 +43,24 @@ enum ToyCmd {
     /// Freeze G, train D to convergence, and compare D with D* = p_data/(p_data + p_g) and
     /// V(G, D) with −2 log 2 + 2 JSD (Goodfellow et al. 2014, Prop. 1 and Thm. 1).
     OptimalD(OptimalDArgs),
+    /// Figure 1 of the GAN paper from a real run: p_data, p_g and D(x) at several moments.
+    Figure1(Figure1Args),
+}
+
+#[derive(clap::Args)]
+struct Figure1Args {
+    /// 1-D toy config (default: configs/toy-1d.toml, built in).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Iterations at which to draw, comma-separated and increasing.
+    #[arg(long, value_delimiter = ',', default_value = "0,50,200,1000,3000")]
+    at: Vec<u64>,
+    #[arg(long, default_value_t = 100_000)]
+    samples: i64,
+    #[arg(long, default_value = "runs/figure1")]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -162,6 +181,7 @@ fn main() {
         Cmd::Sample(a) => cmd_sample(a),
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Toy(ToyCmd::OptimalD(a)) => cmd_optimal_d(a),
+        Cmd::Toy(ToyCmd::Figure1(a)) => cmd_figure1(a),
         Cmd::Config => {
             print!("{}", Config::default().to_toml_string());
             Ok(())
@@ -342,19 +362,41 @@ fn slerp(z0: &Tensor, z1: &Tensor, t: &Tensor) -> Tensor {
 
 const TOY_1D: &str = include_str!("../../../configs/toy-1d.toml");
 
+/// A 1-D toy config: the given file, or the built-in toy-1d.toml, with overrides.
+fn toy_config(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
+    match file {
+        Some(path) => Config::resolve(Some(path), overrides),
+        None => Config::resolve_text(TOY_1D, "the built-in configs/toy-1d.toml", overrides),
+    }
+}
+
+fn cmd_figure1(a: Figure1Args) -> Result<()> {
+    let cfg = toy_config(a.config.as_deref(), &a.overrides)?;
+    let snaps = figure1::run(&cfg, &a.at, a.samples, &a.out)?;
+    println!("| iteration | JSD(p_data ‖ p_g) | mean abs(D − ½) under p_data | chart |\n|---|---|---|---|");
+    for s in &snaps {
+        println!(
+            "| {} | {:.4} | {:.4} | {} |",
+            s.iteration,
+            s.jsd,
+            s.d_away_from_half,
+            s.chart.display()
+        );
+    }
+    println!("charts: p_data black, p_g green, D blue");
+    Ok(())
+}
+
 fn cmd_optimal_d(a: OptimalDArgs) -> Result<()> {
-    let cfg = match &a.config {
-        Some(path) => Config::resolve(Some(path), &a.overrides)?,
-        None => Config::resolve_text(TOY_1D, "the built-in configs/toy-1d.toml", &a.overrides)?,
-    };
+    let cfg = toy_config(a.config.as_deref(), &a.overrides)?;
     let opts = OptimalDOptions {
         g_steps: a.g_steps,
         d_steps: a.d_steps,
         d_lr: a.d_lr,
         samples: a.samples,
     };
-    let r = optimal_d::run(&cfg, &opts)?;
-    r.save(&a.out)?;
+    let (r, m) = optimal_d::run(&cfg, &opts)?;
+    r.save(&m, &a.out)?;
     println!(
         "G frozen after {} iterations, D trained {} more steps on {}\n\
          JSD(p_data ‖ p_g) = {:.4} nats\n\

@@ -1,9 +1,154 @@
 //! The theory lab: the results of Goodfellow et al. 2014 made measurable on 1-D data with a
 //! known density.
 
+pub mod figure1;
 pub mod optimal_d;
 
+use crate::data::toy::GaussianMixture;
+use crate::train::Trainer;
 use tch::{Device, Kind, Tensor};
+
+/// p_data, p_g, D and D* tabulated on a grid covering both distributions (1-D toy data).
+pub struct Measurement {
+    pub grid: Tensor,
+    pub dx: f64,
+    pub p_data: Tensor,
+    pub p_g: Tensor,
+    /// The current D(x) = σ(v(x)).
+    pub d: Tensor,
+    pub d_star: Tensor,
+    /// V(G, D) of the current D: E_data log D (Monte Carlo) + E_g log(1 − D) (quadrature).
+    pub v_of_d: f64,
+}
+
+impl Measurement {
+    /// JSD(p_data ‖ p_g) in nats.
+    pub fn jsd(&self) -> f64 {
+        jsd(&self.p_data, &self.p_g, self.dx)
+    }
+}
+
+/// Tabulates a trainer's current G and D against the 1-D mixture `mix`, from `n` points.
+///
+/// With 1-D noise, G's pushforward is measured by quadrature: G at the n quantiles
+/// (i + ½)/n of the prior, binned, which is its exact density averaged over each bin (spikes
+/// included, which a kernel estimate would smear). With more noise dimensions, n random
+/// draws go through a kernel density estimate.
+pub fn measure(t: &Trainer, mix: &GaussianMixture, n: i64) -> Measurement {
+    let cfg = &t.cfg;
+    tch::manual_seed(cfg.seed as i64 ^ 0x5eed);
+    let quadrature = cfg.model.z_dim == 1;
+    let z = if quadrature {
+        let u = Tensor::linspace(
+            0.5 / n as f64,
+            1.0 - 0.5 / n as f64,
+            n,
+            (Kind::Double, Device::Cpu),
+        );
+        let z = if cfg.model.prior == "uniform" {
+            u * 2.0 - 1.0
+        } else {
+            (u * 2.0 - 1.0).erfinv() * std::f64::consts::SQRT_2
+        };
+        z.to_kind(Kind::Float).to_device(t.device).view([n, 1])
+    } else {
+        t.noise(n)
+    };
+    let g_samples = t
+        .generate(&z)
+        .view([-1])
+        .to_kind(Kind::Double)
+        .to_device(Device::Cpu);
+    let real = mix.sample(n, Device::Cpu).view([-1]).to_kind(Kind::Double);
+    let (lo, hi) = grid_range(&real, &g_samples);
+    let bins = 1000;
+    let dx = (hi - lo) / bins as f64;
+    let grid = Tensor::linspace(
+        lo + dx / 2.0,
+        hi - dx / 2.0,
+        bins,
+        (Kind::Double, Device::Cpu),
+    );
+    let p_data = mix.density(&grid.view([-1, 1]));
+    let p_g = if quadrature {
+        let idx = ((&g_samples - lo) / dx)
+            .floor()
+            .clamp(0.0, (bins - 1) as f64)
+            .to_kind(Kind::Int64);
+        idx.bincount::<Tensor>(None, bins).to_kind(Kind::Double) / (n as f64 * dx)
+    } else {
+        kde(&g_samples, &grid, None)
+    };
+    let d_star = &p_data / (&p_data + &p_g).clamp_min(1e-300);
+    let logits = |x: &Tensor| {
+        tch::no_grad(|| {
+            t.d.forward(
+                &x.to_kind(Kind::Float)
+                    .view([-1, 1, 1, 1])
+                    .to_device(t.device),
+                false,
+            )
+        })
+        .to_device(Device::Cpu)
+        .to_kind(Kind::Double)
+    };
+    let d = logits(&grid).sigmoid();
+    // log D = −softplus(−v), log(1 − D) = −softplus(v)
+    let v_of_d = -(-logits(&real))
+        .softplus()
+        .mean(Kind::Double)
+        .double_value(&[])
+        - logits(&g_samples)
+            .softplus()
+            .mean(Kind::Double)
+            .double_value(&[]);
+    Measurement {
+        grid,
+        dx,
+        p_data,
+        p_g,
+        d,
+        d_star,
+        v_of_d,
+    }
+}
+
+/// A range covering both sample sets with a margin.
+fn grid_range(a: &Tensor, b: &Tensor) -> (f64, f64) {
+    let lo = a.min().double_value(&[]).min(b.min().double_value(&[]));
+    let hi = a.max().double_value(&[]).max(b.max().double_value(&[]));
+    let pad = 0.1 * (hi - lo).max(1e-3);
+    (lo - pad, hi + pad)
+}
+
+/// Saves a chart of a measurement: densities scaled to the panel (p_data black, p_g green),
+/// D blue and, when `with_d_star`, D* red.
+pub fn save_chart(
+    m: &Measurement,
+    with_d_star: bool,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let v = |x: &Tensor| Vec::<f64>::try_from(x).expect("f64 tensor");
+    let peak = m
+        .p_data
+        .max()
+        .double_value(&[])
+        .max(m.p_g.max().double_value(&[]))
+        .max(1e-12);
+    let (xs, pd, pg, d, ds) = (
+        v(&m.grid),
+        v(&(&m.p_data / peak)),
+        v(&(&m.p_g / peak)),
+        v(&m.d),
+        v(&m.d_star),
+    );
+    let mut series: Vec<(&[f64], [u8; 3])> =
+        vec![(&pd, [0, 0, 0]), (&pg, [0, 150, 0]), (&d, [30, 90, 220])];
+    if with_d_star {
+        series.push((&ds, [220, 30, 30]));
+    }
+    crate::report::lines::save_lines(&xs, &series, 0.0, 1.0, path)
+}
 
 /// Gaussian kernel density estimate of `samples` (N) at `grid` (G), bandwidth by
 /// Silverman's robust rule 0.9 min(σ̂, IQR/1.34) N^(−1/5) unless given. f64 throughout.
