@@ -130,8 +130,7 @@ pub fn find_reference(python: Option<&Path>, script: Option<&Path>) -> Option<(P
     Some((py, script))
 }
 
-/// Times `iters` of our training iteration after `warmup`, returning it/s per repetition
-/// through `each_rep` callbacks (so the caller can interleave the reference).
+/// Times `iters` of our training iteration (one repetition), in it/s.
 fn ours_rep(trainer: &mut Trainer, iters: usize) -> Result<f64> {
     let t0 = Instant::now();
     for _ in 0..iters {

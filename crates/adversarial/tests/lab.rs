@@ -5,16 +5,15 @@
 use adversarial::config::Config;
 use adversarial::lab::optimal_d::{run, OptimalDOptions};
 
+/// The shipped 1-D lab config, on one thread.
+fn toy_1d() -> Config {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/toy-1d.toml");
+    Config::resolve(Some(std::path::Path::new(path)), &["threads=1".into()]).unwrap()
+}
+
 #[test]
 fn trained_discriminator_reaches_the_optimum() {
-    let cfg = Config::resolve(
-        Some(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../configs/toy-1d.toml"
-        ))),
-        &["threads=1".into()],
-    )
-    .unwrap();
+    let cfg = toy_1d();
     // G after 30 iterations: between its start and p_data, with a smooth density
     let (r, _) = run(
         &cfg,
@@ -53,14 +52,7 @@ fn trained_discriminator_reaches_the_optimum() {
 /// Figure 1 from a real run: charts are written, and training brings p_g towards p_data.
 #[test]
 fn figure1_snapshots_show_g_approaching_the_data() {
-    let cfg = Config::resolve(
-        Some(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../configs/toy-1d.toml"
-        ))),
-        &["threads=1".into()],
-    )
-    .unwrap();
+    let cfg = toy_1d();
     let dir = tempfile::tempdir().unwrap();
     let snaps = adversarial::lab::figure1::run(&cfg, &[0, 300], 20000, dir.path()).unwrap();
     assert_eq!(snaps.len(), 2);

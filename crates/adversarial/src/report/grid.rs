@@ -1,8 +1,6 @@
 //! Image grids and strips as PNG files.
 
-use crate::train::checkpoint::write_atomic;
-use anyhow::{bail, Context, Result};
-use image::ImageEncoder;
+use anyhow::{bail, Result};
 use std::path::Path;
 use tch::{Kind, Tensor};
 
@@ -56,11 +54,7 @@ pub fn save_png(chw: &Tensor, path: &Path) -> Result<()> {
         3 => image::ExtendedColorType::Rgb8,
         _ => bail!("PNG expects 1 or 3 channels, got {c}"),
     };
-    let mut buf = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut buf)
-        .write_image(&data, w as u32, h as u32, color)
-        .with_context(|| format!("encoding PNG {}", path.display()))?;
-    write_atomic(path, &buf)
+    super::write_png(&data, w as u32, h as u32, color, path)
 }
 
 /// Saves N images in [-1, 1] as a near-square grid PNG.

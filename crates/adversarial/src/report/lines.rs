@@ -1,9 +1,8 @@
 //! Line charts of curves over a shared x axis, as PNG (colours instead of text labels; the
 //! caller documents which is which).
 
-use crate::train::checkpoint::write_atomic;
-use anyhow::{bail, Context, Result};
-use image::{ImageEncoder, Rgb, RgbImage};
+use anyhow::{bail, Result};
+use image::{Rgb, RgbImage};
 use std::path::Path;
 
 const W: u32 = 640;
@@ -65,11 +64,7 @@ pub fn save_lines(
             }
         }
     }
-    let mut buf = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut buf)
-        .write_image(img.as_raw(), W, H, image::ExtendedColorType::Rgb8)
-        .with_context(|| format!("encoding {}", path.display()))?;
-    write_atomic(path, &buf)
+    super::write_png(img.as_raw(), W, H, image::ExtendedColorType::Rgb8, path)
 }
 
 #[cfg(test)]

@@ -1,5 +1,26 @@
-//! What a person looks at: image grids now; HTML reports and plots build on this.
+//! What a person looks at: image grids, scatter plots and line charts as PNG; HTML reports
+//! build on these.
 
 pub mod grid;
 pub mod lines;
 pub mod scatter;
+
+use crate::train::checkpoint::write_atomic;
+use anyhow::{Context, Result};
+use image::{ExtendedColorType, ImageEncoder};
+use std::path::Path;
+
+/// Encodes interleaved pixels (`w`×`h`, gray or RGB) as PNG and writes the file atomically.
+pub(crate) fn write_png(
+    pixels: &[u8],
+    w: u32,
+    h: u32,
+    color: ExtendedColorType,
+    path: &Path,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut buf)
+        .write_image(pixels, w, h, color)
+        .with_context(|| format!("encoding PNG {}", path.display()))?;
+    write_atomic(path, &buf)
+}

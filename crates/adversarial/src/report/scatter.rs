@@ -1,8 +1,7 @@
 //! Scatter plots of 2-D samples over the modes of a toy distribution, as PNG.
 
-use crate::train::checkpoint::write_atomic;
-use anyhow::{bail, Context, Result};
-use image::{ImageEncoder, Rgb, RgbImage};
+use anyhow::{bail, Result};
+use image::{Rgb, RgbImage};
 use std::path::Path;
 use tch::{Kind, Tensor};
 
@@ -46,11 +45,13 @@ pub fn save_scatter(points: &Tensor, centers: &Tensor, extent: f64, path: &Path)
             put(x, y + d, [220, 30, 30]);
         }
     }
-    let mut buf = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut buf)
-        .write_image(img.as_raw(), SIZE, SIZE, image::ExtendedColorType::Rgb8)
-        .with_context(|| format!("encoding {}", path.display()))?;
-    write_atomic(path, &buf)
+    super::write_png(
+        img.as_raw(),
+        SIZE,
+        SIZE,
+        image::ExtendedColorType::Rgb8,
+        path,
+    )
 }
 
 #[cfg(test)]

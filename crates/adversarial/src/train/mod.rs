@@ -112,6 +112,11 @@ impl Trainer {
         noise(&self.cfg.model.prior, n, self.cfg.model.z_dim, self.device)
     }
 
+    /// The adversarial objective being trained.
+    pub fn loss(&self) -> GanLoss {
+        self.loss
+    }
+
     /// The real data this trainer draws from.
     pub fn data(&self) -> &Source {
         &self.data

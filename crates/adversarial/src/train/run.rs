@@ -177,7 +177,7 @@ fn execute(
     let mut recent: std::collections::VecDeque<StepStats> = Default::default();
     let plain_every = (t.steps / 20).max(1);
     // σ(D's output) is a probability only for the cross-entropy losses; show raw outputs otherwise
-    let probabilistic = crate::losses::GanLoss::from_config(&cfg.loss)?.is_probabilistic();
+    let probabilistic = trainer.loss().is_probabilistic();
     while trainer.step < t.steps {
         let s = trainer.train_step()?;
         let step = trainer.step;
