@@ -26,6 +26,45 @@ impl SplitMix64 {
     }
 }
 
+/// Exclusive use of libtorch's process-wide random generator, held until dropped.
+///
+/// libtorch draws `randn`, `rand`, dropout masks etc. from one global generator. Every seeded
+/// operation here (reseed, then draw) holds this guard, so two trainers on different threads
+/// of one process (tests, a host program) never interleave their draws and each stays a pure
+/// function of its seed. Re-entrant: a thread that holds it gets a no-op guard.
+pub struct TorchRng {
+    guard: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+thread_local!(static HELD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+
+/// Takes the global generator (see [`TorchRng`]).
+pub fn torch_rng() -> TorchRng {
+    if HELD.with(|h| h.get()) {
+        return TorchRng { guard: None };
+    }
+    // poisoning carries no meaning here: every user reseeds before drawing
+    let guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    HELD.with(|h| h.set(true));
+    TorchRng { guard: Some(guard) }
+}
+
+impl TorchRng {
+    /// Reseeds the generator.
+    pub fn seed(&self, seed: u64) {
+        tch::manual_seed(seed as i64);
+    }
+}
+
+impl Drop for TorchRng {
+    fn drop(&mut self) {
+        if self.guard.take().is_some() {
+            HELD.with(|h| h.set(false));
+        }
+    }
+}
+
 /// Derives an independent seed from a base seed and a path of integers, e.g.
 /// `derive_seed(seed, &[STREAM, step, i])`, so every random draw of a run is a pure
 /// function of (seed, position) and resuming reproduces it exactly.

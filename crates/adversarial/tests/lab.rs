@@ -19,8 +19,9 @@ fn trained_discriminator_reaches_the_optimum() {
         &cfg,
         &OptimalDOptions {
             g_steps: 30,
-            d_steps: 3000,
-            d_lr: 1e-3,
+            d_steps: 6000,
+            d_lr: 1e-2,
+            d_batch: 2048,
             samples: 100000,
         },
     )

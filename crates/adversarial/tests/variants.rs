@@ -5,12 +5,6 @@
 use adversarial::config::Config;
 use adversarial::data;
 use adversarial::train::{checkpoint, Trainer};
-use std::sync::Mutex;
-
-/// Trainers draw from libtorch's process-wide generator (reseeded every step), so tests
-/// that compare runs must not train concurrently on other threads.
-static TORCH_RNG: Mutex<()> = Mutex::new(());
-
 fn config(arch: &str, overrides: &[&str]) -> Config {
     let mut all: Vec<String> = vec![
         format!("model.arch={arch}"),
@@ -84,7 +78,6 @@ const VARIANTS: &[(&str, &[&str])] = &[
 
 #[test]
 fn every_loss_and_regularizer_trains_with_both_model_families() {
-    let _rng = TORCH_RNG.lock().unwrap();
     for arch in ["mlp", "dcgan"] {
         for (name, ov) in VARIANTS {
             let cfg = config(arch, ov);
@@ -131,7 +124,6 @@ fn gradient_penalty_with_batchnorm_is_refused() {
 /// variants with extra state: spectral norm's vectors, RMSProp's averages, the penalties.
 #[test]
 fn variants_resume_bit_for_bit() {
-    let _rng = TORCH_RNG.lock().unwrap();
     for (name, ov) in VARIANTS
         .iter()
         .filter(|(n, _)| ["wgan", "wgan-gp", "hinge-sn"].contains(n))

@@ -74,10 +74,14 @@ struct OptimalDArgs {
     #[arg(long, default_value_t = 30)]
     g_steps: u64,
     /// D-only steps against the frozen G.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 6000)]
     d_steps: u64,
-    #[arg(long, default_value_t = 1e-3)]
+    /// D's starting learning rate in the D-only phase (cosine decay to 1% of it).
+    #[arg(long, default_value_t = 1e-2)]
     d_lr: f64,
+    /// Real and generated samples per D-only step.
+    #[arg(long, default_value_t = 2048)]
+    d_batch: i64,
     /// Samples (quadrature points of G's noise, and draws from p_data).
     #[arg(long, default_value_t = 100_000)]
     samples: i64,
@@ -293,7 +297,8 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
     if a.n <= 0 {
         bail!("--n must be positive");
     }
-    tch::manual_seed(a.seed as i64);
+    let rng = adversarial::rng::torch_rng();
+    rng.seed(a.seed);
     let z = train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev);
     let images = tch::no_grad(|| g.forward(&z, false));
     let base = if a.checkpoint.is_dir() {
@@ -393,6 +398,7 @@ fn cmd_optimal_d(a: OptimalDArgs) -> Result<()> {
         g_steps: a.g_steps,
         d_steps: a.d_steps,
         d_lr: a.d_lr,
+        d_batch: a.d_batch,
         samples: a.samples,
     };
     let (r, m) = optimal_d::run(&cfg, &opts)?;

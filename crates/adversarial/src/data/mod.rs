@@ -58,7 +58,8 @@ impl Dataset {
 
     /// A dataset of uniform random images, as used by the speed benchmark.
     pub fn random(n: i64, channels: i64, resolution: i64, seed: u64) -> Dataset {
-        tch::manual_seed(seed as i64);
+        let rng = crate::rng::torch_rng();
+        rng.seed(seed);
         let images = Tensor::randint(
             256,
             [n, channels, resolution, resolution],

@@ -101,7 +101,8 @@ mod tests {
 
     #[test]
     fn samples_follow_the_density() {
-        tch::manual_seed(0);
+        let rng = crate::rng::torch_rng();
+        rng.seed(0);
         let g = GaussianMixture::named("bimodal1d").unwrap();
         let x = g.sample(20000, Device::Cpu);
         let frac_right = x

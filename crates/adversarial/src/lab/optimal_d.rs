@@ -21,8 +21,12 @@ pub struct OptimalDOptions {
     pub g_steps: u64,
     /// D-only steps against the frozen G.
     pub d_steps: u64,
-    /// D's learning rate in the D-only phase.
+    /// D's learning rate at the start of the D-only phase; it decays along a cosine to 1% of
+    /// this, so D settles instead of jittering around D* at the end.
     pub d_lr: f64,
+    /// Real and generated samples per D-only step: larger than in GAN training, because
+    /// D* has sharp features wherever p_g does and small batches blur them.
+    pub d_batch: i64,
     /// Samples for the density estimate and the Monte-Carlo value.
     pub samples: i64,
 }
@@ -68,8 +72,16 @@ pub fn run(cfg: &Config, opts: &OptimalDOptions) -> Result<(OptimalDReport, supe
     for _ in 0..opts.g_steps {
         t.train_step()?;
     }
-    t.set_lr_d(opts.d_lr);
-    t.train_discriminator(opts.d_steps, 0)?;
+    t.cfg.train.batch_size = opts.d_batch;
+    // cosine decay in 100 stages, each stage a separate random stream
+    let stages = opts.d_steps.clamp(1, 100);
+    for k in 0..stages {
+        let (from, to) = (k * opts.d_steps / stages, (k + 1) * opts.d_steps / stages);
+        let frac = (from + to) as f64 / 2.0 / opts.d_steps.max(1) as f64;
+        let lr = opts.d_lr * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()));
+        t.set_lr_d(lr);
+        t.train_discriminator(to - from, k)?;
+    }
 
     let m = super::measure(&t, &mix, opts.samples);
     let (grid, p_data, p_g, d, d_star) = (&m.grid, &m.p_data, &m.p_g, &m.d, &m.d_star);

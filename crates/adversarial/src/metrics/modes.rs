@@ -85,7 +85,8 @@ mod tests {
 
     #[test]
     fn real_samples_cover_every_mode_uniformly() {
-        tch::manual_seed(1);
+        let rng = crate::rng::torch_rng();
+        rng.seed(1);
         for name in ["ring8", "grid25"] {
             let g = crate::data::toy::GaussianMixture::named(name).unwrap();
             let s = mode_stats(

@@ -68,7 +68,8 @@ impl Trainer {
         device::check_device(device)?;
         device::set_threads(cfg.threads);
         let t = &cfg.train;
-        tch::manual_seed(derive_seed(cfg.seed, &[STREAM_INIT]) as i64);
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(cfg.seed, &[STREAM_INIT]));
         let pair = models::build(&cfg.model, device)?;
         let ema = if t.ema {
             let e = models::build_generator(&cfg.model, device)?;
@@ -132,6 +133,7 @@ impl Trainer {
     /// forward graph) and runs with D's parameters frozen, so only the gradients G needs are
     /// computed; D is never re-initialised.
     pub fn train_step(&mut self) -> Result<StepStats> {
+        let _rng = crate::rng::torch_rng();
         let k = self.cfg.train.d_steps;
         let mut stats = StepStats::default();
         let mut fake = None;
@@ -170,7 +172,8 @@ impl Trainer {
     /// `keep_g_graph`) and the step's statistics.
     fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Tensor, StepStats)> {
         let m = self.cfg.train.batch_size;
-        tch::manual_seed(derive_seed(self.cfg.seed, seed_path) as i64);
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, seed_path));
         let reg = &self.cfg.regularizer;
         let real = self
             .data
@@ -216,6 +219,7 @@ impl Trainer {
     /// Proposition 1 of Goodfellow et al. 2014, where D approaches D*). `round` separates the
     /// random streams of repeated calls at the same iteration.
     pub fn train_discriminator(&mut self, n: u64, round: u64) -> Result<StepStats> {
+        let _rng = crate::rng::torch_rng();
         let mut last = StepStats::default();
         for i in 0..n {
             last = self.d_step(&[STREAM_D_ONLY, self.step, round, i], false)?.1;
@@ -335,7 +339,8 @@ pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
 
 /// The run's fixed grid noise: a pure function of the config's seed.
 pub fn fixed_noise(cfg: &Config, device: Device) -> Tensor {
-    tch::manual_seed(derive_seed(cfg.seed, &[STREAM_FIXED]) as i64);
+    let rng = crate::rng::torch_rng();
+    rng.seed(derive_seed(cfg.seed, &[STREAM_FIXED]));
     noise(
         &cfg.model.prior,
         cfg.train.grid_size,
