@@ -78,6 +78,9 @@ pub struct ModelConfig {
     pub spectral_norm_g: bool,
     /// MLP generator output: `tanh` (images in [-1, 1]) or `linear` (unbounded toy data).
     pub g_output: String,
+    /// PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, all real or all
+    /// generated, concatenated along channels. A collapsed G is then easy to spot. 1 = off.
+    pub pack: i64,
 }
 
 /// The adversarial objective (see `losses`).
@@ -121,6 +124,9 @@ pub struct TrainConfig {
     pub lr_d: f64,
     pub beta1: f64,
     pub beta2: f64,
+    /// Learning-rate schedule of both players over `steps`: `constant`, `linear` (to 0 at the
+    /// last iteration) or `cosine` (to 0 along a half cosine).
+    pub lr_schedule: String,
     /// Keep an exponential moving average of G's weights, used for samples when on.
     pub ema: bool,
     pub ema_decay: f64,
@@ -182,6 +188,7 @@ impl Default for ModelConfig {
             spectral_norm_d: false,
             spectral_norm_g: false,
             g_output: "tanh".into(),
+            pack: 1,
         }
     }
 }
@@ -217,6 +224,7 @@ impl Default for TrainConfig {
             lr_d: 2e-4,
             beta1: 0.5,
             beta2: 0.999,
+            lr_schedule: "constant".into(),
             ema: false,
             ema_decay: 0.999,
             ema_start: 0,
@@ -231,15 +239,22 @@ impl Default for TrainConfig {
 
 impl Config {
     /// Defaults, then the TOML file (if any), then `key=value` overrides, then validation.
+    ///
+    /// A file may start from another with a top-level `extends = "other.toml"` (a path
+    /// relative to the file): the base is applied first, then the file's own keys, so an
+    /// experiment file holds only what it changes.
     pub fn resolve(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
-        match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                Config::resolve_text(&text, &format!("config file {}", path.display()), overrides)
+        let mut value = toml::Value::try_from(Config::default())?;
+        if let Some(path) = file {
+            for (table, origin) in config_layers(path)? {
+                merge(&mut value, toml::Value::Table(table), "")
+                    .with_context(|| format!("in {origin}"))?;
             }
-            None => Config::resolve_text("", "defaults", overrides),
         }
+        for ov in overrides {
+            apply_override(&mut value, ov)?;
+        }
+        Config::from_value(value)
     }
 
     /// Like [`Config::resolve`] with the file's text given; `origin` names it in errors.
@@ -300,6 +315,11 @@ impl Config {
         )?;
         one_of("model.d_norm", &m.d_norm, &["batch", "layer", "none"])?;
         one_of("train.optimizer", &t.optimizer, &["adam", "rmsprop"])?;
+        one_of(
+            "train.lr_schedule",
+            &t.lr_schedule,
+            &["constant", "linear", "cosine"],
+        )?;
         let r = &self.regularizer;
         for (key, v) in [
             ("regularizer.gradient_penalty", r.gradient_penalty),
@@ -352,6 +372,14 @@ impl Config {
             bail!("config keys `model.g_hidden`/`model.d_hidden`: widths must be positive");
         }
         positive("train.batch_size", t.batch_size as f64)?;
+        positive("model.pack", m.pack as f64)?;
+        if t.batch_size % m.pack != 0 {
+            bail!(
+                "config key `model.pack`: train.batch_size {} must be a multiple of the packing degree {}",
+                t.batch_size,
+                m.pack
+            );
+        }
         positive("train.d_steps", t.d_steps as f64)?;
         positive("train.lr_g", t.lr_g)?;
         positive("train.lr_d", t.lr_d)?;
@@ -392,6 +420,35 @@ fn positive(key: &str, v: f64) -> Result<()> {
 
 /// Overlays `new` onto `base`, refusing keys that `base` (the defaults) does not have and
 /// values whose TOML type differs from the default's (an integer may stand for a float).
+/// The tables of a config file and of the files it `extends`, base first.
+fn config_layers(path: &Path) -> Result<Vec<(toml::Table, String)>> {
+    let mut layers = Vec::new();
+    let mut next = Some(path.to_path_buf());
+    while let Some(path) = next.take() {
+        let origin = format!("config file {}", path.display());
+        if layers.len() >= 8 {
+            bail!("{origin}: `extends` chain deeper than 8 files (a cycle?)");
+        }
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {origin}"))?;
+        let mut table: toml::Table =
+            toml::from_str(&text).with_context(|| format!("{origin} is not valid TOML"))?;
+        match table.remove("extends") {
+            None => {}
+            Some(toml::Value::String(base)) => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                next = Some(dir.join(base));
+            }
+            Some(other) => {
+                bail!("in {origin}: config key `extends`: expected a file path string, got {other}")
+            }
+        }
+        layers.push((table, origin));
+    }
+    layers.reverse();
+    Ok(layers)
+}
+
 fn merge(base: &mut toml::Value, new: toml::Value, prefix: &str) -> Result<()> {
     match (base, new) {
         (toml::Value::Table(b), toml::Value::Table(n)) => {
@@ -487,14 +544,46 @@ mod tests {
     }
 
     #[test]
+    fn extends_applies_the_base_first_and_reports_bad_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "seed = 7\n[train]\nsteps = 10\nbatch_size = 32\n",
+        )
+        .unwrap();
+        let exp = dir.path().join("sub/exp.toml");
+        std::fs::write(&exp, "extends = \"../base.toml\"\n[train]\nsteps = 20\n").unwrap();
+        let cfg = Config::resolve(Some(&exp), &["train.batch_size=16".into()]).unwrap();
+        assert_eq!(
+            (cfg.seed, cfg.train.steps, cfg.train.batch_size),
+            (7, 20, 16)
+        );
+        // a missing base names the file that could not be read
+        std::fs::write(&exp, "extends = \"nope.toml\"\n").unwrap();
+        let err = format!("{:#}", Config::resolve(Some(&exp), &[]).unwrap_err());
+        assert!(err.contains("nope.toml"), "{err}");
+        // a cycle stops with an error instead of looping
+        std::fs::write(&exp, "extends = \"exp.toml\"\n").unwrap();
+        let err = format!("{:#}", Config::resolve(Some(&exp), &[]).unwrap_err());
+        assert!(err.contains("extends"), "{err}");
+    }
+
+    #[test]
     fn shipped_example_configs_are_valid() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")];
         let mut n = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            Config::resolve(Some(&path), &[])
-                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
-            n += 1;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                Config::resolve(Some(&path), &[])
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                n += 1;
+            }
         }
         assert!(n >= 3);
     }

@@ -412,3 +412,56 @@ fn toy_ring_run_reports_mode_coverage_and_scatter_plots() {
     ]);
     assert!(e.contains("model.arch = \"mlp\""), "{e}");
 }
+
+/// The mode-collapse sweep: configs × benchmarks × seeds as parallel processes, a table
+/// with one row per config and benchmark, and a second call that trains nothing new.
+#[test]
+fn mode_sweep_writes_a_table_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("modes");
+    let args = [
+        "toy",
+        "modes",
+        "--config",
+        "../../configs/toy/ns.toml",
+        "--config",
+        "../../configs/toy/wgan-gp.toml",
+        "--seeds",
+        "2",
+        "--steps",
+        "40",
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let text = ok(&args);
+    assert!(text.contains("[8/8]"), "{text}");
+    let table = std::fs::read_to_string(out.join("modes.md")).unwrap();
+    for row in ["| ns | ring8 |", "| ns | grid25 |", "| wgan-gp | grid25 |"] {
+        assert!(table.contains(row), "{table}");
+    }
+    assert!(table.contains("/ 25 |"), "{table}");
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("modes.json")).unwrap()).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 4);
+    assert_eq!(rows[0]["seeds"], 2);
+    assert!(out.join("ns/grid25/seed-2/summary.json").is_file());
+    // every run finished: nothing is trained again, the table is the same
+    let again = ok(&args);
+    assert!(!again.contains("[1/"), "{again}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("modes.md")).unwrap(),
+        table
+    );
+    // a config that is not a 2-D toy one is refused before anything trains
+    let e = fails(&[
+        "toy",
+        "modes",
+        "--config",
+        "../../configs/mlp-mnist.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(e.contains("mlp-mnist.toml"), "{e}");
+}

@@ -25,11 +25,9 @@ pub struct Snapshot {
 /// `figure1-iter-NNNNNN.png` (p_data black, p_g green, D blue) and `figure1.json` to `out`.
 pub fn run(cfg: &Config, moments: &[u64], samples: i64, out: &Path) -> Result<Vec<Snapshot>> {
     let source = data::open(cfg)?;
-    let Some(mix) = source.mixture().cloned() else {
-        bail!("Figure 1 needs toy data (data.source = \"toy\")")
-    };
-    if mix.dim() != 1 || moments.is_empty() || moments.windows(2).any(|w| w[0] >= w[1]) {
-        bail!("Figure 1 needs 1-D toy data and strictly increasing moments");
+    let mix = super::one_d_mixture(cfg, &source, "Figure 1")?;
+    if moments.is_empty() || moments.windows(2).any(|w| w[0] >= w[1]) {
+        bail!("Figure 1 needs strictly increasing moments, got {moments:?}");
     }
     std::fs::create_dir_all(out)?;
     let mut t = Trainer::new(cfg, source)?;

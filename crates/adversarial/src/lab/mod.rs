@@ -3,6 +3,7 @@
 
 pub mod figure1;
 pub mod optimal_d;
+pub mod sweep;
 
 use crate::data::toy::GaussianMixture;
 use crate::train::Trainer;
@@ -26,6 +27,28 @@ impl Measurement {
     pub fn jsd(&self) -> f64 {
         jsd(&self.p_data, &self.p_g, self.dx)
     }
+}
+
+/// The 1-D mixture behind `source`, or an error saying what `experiment` needs: 1-D toy
+/// data, and a D that judges one point at a time (no packing), so D(x) can be tabulated.
+pub fn one_d_mixture(
+    cfg: &crate::config::Config,
+    source: &crate::data::Source,
+    experiment: &str,
+) -> anyhow::Result<GaussianMixture> {
+    let Some(mix) = source.mixture() else {
+        anyhow::bail!("{experiment} needs toy data (data.source = \"toy\")")
+    };
+    if mix.dim() != 1 {
+        anyhow::bail!(
+            "{experiment} needs 1-D toy data (data.toy = gauss1d or bimodal1d), not {}",
+            cfg.data.toy
+        );
+    }
+    if cfg.model.pack != 1 {
+        anyhow::bail!("{experiment} tabulates D(x) point by point: set model.pack = 1");
+    }
+    Ok(mix.clone())
 }
 
 /// Tabulates a trainer's current G and D against the 1-D mixture `mix`, from `n` points.

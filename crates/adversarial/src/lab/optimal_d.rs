@@ -56,15 +56,7 @@ pub struct OptimalDReport {
 /// Runs the experiment on a 1-D toy config (`data.source = "toy"`, 1-D mixture).
 pub fn run(cfg: &Config, opts: &OptimalDOptions) -> Result<(OptimalDReport, super::Measurement)> {
     let source = data::open(cfg)?;
-    let Some(mix) = source.mixture().cloned() else {
-        bail!("the optimal-D experiment needs toy data (data.source = \"toy\")")
-    };
-    if mix.dim() != 1 {
-        bail!(
-            "the optimal-D experiment needs 1-D toy data (gauss1d or bimodal1d), not {}",
-            cfg.data.toy
-        );
-    }
+    let mix = super::one_d_mixture(cfg, &source, "the optimal-D experiment")?;
     if !["minimax", "non-saturating"].contains(&cfg.loss.name.as_str()) {
         bail!("D* = p_data/(p_data + p_g) is the optimum of the cross-entropy game: use loss.name = non-saturating or minimax");
     }

@@ -3,11 +3,11 @@
 //! some mode; a mode is covered when at least one sample lies within 3σ of it; and the
 //! KL divergence from the histogram of high-quality samples over modes to the uniform one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 /// Coverage of `total_modes` modes by a set of samples.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModeStats {
     pub total_modes: usize,
     /// Modes with at least one sample within 3σ.

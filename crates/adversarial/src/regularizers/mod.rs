@@ -6,13 +6,15 @@ pub mod spectral_norm;
 use crate::models::Net;
 use tch::{nn, Kind, Tensor};
 
-/// Per-sample gradient norms ‖∇x D(x)‖₂ at `x` (which must require grad), keeping the graph
-/// so the penalty can itself be differentiated (double backward).
+/// Gradient norms ‖∇x D(x)‖₂ at `x` (which must require grad), one per output of D: per
+/// sample, or per pack of samples under PacGAN, whose D input is the whole pack. Keeps the
+/// graph so the penalty can itself be differentiated (double backward).
 fn input_grad_norms(out: &Tensor, x: &Tensor) -> Tensor {
     let g = Tensor::run_backward(&[out.sum(Kind::Float)], &[x], true, true)
         .pop()
         .expect("one input");
-    g.flatten(1, -1).norm_scalaropt_dim(2, [1], false)
+    g.reshape([out.size()[0], -1])
+        .norm_scalaropt_dim(2, [1], false)
 }
 
 /// WGAN-GP (Gulrajani et al. 2017): E[(‖∇D(x̂)‖₂ − 1)²] on x̂ = εx + (1−ε)x̃, one ε ~ U[0,1]

@@ -23,6 +23,7 @@ const STREAM_INIT: u64 = 10;
 const STREAM_STEP: u64 = 11;
 const STREAM_FIXED: u64 = 12;
 const STREAM_D_ONLY: u64 = 13;
+const STREAM_EVAL: u64 = 14;
 
 /// What one iteration measured (from its last D step and its G step).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -134,6 +135,10 @@ impl Trainer {
     /// computed; D is never re-initialised.
     pub fn train_step(&mut self) -> Result<StepStats> {
         let _rng = crate::rng::torch_rng();
+        let t = &self.cfg.train;
+        let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
+        self.opt_d.hyper.lr = t.lr_d * scale;
+        self.opt_g.hyper.lr = t.lr_g * scale;
         let k = self.cfg.train.d_steps;
         let mut stats = StepStats::default();
         let mut fake = None;
@@ -231,6 +236,20 @@ impl Trainer {
             }
         }
         Ok(last)
+    }
+
+    /// Mode coverage of `n` fresh samples on 2-D toy data (None for other data), from a noise
+    /// stream of its own so that measuring never disturbs or depends on training.
+    pub fn mode_stats(&self, n: i64) -> Option<crate::metrics::modes::ModeStats> {
+        let mix = self.data.mixture()?;
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
+        let x = self.generate(&self.noise(n)).flatten(1, -1);
+        Some(crate::metrics::modes::mode_stats(
+            &x,
+            &mix.centers_tensor(),
+            mix.sigma,
+        ))
     }
 
     /// Sets D's learning rate (e.g. for the theory lab's D-only phase).
@@ -337,6 +356,17 @@ pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
     }
 }
 
+/// The factor on the base learning rates at iteration `step` (0-based) of `total`: a pure
+/// function of the step, so a resumed run follows the same schedule.
+pub fn lr_scale(schedule: &str, step: u64, total: u64) -> f64 {
+    let frac = (step as f64 / total.max(1) as f64).min(1.0);
+    match schedule {
+        "linear" => 1.0 - frac,
+        "cosine" => 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()),
+        _ => 1.0,
+    }
+}
+
 /// The run's fixed grid noise: a pure function of the config's seed.
 pub fn fixed_noise(cfg: &Config, device: Device) -> Tensor {
     let rng = crate::rng::torch_rng();
@@ -380,4 +410,22 @@ pub fn load_generator(
     checkpoint::load_vars(&ckpt, prefix, &g.vs)
         .with_context(|| format!("loading {}", file.display()))?;
     Ok((cfg, g))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lr_scale;
+
+    #[test]
+    fn learning_rate_schedules() {
+        for s in [0, 50, 100] {
+            assert_eq!(lr_scale("constant", s, 100), 1.0);
+        }
+        assert_eq!(lr_scale("linear", 0, 100), 1.0);
+        assert!((lr_scale("linear", 25, 100) - 0.75).abs() < 1e-12);
+        assert!((lr_scale("cosine", 50, 100) - 0.5).abs() < 1e-12);
+        assert!(lr_scale("cosine", 100, 100).abs() < 1e-12);
+        // resuming past the planned end keeps the rate at its final value
+        assert_eq!(lr_scale("linear", 150, 100), 0.0);
+    }
 }

@@ -244,14 +244,8 @@ fn execute(
     let ran = trainer.step - start_step;
     let samples = run_dir.join("samples/final.png");
     save_samples(&trainer, &fixed_z, &samples)?;
-    let modes = trainer.data().mixture().map(|mix| {
-        let z = trainer.noise(2500);
-        crate::metrics::modes::mode_stats(
-            &trainer.generate(&z).flatten(1, -1),
-            &mix.centers_tensor(),
-            mix.sigma,
-        )
-    });
+    // 2,500 samples, as VEEGAN and PacGAN count them
+    let modes = trainer.mode_stats(2500);
     if trainer.step > start_step || ckpt.is_none() {
         save_checkpoint(&trainer, run_dir, elapsed)?;
     }
