@@ -34,9 +34,38 @@ enum Cmd {
     Bench(BenchArgs),
     /// Print the default configuration (a starting point for a config file).
     Config,
+    /// Evaluate generators and datasets (FID with the standard Inception network).
+    #[command(subcommand)]
+    Eval(EvalCmd),
     /// The theory lab on toy data with known densities.
     #[command(subcommand)]
     Toy(ToyCmd),
+}
+
+#[derive(Subcommand)]
+enum EvalCmd {
+    /// FID between two image sets, each a checkpoint/run directory (its samples) or a
+    /// dataset `DATASET[:SPLIT[:START:END]]` (mnist5k, mnist, fashion-mnist, folder=PATH,
+    /// idx=PATH). Dataset statistics are cached; a run directory gets the result appended
+    /// to its eval.jsonl.
+    Fid(FidArgs),
+}
+
+#[derive(clap::Args)]
+struct FidArgs {
+    a: String,
+    b: String,
+    /// Samples drawn from a generator.
+    #[arg(long, default_value_t = 10_000)]
+    n: i64,
+    /// Seed of the generator's noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Use G's raw weights even when the run kept an EMA copy.
+    #[arg(long)]
+    no_ema: bool,
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(Subcommand)]
@@ -211,6 +240,7 @@ fn main() {
         Cmd::Train(a) => cmd_train(a),
         Cmd::Sample(a) => cmd_sample(a),
         Cmd::Bench(a) => cmd_bench(a),
+        Cmd::Eval(EvalCmd::Fid(a)) => cmd_fid(a),
         Cmd::Toy(ToyCmd::OptimalD(a)) => cmd_optimal_d(a),
         Cmd::Toy(ToyCmd::Figure1(a)) => cmd_figure1(a),
         Cmd::Toy(ToyCmd::Modes(a)) => cmd_modes(a),
@@ -417,6 +447,28 @@ fn cmd_figure1(a: Figure1Args) -> Result<()> {
         );
     }
     println!("charts: p_data black, p_g green, D blue");
+    Ok(())
+}
+
+fn cmd_fid(a: FidArgs) -> Result<()> {
+    use adversarial::metrics::{eval, features};
+    let dev = device::parse_device(&a.device)?;
+    let sets = [&a.a, &a.b].map(|s| eval::ImageSet::parse(s, a.n, a.seed, !a.no_ema));
+    let [sa, sb] = sets;
+    let (sa, sb) = (sa?, sb?);
+    let net = features::by_name("inception-v3-fid", dev)?;
+    let r = eval::fid_between(&sa, &sb, net.as_ref(), dev)?;
+    println!(
+        "FID {:.4}  ({} vs {}; {} and {} images; {:.0} s)",
+        r.value, r.a, r.b, r.n_a, r.n_b, r.seconds
+    );
+    for spec in [&a.a, &a.b] {
+        let dir = Path::new(spec);
+        if dir.join("checkpoint.safetensors").is_file() {
+            eval::append_result(&dir.join("eval.jsonl"), &r)?;
+            println!("appended to {}", dir.join("eval.jsonl").display());
+        }
+    }
     Ok(())
 }
 

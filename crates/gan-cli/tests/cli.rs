@@ -465,3 +465,51 @@ fn mode_sweep_writes_a_table_and_resumes() {
     ]);
     assert!(e.contains("mlp-mnist.toml"), "{e}");
 }
+
+/// `gan eval fid` between a run's samples and a slice of the digits: a value, the result
+/// appended to the run's eval.jsonl, the dataset's statistics cached; identical sets give 0.
+#[test]
+fn eval_fid_on_a_run_and_on_datasets() {
+    let weights =
+        adversarial::metrics::features::inception_weights().expect("run scripts/setup-fid.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run, &["--steps", "3"]);
+    let cache = dir.path().join("cache");
+    let fid = |a: &str, b: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+            .args(["eval", "fid", a, b, "--n", "12"])
+            .env("GAN_CACHE", &cache)
+            .env("GAN_FID_WEIGHTS", &weights)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        let v: f64 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no FID value in {text}"));
+        v
+    };
+    let v = fid(run.to_str().unwrap(), "mnist5k:train:0:12");
+    assert!(
+        v.is_finite() && v > 10.0,
+        "an untrained G is far from digits: {v}"
+    );
+    let log = std::fs::read_to_string(run.join("eval.jsonl")).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (rec["metric"].as_str(), rec["n_a"].as_i64()),
+        (Some("fid"), Some(12))
+    );
+    let cached: Vec<_> = std::fs::read_dir(cache.join("stats")).unwrap().collect();
+    assert_eq!(cached.len(), 1, "one dataset's statistics cached");
+    let same = fid("mnist5k:train:0:12", "mnist5k:train:0:12");
+    // 0 up to rounding: 12 images give a rank-11 covariance in 2,048 dimensions, and the
+    // square roots of ~2,000 rounding-level eigenvalues add up to ~1e-4
+    assert!(same.abs() < 1e-3, "FID of a set with itself: {same}");
+    let e = fails(&["eval", "fid", "nowhere", "mnist5k"]);
+    assert!(e.contains("\"nowhere\""), "{e}");
+}

