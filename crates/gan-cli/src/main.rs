@@ -34,27 +34,26 @@ enum Cmd {
     Bench(BenchArgs),
     /// Print the default configuration (a starting point for a config file).
     Config,
-    /// Evaluate generators and datasets (FID with the standard Inception network).
-    #[command(subcommand)]
-    Eval(EvalCmd),
+    /// Compare two image sets with Inception features: FID, KID, precision/recall,
+    /// density/coverage. Each set is a checkpoint/run directory (its samples) or a dataset
+    /// `DATASET[:SPLIT[:START:END]]` (mnist5k, mnist, fashion-mnist, folder=PATH, idx=PATH).
+    /// Dataset features are cached; a run directory gets the results appended to its
+    /// eval.jsonl.
+    Eval(EvalArgs),
     /// The theory lab on toy data with known densities.
     #[command(subcommand)]
     Toy(ToyCmd),
 }
 
-#[derive(Subcommand)]
-enum EvalCmd {
-    /// FID between two image sets, each a checkpoint/run directory (its samples) or a
-    /// dataset `DATASET[:SPLIT[:START:END]]` (mnist5k, mnist, fashion-mnist, folder=PATH,
-    /// idx=PATH). Dataset statistics are cached; a run directory gets the result appended
-    /// to its eval.jsonl.
-    Fid(FidArgs),
-}
-
 #[derive(clap::Args)]
-struct FidArgs {
+struct EvalArgs {
+    /// The set to judge (generated samples, usually).
     a: String,
+    /// The reference set (real images, usually).
     b: String,
+    /// Metrics, comma-separated: fid, kid, prdc.
+    #[arg(long, value_delimiter = ',', default_value = "fid,kid,prdc")]
+    metrics: Vec<String>,
     /// Samples drawn from a generator.
     #[arg(long, default_value_t = 10_000)]
     n: i64,
@@ -240,7 +239,7 @@ fn main() {
         Cmd::Train(a) => cmd_train(a),
         Cmd::Sample(a) => cmd_sample(a),
         Cmd::Bench(a) => cmd_bench(a),
-        Cmd::Eval(EvalCmd::Fid(a)) => cmd_fid(a),
+        Cmd::Eval(a) => cmd_eval(a),
         Cmd::Toy(ToyCmd::OptimalD(a)) => cmd_optimal_d(a),
         Cmd::Toy(ToyCmd::Figure1(a)) => cmd_figure1(a),
         Cmd::Toy(ToyCmd::Modes(a)) => cmd_modes(a),
@@ -450,17 +449,38 @@ fn cmd_figure1(a: Figure1Args) -> Result<()> {
     Ok(())
 }
 
-fn cmd_fid(a: FidArgs) -> Result<()> {
+fn cmd_eval(a: EvalArgs) -> Result<()> {
     use adversarial::metrics::{eval, features};
     let dev = device::parse_device(&a.device)?;
-    let sets = [&a.a, &a.b].map(|s| eval::ImageSet::parse(s, a.n, a.seed, !a.no_ema));
-    let [sa, sb] = sets;
-    let (sa, sb) = (sa?, sb?);
+    let sa = eval::ImageSet::parse(&a.a, a.n, a.seed, !a.no_ema)?;
+    let sb = eval::ImageSet::parse(&a.b, a.n, a.seed, !a.no_ema)?;
     let net = features::by_name("inception-v3-fid", dev)?;
-    let r = eval::fid_between(&sa, &sb, net.as_ref(), dev)?;
+    let r = eval::evaluate(&sa, &sb, &a.metrics, net.as_ref(), dev)?;
+    if let Some(v) = r.fid {
+        println!("FID {v:.6}");
+    }
+    if let Some(k) = r.kid {
+        println!(
+            "KID {:.6} ± {:.6}  ({} subsets of {})",
+            k.mean, k.std, k.subsets, k.subset_size
+        );
+    }
+    if let (Some(pr), Some(dc)) = (r.precision_recall, r.density_coverage) {
+        println!(
+            "precision {:.4}  recall {:.4}  (k = 3)\ndensity {:.4}  coverage {:.4}  (k = 5)",
+            pr.precision, pr.recall, dc.density, dc.coverage
+        );
+    }
     println!(
-        "FID {:.4}  ({} vs {}; {} and {} images; {:.0} s)",
-        r.value, r.a, r.b, r.n_a, r.n_b, r.seconds
+        "{} vs {}: {} and {} images, {:.0} s{}",
+        r.a,
+        r.b,
+        r.n_a,
+        r.n_b,
+        r.seconds,
+        r.images_per_s
+            .map(|v| format!("; features at {v:.2} images/s"))
+            .unwrap_or_default()
     );
     for spec in [&a.a, &a.b] {
         let dir = Path::new(spec);

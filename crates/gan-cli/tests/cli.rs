@@ -478,7 +478,7 @@ fn eval_fid_on_a_run_and_on_datasets() {
     let cache = dir.path().join("cache");
     let fid = |a: &str, b: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_gan"))
-            .args(["eval", "fid", a, b, "--n", "12"])
+            .args(["eval", a, b, "--n", "12"])
             .env("GAN_CACHE", &cache)
             .env("GAN_FID_WEIGHTS", &weights)
             .output()
@@ -500,16 +500,16 @@ fn eval_fid_on_a_run_and_on_datasets() {
     );
     let log = std::fs::read_to_string(run.join("eval.jsonl")).unwrap();
     let rec: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
-    assert_eq!(
-        (rec["metric"].as_str(), rec["n_a"].as_i64()),
-        (Some("fid"), Some(12))
-    );
-    let cached: Vec<_> = std::fs::read_dir(cache.join("stats")).unwrap().collect();
-    assert_eq!(cached.len(), 1, "one dataset's statistics cached");
+    assert_eq!(rec["n_a"].as_i64(), Some(12));
+    let cached: Vec<_> = std::fs::read_dir(cache.join("features")).unwrap().collect();
+    assert_eq!(cached.len(), 1, "one dataset's features cached");
     let same = fid("mnist5k:train:0:12", "mnist5k:train:0:12");
     // 0 up to rounding: 12 images give a rank-11 covariance in 2,048 dimensions, and the
     // square roots of ~2,000 rounding-level eigenvalues add up to ~1e-4
     assert!(same.abs() < 1e-3, "FID of a set with itself: {same}");
-    let e = fails(&["eval", "fid", "nowhere", "mnist5k"]);
+    let pr = rec["precision_recall"]["precision"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&pr));
+    assert!(rec["kid"]["mean"].as_f64().unwrap() > 0.0);
+    let e = fails(&["eval", "nowhere", "mnist5k"]);
     assert!(e.contains("\"nowhere\""), "{e}");
 }

@@ -182,7 +182,7 @@ impl ImageSet {
             .collect();
         Some(
             cache_dir()
-                .join("stats")
+                .join("features")
                 .join(format!("{extractor}-{key}.safetensors")),
         )
     }
@@ -196,39 +196,126 @@ pub fn to_u8(x: &Tensor) -> Tensor {
         .to_kind(Kind::Uint8)
 }
 
-/// Feature statistics of a set, from the cache when there is one.
-pub fn stats(
+/// Features of a set (N×D float32), from the cache when there is one; with the seconds spent
+/// extracting them when they were computed.
+pub fn features(
     set: &ImageSet,
     extractor: &dyn FeatureExtractor,
     device: Device,
-) -> Result<FeatureStats> {
+) -> Result<(Tensor, Option<f64>)> {
     let cache = set.cache_file(extractor.name());
     if let Some(c) = cache.as_ref().filter(|c| c.is_file()) {
-        return FeatureStats::load(c);
+        let named = Tensor::read_safetensors(c)
+            .with_context(|| format!("cannot read cached features {}", c.display()))?;
+        if let Some((_, f)) = named.into_iter().find(|(n, _)| n == "features") {
+            return Ok((f, None));
+        }
+        bail!(
+            "{}: no tensor \"features\"; delete the file to recompute",
+            c.display()
+        );
     }
     let images = set.images(device)?;
-    let s = FeatureStats::from_features(&extractor.features(&images)?)?;
+    let start = std::time::Instant::now();
+    let f = extractor.features(&images)?;
+    let secs = start.elapsed().as_secs_f64();
     if let Some(c) = cache {
-        s.save(&c)?;
+        if let Some(dir) = c.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = c.with_extension("safetensors.tmp");
+        Tensor::write_safetensors(&[("features", &f)], &tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &c).with_context(|| format!("cannot write {}", c.display()))?;
     }
-    Ok(s)
+    Ok((f, Some(secs)))
 }
 
-/// A FID result as written to reports.
+/// Metric names accepted by [`evaluate`].
+pub const METRICS: &[&str] = &["fid", "kid", "prdc"];
+
+/// The results of one comparison, as written to a run's `eval.jsonl`.
 #[derive(Debug, Clone, Serialize)]
-pub struct FidResult {
-    pub metric: &'static str,
+pub struct EvalResult {
     pub extractor: String,
     pub a: String,
     pub b: String,
     pub n_a: i64,
     pub n_b: i64,
-    pub value: f64,
+    pub fid: Option<f64>,
+    /// KID mean and standard deviation over 100 subsets of min(1000, N) rows.
+    pub kid: Option<super::kid::Kid>,
+    /// Precision and recall with k = 3 (Kynkäänniemi et al.).
+    pub precision_recall: Option<super::prdc::Prdc>,
+    /// Density and coverage with k = 5 (Naeem et al.).
+    pub density_coverage: Option<super::prdc::Prdc>,
     pub seconds: f64,
+    /// Feature-extraction throughput over the images not read from the cache.
+    pub images_per_s: Option<f64>,
+}
+
+/// Compares set `a` (e.g. generated) with set `b` (e.g. real) on the named metrics. The
+/// precision/recall and density/coverage treat `b` as the real set.
+pub fn evaluate(
+    a: &ImageSet,
+    b: &ImageSet,
+    metrics: &[String],
+    extractor: &dyn FeatureExtractor,
+    device: Device,
+) -> Result<EvalResult> {
+    for m in metrics {
+        if !METRICS.contains(&m.as_str()) {
+            bail!(
+                "unknown metric {m:?}: expected one of {}",
+                METRICS.join(", ")
+            );
+        }
+    }
+    let want = |m: &str| metrics.iter().any(|x| x == m);
+    let start = std::time::Instant::now();
+    let (fa, ta) = features(a, extractor, device)?;
+    let (fb, tb) = features(b, extractor, device)?;
+    let (n_a, n_b) = (fa.size()[0], fb.size()[0]);
+    let extracted = ta.map_or(0, |_| n_a) + tb.map_or(0, |_| n_b);
+    let secs = ta.unwrap_or(0.0) + tb.unwrap_or(0.0);
+    let fid = if want("fid") {
+        Some(fid(
+            &FeatureStats::from_features(&fa)?,
+            &FeatureStats::from_features(&fb)?,
+        )?)
+    } else {
+        None
+    };
+    let kid = if want("kid") {
+        Some(super::kid::kid(&fb, &fa, 100, n_a.min(n_b).min(1000), 0)?)
+    } else {
+        None
+    };
+    let (pr, dc) = if want("prdc") {
+        (
+            Some(super::prdc::prdc(&fb, &fa, 3)?),
+            Some(super::prdc::prdc(&fb, &fa, 5)?),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(EvalResult {
+        extractor: extractor.name().into(),
+        a: a.describe(),
+        b: b.describe(),
+        n_a,
+        n_b,
+        fid,
+        kid,
+        precision_recall: pr,
+        density_coverage: dc,
+        seconds: start.elapsed().as_secs_f64(),
+        images_per_s: (extracted > 0).then(|| extracted as f64 / secs),
+    })
 }
 
 /// Appends a result as one JSON line to `path` (a run's `eval.jsonl`).
-pub fn append_result(path: &Path, r: &FidResult) -> Result<()> {
+pub fn append_result(path: &Path, r: &EvalResult) -> Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -237,28 +324,6 @@ pub fn append_result(path: &Path, r: &FidResult) -> Result<()> {
         .with_context(|| format!("cannot append to {}", path.display()))?;
     writeln!(f, "{}", serde_json::to_string(r)?)?;
     Ok(())
-}
-
-/// FID between two image sets.
-pub fn fid_between(
-    a: &ImageSet,
-    b: &ImageSet,
-    extractor: &dyn FeatureExtractor,
-    device: Device,
-) -> Result<FidResult> {
-    let start = std::time::Instant::now();
-    let sa = stats(a, extractor, device)?;
-    let sb = stats(b, extractor, device)?;
-    Ok(FidResult {
-        metric: "fid",
-        extractor: extractor.name().into(),
-        a: a.describe(),
-        b: b.describe(),
-        n_a: sa.n,
-        n_b: sb.n,
-        value: fid(&sa, &sb)?,
-        seconds: start.elapsed().as_secs_f64(),
-    })
 }
 
 #[cfg(test)]

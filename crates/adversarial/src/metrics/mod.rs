@@ -4,4 +4,6 @@
 pub mod eval;
 pub mod features;
 pub mod fid;
+pub mod kid;
 pub mod modes;
+pub mod prdc;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The slow FID check (about 10 minutes on 2 cores): runs A and B of ../shared/reference/fid
+# through `gan eval --metrics fid` (1,600 Fashion-MNIST images through the Inception network, no
+# cached statistics), compares with the reference values (relative error < 1e-3), then times
+# feature extraction against the PyTorch reference on the same 200 images, alternating.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+. scripts/env.sh
+scripts/setup-data.sh
+weights="$(scripts/setup-fid.sh)"
+cargo build --release --quiet
+export GAN_CACHE="$(mktemp -d)"
+export GAN_FID_WEIGHTS="$weights"
+trap 'rm -rf "$GAN_CACHE"' EXIT
+check() { # name, set a, set b, reference
+  out="$(./target/release/gan eval --metrics fid "$2" "$3")"
+  echo "$1: $out"
+  python3 -c "import sys; v=float(sys.argv[1]); r=float(sys.argv[2]); e=abs(v-r)/r; print(f'{sys.argv[3]}: ours {v:.6f} reference {r:.6f} relative error {e:.2e}'); sys.exit(0 if e<1e-3 else 1)" \
+    "$(echo "$out" | awk '/^FID/{print $2}')" "$4" "$1"
+}
+check A fashion-mnist:train:0:400 fashion-mnist:test:0:400 43.909986
+check B fashion-mnist:train:2000:2400 fashion-mnist:train:4000:4400 44.759729
+for rep in 1 2; do
+  rm -rf "$GAN_CACHE/features"
+  ./target/release/gan eval --metrics fid fashion-mnist:test:0:100 fashion-mnist:test:100:200 \
+    | sed -n 's/.*features at \([0-9.]*\) images.*/RESULT ours images_per_s \1/p'
+  "$GAN_PYTHON" scripts/fid_reference_throughput.py "$weights" 200
+done

