@@ -51,9 +51,12 @@ struct EvalArgs {
     a: String,
     /// The reference set (real images, usually).
     b: String,
-    /// Metrics, comma-separated: fid, kid, prdc.
+    /// Metrics, comma-separated: fid, kid, prdc, parzen.
     #[arg(long, value_delimiter = ',', default_value = "fid,kid,prdc")]
     metrics: Vec<String>,
+    /// Validation set for the Parzen bandwidth (e.g. mnist:train:50000:60000).
+    #[arg(long)]
+    parzen_valid: Option<String>,
     /// Samples drawn from a generator.
     #[arg(long, default_value_t = 10_000)]
     n: i64,
@@ -454,8 +457,17 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
     let dev = device::parse_device(&a.device)?;
     let sa = eval::ImageSet::parse(&a.a, a.n, a.seed, !a.no_ema)?;
     let sb = eval::ImageSet::parse(&a.b, a.n, a.seed, !a.no_ema)?;
-    let net = features::by_name("inception-v3-fid", dev)?;
-    let r = eval::evaluate(&sa, &sb, &a.metrics, net.as_ref(), dev)?;
+    let valid = a
+        .parzen_valid
+        .as_deref()
+        .map(|s| eval::ImageSet::parse(s, a.n, a.seed, !a.no_ema))
+        .transpose()?;
+    let net = if a.metrics.iter().any(|m| m != "parzen") {
+        Some(features::by_name("inception-v3-fid", dev)?)
+    } else {
+        None
+    };
+    let r = eval::evaluate(&sa, &sb, &a.metrics, valid.as_ref(), net.as_deref(), dev)?;
     if let Some(v) = r.fid {
         println!("FID {v:.6}");
     }
@@ -463,6 +475,12 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         println!(
             "KID {:.6} ± {:.6}  ({} subsets of {})",
             k.mean, k.std, k.subsets, k.subset_size
+        );
+    }
+    if let Some(p) = r.parzen {
+        println!(
+            "Parzen log-likelihood {:.1} ± {:.1} (σ {:.3}; {} samples, {} test images)",
+            p.mean, p.std_err, p.sigma, p.samples, p.test
         );
     }
     if let (Some(pr), Some(dc)) = (r.precision_recall, r.density_coverage) {

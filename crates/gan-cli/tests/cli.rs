@@ -510,6 +510,35 @@ fn eval_fid_on_a_run_and_on_datasets() {
     let pr = rec["precision_recall"]["precision"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pr));
     assert!(rec["kid"]["mean"].as_f64().unwrap() > 0.0);
+    // Parzen in pixel space needs no Inception network: real digits under a density of other
+    // real digits score far above an untrained generator's samples
+    let parzen = |a: &str| {
+        let text = ok(&[
+            "eval",
+            a,
+            "mnist5k:train:0:200",
+            "--metrics",
+            "parzen",
+            "--parzen-valid",
+            "mnist5k:train:200:400",
+            "--n",
+            "1000",
+        ]);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Parzen"))
+            .unwrap()
+            .to_string();
+        let v: f64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+        (v, line)
+    };
+    let (real, line) = parzen("mnist5k:train:1000:2000");
+    let (untrained, _) = parzen(run.to_str().unwrap());
+    assert!(real > untrained + 100.0, "{real} vs {untrained}");
+    assert!(
+        !line.contains("σ 1.000") && !line.contains("σ 0.020"),
+        "σ at the edge: {line}"
+    );
     let e = fails(&["eval", "nowhere", "mnist5k"]);
     assert!(e.contains("\"nowhere\""), "{e}");
 }

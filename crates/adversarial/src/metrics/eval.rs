@@ -232,7 +232,7 @@ pub fn features(
 }
 
 /// Metric names accepted by [`evaluate`].
-pub const METRICS: &[&str] = &["fid", "kid", "prdc"];
+pub const METRICS: &[&str] = &["fid", "kid", "prdc", "parzen"];
 
 /// The results of one comparison, as written to a run's `eval.jsonl`.
 #[derive(Debug, Clone, Serialize)]
@@ -249,18 +249,69 @@ pub struct EvalResult {
     pub precision_recall: Option<super::prdc::Prdc>,
     /// Density and coverage with k = 5 (Naeem et al.).
     pub density_coverage: Option<super::prdc::Prdc>,
+    /// Parzen-window log-likelihood of B's images under a kernel density of A's, in pixel
+    /// space scaled to [0, 1] (σ chosen on the validation set).
+    pub parzen: Option<super::parzen::Parzen>,
     pub seconds: f64,
     /// Feature-extraction throughput over the images not read from the cache.
     pub images_per_s: Option<f64>,
 }
 
+/// Images as N×(C·H·W) float64 pixels in [0, 1], resized (bilinear) to `hw` when given.
+fn pixels(images: &Tensor, hw: Option<(i64, i64)>) -> Tensor {
+    let x = images.to_kind(Kind::Double) / 255.0;
+    let x = match hw {
+        Some((h, w)) if x.size()[2..] != [h, w] => x
+            .upsample_bilinear2d([h, w], false, None, None)
+            .clamp(0.0, 1.0),
+        _ => x,
+    };
+    x.flatten(1, -1)
+}
+
+/// Parzen log-likelihood of `b`'s images under `a`'s (resized to `b`'s size), σ chosen on
+/// `valid`.
+fn parzen(
+    a: &ImageSet,
+    b: &ImageSet,
+    valid: &ImageSet,
+    device: Device,
+) -> Result<super::parzen::Parzen> {
+    let test = b.images(device)?;
+    let valid = valid.images(device)?;
+    let s = test.size();
+    if valid.size()[1..] != s[1..] {
+        bail!(
+            "Parzen: validation images {:?} and test images {:?} differ in size",
+            valid.size(),
+            s
+        );
+    }
+    let samples = a.images(device)?.to_device(Device::Cpu);
+    if samples.size()[1] != s[1] {
+        bail!(
+            "Parzen: generated images have {} channels, test images {}",
+            samples.size()[1],
+            s[1]
+        );
+    }
+    super::parzen::evaluate(
+        &pixels(&samples, Some((s[2], s[3]))),
+        &pixels(&valid, None),
+        &pixels(&test, None),
+        &super::parzen::default_candidates(),
+    )
+}
+
 /// Compares set `a` (e.g. generated) with set `b` (e.g. real) on the named metrics. The
-/// precision/recall and density/coverage treat `b` as the real set.
+/// precision/recall and density/coverage treat `b` as the real set; Parzen needs a
+/// validation set for its bandwidth, the feature metrics an extractor.
 pub fn evaluate(
     a: &ImageSet,
     b: &ImageSet,
     metrics: &[String],
-    extractor: &dyn FeatureExtractor,
+    parzen_valid: Option<&ImageSet>,
+    extractor: Option<&dyn FeatureExtractor>,
     device: Device,
 ) -> Result<EvalResult> {
     for m in metrics {
@@ -273,8 +324,29 @@ pub fn evaluate(
     }
     let want = |m: &str| metrics.iter().any(|x| x == m);
     let start = std::time::Instant::now();
-    let (fa, ta) = features(a, extractor, device)?;
-    let (fb, tb) = features(b, extractor, device)?;
+    let parzen = if want("parzen") {
+        let Some(valid) = parzen_valid else {
+            bail!("the Parzen estimate needs a validation set for its bandwidth (--parzen-valid)");
+        };
+        Some(parzen(a, b, valid, device)?)
+    } else {
+        None
+    };
+    let (fa, ta, fb, tb) = match extractor {
+        Some(ex) if want("fid") || want("kid") || want("prdc") => {
+            let (fa, ta) = features(a, ex, device)?;
+            let (fb, tb) = features(b, ex, device)?;
+            (fa, ta, fb, tb)
+        }
+        None if want("fid") || want("kid") || want("prdc") => {
+            bail!("FID, KID and PRDC need a feature extractor")
+        }
+        _ => {
+            let (na, nb) = parzen.map_or((0, 0), |p| (p.samples, p.test));
+            let empty = |n| Tensor::zeros([n, 0], (Kind::Float, Device::Cpu));
+            (empty(na), None, empty(nb), None)
+        }
+    };
     let (n_a, n_b) = (fa.size()[0], fb.size()[0]);
     let extracted = ta.map_or(0, |_| n_a) + tb.map_or(0, |_| n_b);
     let secs = ta.unwrap_or(0.0) + tb.unwrap_or(0.0);
@@ -300,7 +372,7 @@ pub fn evaluate(
         (None, None)
     };
     Ok(EvalResult {
-        extractor: extractor.name().into(),
+        extractor: extractor.map_or("none", |e| e.name()).into(),
         a: a.describe(),
         b: b.describe(),
         n_a,
@@ -309,6 +381,7 @@ pub fn evaluate(
         kid,
         precision_recall: pr,
         density_coverage: dc,
+        parzen,
         seconds: start.elapsed().as_secs_f64(),
         images_per_s: (extracted > 0).then(|| extracted as f64 / secs),
     })

@@ -6,4 +6,5 @@ pub mod features;
 pub mod fid;
 pub mod kid;
 pub mod modes;
+pub mod parzen;
 pub mod prdc;
