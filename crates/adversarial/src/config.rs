@@ -25,6 +25,33 @@ pub struct Config {
     pub loss: LossConfig,
     pub regularizer: RegularizerConfig,
     pub train: TrainConfig,
+    pub eval: EvalConfig,
+}
+
+/// Evaluation during training (see `metrics::eval`); results go to the run's `eval.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Evaluate every this many iterations (0 = never) and at the end of the run.
+    pub every: u64,
+    /// Generated samples per evaluation.
+    pub n: i64,
+    /// Any of `fid`, `kid`, `prdc`.
+    pub metrics: Vec<String>,
+    /// The real set, as `gan eval` takes it (e.g. `fashion-mnist:test`); empty = the first
+    /// `n` images of the training data.
+    pub reference: String,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            every: 0,
+            n: 1000,
+            metrics: vec!["fid".into()],
+            reference: String::new(),
+        }
+    }
 }
 
 /// Where training images come from.
@@ -155,6 +182,7 @@ impl Default for Config {
             loss: LossConfig::default(),
             regularizer: RegularizerConfig::default(),
             train: TrainConfig::default(),
+            eval: EvalConfig::default(),
         }
     }
 }
@@ -395,6 +423,16 @@ impl Config {
             }
         }
         crate::device::parse_device(&self.device).context("config key `device`")?;
+        let e = &self.eval;
+        if e.every > 0 {
+            if self.data.source == "toy" {
+                bail!("config key `eval.every`: toy data is measured by its mode coverage, not by image metrics; set eval.every = 0");
+            }
+            positive("eval.n", e.n as f64)?;
+            for m in &e.metrics {
+                one_of("eval.metrics", m, &["fid", "kid", "prdc"])?;
+            }
+        }
         Ok(())
     }
 }

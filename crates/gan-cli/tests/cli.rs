@@ -541,4 +541,40 @@ fn eval_fid_on_a_run_and_on_datasets() {
     );
     let e = fails(&["eval", "nowhere", "mnist5k"]);
     assert!(e.contains("\"nowhere\""), "{e}");
+
+    // evaluation during training: every 2 iterations and at the end, into eval.jsonl
+    let during = dir.path().join("during");
+    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(["train", "--out", during.to_str().unwrap(), "--steps", "4"])
+        .args(SMALL)
+        .args(["--set", "eval.every=2", "--set", "eval.n=6"])
+        .args(["--set", "eval.metrics=[\"fid\", \"prdc\"]"])
+        .env("GAN_CACHE", &cache)
+        .env("GAN_FID_WEIGHTS", &weights)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(during.join("eval.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<i64> = lines.iter().map(|l| l["step"].as_i64().unwrap()).collect();
+    assert_eq!(steps, [2, 4]);
+    assert!(lines.iter().all(|l| l["fid"].as_f64().unwrap() > 0.0));
+    assert!(lines[0]["kid"].is_null() && lines[0]["precision_recall"].is_object());
+    let e = fails(&[
+        "train",
+        "--set",
+        "eval.every=5",
+        "--set",
+        "eval.metrics=[\"fdi\"]",
+    ]);
+    assert!(e.contains("eval.metrics"), "{e}");
+    let e = fails(&["eval", "nowhere", "mnist5k"]);
+    assert!(e.contains("\"nowhere\""), "{e}");
 }

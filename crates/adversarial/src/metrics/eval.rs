@@ -237,6 +237,9 @@ pub const METRICS: &[&str] = &["fid", "kid", "prdc", "parzen"];
 /// The results of one comparison, as written to a run's `eval.jsonl`.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalResult {
+    /// The training iteration, for evaluations made during a run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
     pub extractor: String,
     pub a: String,
     pub b: String,
@@ -372,6 +375,7 @@ pub fn evaluate(
         (None, None)
     };
     Ok(EvalResult {
+        step: None,
         extractor: extractor.map_or("none", |e| e.name()).into(),
         a: a.describe(),
         b: b.describe(),

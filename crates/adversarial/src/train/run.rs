@@ -178,6 +178,7 @@ fn execute(
     let plain_every = (t.steps / 20).max(1);
     // σ(D's output) is a probability only for the cross-entropy losses; show raw outputs otherwise
     let probabilistic = trainer.loss().is_probabilistic();
+    let mut evaluator = Evaluator::new(cfg);
     while trainer.step < t.steps {
         let s = trainer.train_step()?;
         let step = trainer.step;
@@ -231,9 +232,14 @@ fn execute(
                 &run_dir.join(format!("samples/step-{step:06}.png")),
             )?;
         }
-        if t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps {
+        let eval_now = cfg.eval.every > 0 && step % cfg.eval.every == 0 && step < t.steps;
+        if eval_now || (t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps)
+        {
             log.flush()?;
             save_checkpoint(&trainer, run_dir, now)?;
+        }
+        if eval_now {
+            evaluator.run(run_dir, step, progress)?;
         }
     }
     log.flush()?;
@@ -248,6 +254,9 @@ fn execute(
     let modes = trainer.mode_stats(2500);
     if trainer.step > start_step || ckpt.is_none() {
         save_checkpoint(&trainer, run_dir, elapsed)?;
+        if cfg.eval.every > 0 {
+            evaluator.run(run_dir, trainer.step, progress)?;
+        }
     }
     let n = recent.len().max(1) as f64;
     let avg = recent.iter().fold(StepStats::default(), |a, s| StepStats {
@@ -295,6 +304,77 @@ fn save_samples(trainer: &Trainer, z: &Tensor, path: &Path) -> Result<()> {
         }
         Some(_) => Ok(()), // 1-D plots belong to the theory lab
         None => grid::save_grid(&x, path),
+    }
+}
+
+/// Evaluation during training: the run's latest checkpoint against the reference set,
+/// appended to `eval.jsonl`. The Inception network is loaded at the first evaluation.
+struct Evaluator<'a> {
+    cfg: &'a Config,
+    extractor: Option<Box<dyn crate::metrics::features::FeatureExtractor>>,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(cfg: &'a Config) -> Self {
+        Evaluator {
+            cfg,
+            extractor: None,
+        }
+    }
+
+    fn run(&mut self, run_dir: &Path, step: u64, progress: Progress) -> Result<()> {
+        use crate::metrics::{eval, features};
+        let e = &self.cfg.eval;
+        let device = crate::device::parse_device(&self.cfg.device)?;
+        if self.extractor.is_none() {
+            self.extractor = Some(features::by_name("inception-v3-fid", device)?);
+        }
+        let d = &self.cfg.data;
+        let reference = if e.reference.is_empty() {
+            eval::ImageSet::Dataset {
+                source: d.source.clone(),
+                path: d.path.clone(),
+                split: d.split.clone(),
+                start: 0,
+                end: e.n as usize,
+            }
+        } else {
+            eval::ImageSet::parse(&e.reference, e.n, 0, true)?
+        };
+        let generated = eval::ImageSet::Generator {
+            checkpoint: run_dir.to_path_buf(),
+            n: e.n,
+            seed: crate::rng::derive_seed(self.cfg.seed, &[step]),
+            ema: true,
+        };
+        let mut r = eval::evaluate(
+            &generated,
+            &reference,
+            &e.metrics,
+            None,
+            self.extractor.as_deref(),
+            device,
+        )
+        .with_context(|| format!("evaluation at iteration {step}"))?;
+        r.step = Some(step);
+        eval::append_result(&run_dir.join("eval.jsonl"), &r)?;
+        if progress != Progress::Quiet {
+            let mut parts = Vec::new();
+            if let Some(v) = r.fid {
+                parts.push(format!("FID {v:.2}"));
+            }
+            if let Some(k) = r.kid {
+                parts.push(format!("KID {:.4}", k.mean));
+            }
+            if let Some(p) = r.precision_recall {
+                parts.push(format!(
+                    "precision {:.3} recall {:.3}",
+                    p.precision, p.recall
+                ));
+            }
+            eprintln!("[eval {step}] {} ({:.0} s)", parts.join("  "), r.seconds);
+        }
+        Ok(())
     }
 }
 
