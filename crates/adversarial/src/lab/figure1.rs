@@ -38,7 +38,8 @@ pub fn run(cfg: &Config, moments: &[u64], samples: i64, out: &Path) -> Result<Ve
         }
         let m = super::measure(&t, &mix, samples);
         let chart = out.join(format!("figure1-iter-{at:06}.png"));
-        super::save_chart(&m, false, &chart)?;
+        let title = format!("iteration {at}: JSD(p_data, p_g) = {:.3}", m.jsd());
+        super::save_chart(&m, false, &title, &chart)?;
         let w = &m.p_data * m.dx;
         let away = ((&m.d - 0.5).abs() * &w)
             .sum(Kind::Double)

@@ -146,10 +146,11 @@ fn grid_range(a: &Tensor, b: &Tensor) -> (f64, f64) {
 }
 
 /// Saves a chart of a measurement: densities scaled to the panel (p_data black, p_g green),
-/// D blue and, when `with_d_star`, D* red.
+/// D blue and, when `with_d_star`, D* red, under `title`.
 pub fn save_chart(
     m: &Measurement,
     with_d_star: bool,
+    title: &str,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     let v = |x: &Tensor| Vec::<f64>::try_from(x).expect("f64 tensor");
@@ -168,10 +169,19 @@ pub fn save_chart(
     );
     let mut series: Vec<(&[f64], [u8; 3])> =
         vec![(&pd, [0, 0, 0]), (&pg, [0, 150, 0]), (&d, [30, 90, 220])];
+    let mut names: Vec<String> = ["p_data (scaled)", "p_g (scaled)", "D(x)"]
+        .map(String::from)
+        .to_vec();
     if with_d_star {
         series.push((&ds, [220, 30, 30]));
+        names.push("D*(x)".into());
     }
-    crate::report::lines::save_lines(&xs, &series, 0.0, 1.0, path)
+    let labels = crate::report::lines::Labels {
+        title: title.into(),
+        x_label: "x".into(),
+        series: names,
+    };
+    crate::report::lines::save_lines(&xs, &series, 0.0, 1.0, &labels, path)
 }
 
 /// Gaussian kernel density estimate of `samples` (N) at `grid` (G), bandwidth by

@@ -111,6 +111,10 @@ impl OptimalDReport {
             &dir.join("optimal_d.json"),
             serde_json::to_string_pretty(self)?.as_bytes(),
         )?;
-        super::save_chart(m, true, &dir.join("optimal_d.png"))
+        let title = format!(
+            "G after {} its, D {} steps: JSD {:.3}, mean |D-D*| {:.4}",
+            self.g_steps, self.d_steps, self.jsd, self.d_error_weighted
+        );
+        super::save_chart(m, true, &title, &dir.join("optimal_d.png"))
     }
 }

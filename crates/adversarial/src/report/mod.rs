@@ -4,6 +4,7 @@
 pub mod grid;
 pub mod lines;
 pub mod scatter;
+pub mod text;
 
 use crate::train::checkpoint::write_atomic;
 use anyhow::{Context, Result};

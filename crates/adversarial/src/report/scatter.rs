@@ -8,8 +8,14 @@ use tch::{Kind, Tensor};
 const SIZE: u32 = 480;
 
 /// Draws `points` (N×2) as blue dots and `centers` (M×2) as red crosses on the square
-/// [−extent, extent]², with grey axes through the origin.
-pub fn save_scatter(points: &Tensor, centers: &Tensor, extent: f64, path: &Path) -> Result<()> {
+/// [−extent, extent]², with grey axes through the origin and `title` at the top.
+pub fn save_scatter(
+    points: &Tensor,
+    centers: &Tensor,
+    extent: f64,
+    title: &str,
+    path: &Path,
+) -> Result<()> {
     if points.dim() != 2 || points.size()[1] != 2 {
         bail!("scatter plot expects N×2 points, got {:?}", points.size());
     }
@@ -45,6 +51,7 @@ pub fn save_scatter(points: &Tensor, centers: &Tensor, extent: f64, path: &Path)
             put(x, y + d, [220, 30, 30]);
         }
     }
+    super::text::draw(&mut img, 6, 6, title, [0, 0, 0], 1);
     super::write_png(
         img.as_raw(),
         SIZE,
@@ -64,16 +71,17 @@ mod tests {
         let p = dir.path().join("s.png");
         let pts = Tensor::from_slice(&[1.0f32, 1.0]).view([1, 2]);
         let centers = Tensor::from_slice(&[-1.0f32, -1.0]).view([1, 2]);
-        save_scatter(&pts, &centers, 2.0, &p).unwrap();
+        save_scatter(&pts, &centers, 2.0, "t", &p).unwrap();
         let img = image::open(&p).unwrap().to_rgb8();
         let px = |v: f64| ((v + 2.0) / 4.0 * 479.0).round() as u32;
         assert_eq!(img.get_pixel(px(1.0), 479 - px(1.0)).0, [30, 90, 200]);
         assert_eq!(img.get_pixel(px(-1.0), 479 - px(-1.0)).0, [220, 30, 30]);
-        assert_eq!(img.get_pixel(5, 5).0, [255, 255, 255]);
+        assert_eq!(img.get_pixel(470, 470).0, [255, 255, 255]);
         assert!(save_scatter(
             &Tensor::zeros([3, 3], (Kind::Float, tch::Device::Cpu)),
             &centers,
             1.0,
+            "t",
             &p
         )
         .is_err());

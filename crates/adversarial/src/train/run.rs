@@ -300,7 +300,19 @@ fn save_samples(trainer: &Trainer, z: &Tensor, path: &Path) -> Result<()> {
                 .iter()
                 .flatten()
                 .fold(0.0f64, |a, &v| a.max(v.abs()));
-            scatter::save_scatter(&x.flatten(1, -1), &mix.centers_tensor(), reach * 1.5, path)
+            let title = format!(
+                "{}, iteration {}: {} samples (blue), modes (red)",
+                trainer.cfg.data.toy,
+                trainer.step,
+                x.size()[0]
+            );
+            scatter::save_scatter(
+                &x.flatten(1, -1),
+                &mix.centers_tensor(),
+                reach * 1.5,
+                &title,
+                path,
+            )
         }
         Some(_) => Ok(()), // 1-D plots belong to the theory lab
         None => grid::save_grid(&x, path),
