@@ -38,8 +38,8 @@ pub struct EvalConfig {
     pub n: i64,
     /// Any of `fid`, `kid`, `prdc`.
     pub metrics: Vec<String>,
-    /// The real set, as `gan eval` takes it (e.g. `fashion-mnist:test`); empty = the first
-    /// `n` images of the training data.
+    /// The real set, as `gan eval` takes it (e.g. `fashion-mnist:test`); empty = `n` images
+    /// of the training data in a fixed shuffled order.
     pub reference: String,
 }
 

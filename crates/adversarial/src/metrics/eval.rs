@@ -20,20 +20,23 @@ pub enum ImageSet {
         seed: u64,
         ema: bool,
     },
-    /// Images `start..end` (0-based, end exclusive; 0 = to the end) of a dataset.
+    /// Images `start..end` (0-based, end exclusive; 0 = to the end) of a dataset, in file
+    /// order or, when `shuffled`, in a fixed seeded order (for files sorted by class, like
+    /// the embedded MNIST-5k).
     Dataset {
         source: String,
         path: String,
         split: String,
         start: usize,
         end: usize,
+        shuffled: bool,
     },
 }
 
 impl ImageSet {
     /// Parses a command-line spec: a checkpoint or run directory, or
-    /// `DATASET[:SPLIT[:START:END]]` with DATASET one of mnist5k, mnist, fashion-mnist, or
-    /// `folder=PATH` / `idx=PATH`.
+    /// `DATASET[:SPLIT[:START:END[:shuffled]]]` with DATASET one of mnist5k, mnist,
+    /// fashion-mnist, or `folder=PATH` / `idx=PATH`.
     pub fn parse(spec: &str, n: i64, seed: u64, ema: bool) -> Result<ImageSet> {
         let p = Path::new(spec);
         if p.is_file() || p.join("checkpoint.safetensors").is_file() {
@@ -53,7 +56,7 @@ impl ImageSet {
         if !["mnist5k", "mnist", "fashion-mnist", "folder", "idx"].contains(&source.as_str()) {
             bail!(
                 "{spec:?} is neither a checkpoint/run directory nor a dataset spec \
-                 (mnist5k, mnist, fashion-mnist, folder=PATH or idx=PATH, then optionally :SPLIT:START:END)"
+                 (mnist5k, mnist, fashion-mnist, folder=PATH or idx=PATH, then optionally :SPLIT:START:END[:shuffled])"
             );
         }
         let split = parts.next().unwrap_or("train").to_string();
@@ -68,12 +71,18 @@ impl ImageSet {
         if end != 0 && end <= start {
             bail!("{spec:?}: end {end} must be after start {start}");
         }
+        let shuffled = match parts.next() {
+            None => false,
+            Some("shuffled") => true,
+            Some(other) => bail!("{spec:?}: unknown option {other:?} (expected \"shuffled\")"),
+        };
         Ok(ImageSet::Dataset {
             source,
             path,
             split,
             start,
             end,
+            shuffled,
         })
     }
 
@@ -89,6 +98,7 @@ impl ImageSet {
                 split,
                 start,
                 end,
+                shuffled,
             } => {
                 let name = if path.is_empty() {
                     source.clone()
@@ -100,7 +110,8 @@ impl ImageSet {
                 } else {
                     end.to_string()
                 };
-                format!("{name} {split}[{start}:{end}]")
+                let order = if *shuffled { " shuffled" } else { "" };
+                format!("{name} {split}{order}[{start}:{end}]")
             }
         }
     }
@@ -140,12 +151,15 @@ impl ImageSet {
                 split,
                 start,
                 end,
+                shuffled,
             } => {
+                // a shuffled slice is taken from the whole file
+                let limit = if *shuffled { 0 } else { *end };
                 let mut overrides = vec![
                     format!("data.source={source:?}"),
                     format!("data.split={split:?}"),
                     format!("data.path={path:?}"),
-                    format!("data.limit={end}"),
+                    format!("data.limit={limit}"),
                     "model.arch=\"mlp\"".into(),
                 ];
                 // keep the images at their own size: folders need one, so 64 px RGB there
@@ -153,15 +167,23 @@ impl ImageSet {
                 overrides.push(format!("model.resolution={res}"));
                 overrides.push(format!("model.channels={ch}"));
                 let cfg = Config::resolve(None, &overrides)?;
-                let d = data::load(&cfg)?;
-                let n = d.images.size()[0] as usize;
+                let mut images = data::load(&cfg)?.images;
+                if *shuffled {
+                    let n = images.size()[0] as usize;
+                    let order = Tensor::from_slice(&crate::rng::permutation(n, 0));
+                    images = images.index_select(0, &order);
+                    if *end != 0 {
+                        images = images.narrow(0, 0, (*end).min(n) as i64);
+                    }
+                }
+                let n = images.size()[0] as usize;
                 if *start >= n {
                     bail!(
                         "{}: only {n} images, cannot start at {start}",
                         self.describe()
                     );
                 }
-                Ok(d.images.narrow(0, *start as i64, (n - start) as i64))
+                Ok(images.narrow(0, *start as i64, (n - start) as i64))
             }
         }
     }
@@ -422,10 +444,43 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+        match ImageSet::parse("mnist5k:train:0:10:shuffled", 10, 0, true).unwrap() {
+            ImageSet::Dataset { shuffled, end, .. } => assert!(shuffled && end == 10),
+            other => panic!("{other:?}"),
+        }
+        assert!(ImageSet::parse("mnist5k:train:0:10:sorted", 10, 0, true).is_err());
         let e = ImageSet::parse("cifar:train", 10, 0, true).unwrap_err();
         assert!(format!("{e}").contains("cifar"));
         assert!(ImageSet::parse("mnist5k:train:5:3", 10, 0, true).is_err());
         assert!(ImageSet::parse("mnist5k:train:x", 10, 0, true).is_err());
+    }
+
+    /// The embedded MNIST-5k is sorted by class: a plain slice holds one digit, a shuffled
+    /// slice of the same size a mix, and the shuffled order is fixed.
+    #[test]
+    fn shuffled_slices_mix_a_sorted_file() {
+        let set = |spec: &str| ImageSet::parse(spec, 0, 0, true).unwrap();
+        let plain = set("mnist5k:train:0:500").images(Device::Cpu).unwrap();
+        let mixed = set("mnist5k:train:0:500:shuffled")
+            .images(Device::Cpu)
+            .unwrap();
+        assert_eq!(plain.size(), mixed.size());
+        // the mean image of one digit class differs a lot from that of all classes
+        let mean = |t: &Tensor| t.to_kind(Kind::Float).mean_dim(0, false, Kind::Float);
+        let all = set("mnist5k").images(Device::Cpu).unwrap();
+        let far = (mean(&plain) - mean(&all))
+            .abs()
+            .mean(Kind::Float)
+            .double_value(&[]);
+        let near = (mean(&mixed) - mean(&all))
+            .abs()
+            .mean(Kind::Float)
+            .double_value(&[]);
+        assert!(near < far / 3.0, "shuffled {near} vs plain {far}");
+        let again = set("mnist5k:train:0:500:shuffled")
+            .images(Device::Cpu)
+            .unwrap();
+        assert!(again.equal(&mixed));
     }
 
     #[test]

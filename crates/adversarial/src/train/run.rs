@@ -349,6 +349,8 @@ impl<'a> Evaluator<'a> {
                 split: d.split.clone(),
                 start: 0,
                 end: e.n as usize,
+                // files sorted by class (the embedded MNIST-5k) need a mixed sample
+                shuffled: true,
             }
         } else {
             eval::ImageSet::parse(&e.reference, e.n, 0, true)?
