@@ -15,7 +15,7 @@ import torch
 weights, n = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(2)
 with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
-    imgs = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+    imgs = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n].copy()
 net = torch.jit.load(weights).eval()
 
 
