@@ -466,8 +466,8 @@ fn mode_sweep_writes_a_table_and_resumes() {
     assert!(e.contains("mlp-mnist.toml"), "{e}");
 }
 
-/// `gan eval fid` between a run's samples and a slice of the digits: a value, the result
-/// appended to the run's eval.jsonl, the dataset's statistics cached; identical sets give 0.
+/// `gan eval` between a run's samples and a slice of the digits: a value, the result
+/// appended to the run's eval.jsonl, the dataset's features cached; identical sets give 0.
 #[test]
 fn eval_fid_on_a_run_and_on_datasets() {
     let weights =

@@ -1,5 +1,6 @@
-//! Image sets to evaluate — a generator's samples or a slice of a dataset — and FID between
-//! two of them, with the statistics of datasets cached on disk.
+//! Image sets to evaluate — a generator's samples or a slice of a dataset — and the metrics
+//! between two of them (FID, KID, PR/DC on Inception features; Parzen on pixels), with the
+//! features of dataset slices cached on disk.
 
 use super::features::{cache_dir, FeatureExtractor};
 use super::fid::{fid, FeatureStats};
@@ -140,7 +141,7 @@ impl ImageSet {
                     let m = (*n - done).min(500);
                     let z = crate::train::noise(&cfg.model.prior, m, cfg.model.z_dim, device);
                     let x = tch::no_grad(|| g.forward(&z, false));
-                    out.push(to_u8(&x).to_device(Device::Cpu));
+                    out.push(crate::report::grid::to_bytes(&x));
                     done += m;
                 }
                 Ok(Tensor::cat(&out, 0))
@@ -188,7 +189,7 @@ impl ImageSet {
         }
     }
 
-    /// The file caching this set's feature statistics, for datasets (whose images never
+    /// The file caching this set's features, for datasets (whose images never
     /// change); None for generators.
     fn cache_file(&self, extractor: &str) -> Option<PathBuf> {
         let ImageSet::Dataset { source, path, .. } = self else {
@@ -208,14 +209,6 @@ impl ImageSet {
                 .join(format!("{extractor}-{key}.safetensors")),
         )
     }
-}
-
-/// Generator output in [−1, 1] → uint8, rounding as the PNG writer does.
-pub fn to_u8(x: &Tensor) -> Tensor {
-    ((x.to_kind(Kind::Float) + 1.0) * 127.5)
-        .round()
-        .clamp(0.0, 255.0)
-        .to_kind(Kind::Uint8)
 }
 
 /// Features of a set (N×D float32), from the cache when there is one; with the seconds spent
@@ -481,12 +474,5 @@ mod tests {
             .images(Device::Cpu)
             .unwrap();
         assert!(again.equal(&mixed));
-    }
-
-    #[test]
-    fn generator_range_maps_to_bytes() {
-        let x = Tensor::from_slice(&[-1.0f32, 0.0, 1.0, 2.0]);
-        let b = Vec::<u8>::try_from(to_u8(&x)).unwrap();
-        assert_eq!(b, vec![0, 128, 255, 255]);
     }
 }

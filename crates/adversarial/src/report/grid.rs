@@ -68,6 +68,17 @@ pub fn save_grid(images: &Tensor, path: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Generator output in [−1, 1] maps to bytes by rounding, clamped at the ends (what the
+    /// PNG files and the evaluation both see).
+    #[test]
+    fn range_maps_to_rounded_bytes() {
+        let x = Tensor::from_slice(&[-1.0f32, 0.0, 1.0, 2.0]);
+        assert_eq!(
+            Vec::<u8>::try_from(to_bytes(&x)).unwrap(),
+            vec![0, 128, 255, 255]
+        );
+    }
+
     #[test]
     fn grid_places_images_and_png_round_trips() {
         let imgs = Tensor::cat(
