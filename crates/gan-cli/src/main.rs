@@ -60,6 +60,13 @@ struct EvalArgs {
     /// Samples drawn from a generator.
     #[arg(long, default_value_t = 10_000)]
     n: i64,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+}
+
+/// How a checkpoint's generator is sampled (`gan sample`, `gan eval`).
+#[derive(clap::Args)]
+struct SamplingArgs {
     /// Seed of the generator's noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -200,13 +207,8 @@ struct SampleArgs {
     /// Rows of the interpolation strip.
     #[arg(long, default_value_t = 8)]
     rows: i64,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Use G's raw weights even when the run kept an EMA copy.
-    #[arg(long)]
-    no_ema: bool,
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    sampling: SamplingArgs,
 }
 
 #[derive(clap::Args)]
@@ -352,13 +354,13 @@ fn infer_source(path: &Path) -> Result<&'static str> {
 }
 
 fn cmd_sample(a: SampleArgs) -> Result<()> {
-    let dev = device::parse_device(&a.device)?;
-    let (cfg, g) = train::load_generator(&a.checkpoint, !a.no_ema, dev)?;
+    let dev = device::parse_device(&a.sampling.device)?;
+    let (cfg, g) = train::load_generator(&a.checkpoint, !a.sampling.no_ema, dev)?;
     if a.n <= 0 {
         bail!("--n must be positive");
     }
     let rng = adversarial::rng::torch_rng();
-    rng.seed(a.seed);
+    rng.seed(a.sampling.seed);
     let z = train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev);
     let images = tch::no_grad(|| g.forward(&z, false));
     let base = if a.checkpoint.is_dir() {
@@ -454,13 +456,14 @@ fn cmd_figure1(a: Figure1Args) -> Result<()> {
 
 fn cmd_eval(a: EvalArgs) -> Result<()> {
     use adversarial::metrics::{eval, features};
-    let dev = device::parse_device(&a.device)?;
-    let sa = eval::ImageSet::parse(&a.a, a.n, a.seed, !a.no_ema)?;
-    let sb = eval::ImageSet::parse(&a.b, a.n, a.seed, !a.no_ema)?;
+    let s = &a.sampling;
+    let dev = device::parse_device(&s.device)?;
+    let sa = eval::ImageSet::parse(&a.a, a.n, s.seed, !s.no_ema)?;
+    let sb = eval::ImageSet::parse(&a.b, a.n, s.seed, !s.no_ema)?;
     let valid = a
         .parzen_valid
         .as_deref()
-        .map(|s| eval::ImageSet::parse(s, a.n, a.seed, !a.no_ema))
+        .map(|spec| eval::ImageSet::parse(spec, a.n, s.seed, !s.no_ema))
         .transpose()?;
     let net = if a.metrics.iter().any(|m| m != "parzen") {
         Some(features::by_name("inception-v3-fid", dev)?)
