@@ -36,7 +36,8 @@ pub struct EvalConfig {
     pub every: u64,
     /// Generated samples per evaluation.
     pub n: i64,
-    /// Any of `fid`, `kid`, `prdc`.
+    /// Any of `fid`, `kid`, `prdc` (Inception features), `is`, `classes` (the shipped
+    /// classifier that fits the data).
     pub metrics: Vec<String>,
     /// The real set, as `gan eval` takes it (e.g. `fashion-mnist:test`); empty = `n` images
     /// of the training data in a fixed shuffled order.
@@ -70,6 +71,10 @@ pub struct DataConfig {
     pub split: String,
     /// Use at most this many images (0 = all).
     pub limit: usize,
+    /// Stacked MNIST (Metz et al. 2017): when > 0, the data becomes this many RGB images,
+    /// each channel a digit drawn at random from the (gray) source, fixed by the seed: 1,000
+    /// modes (digit triples) for mode-counting. Needs `model.channels = 3`.
+    pub stacked: usize,
 }
 
 /// Which generator/discriminator pair to build (see `models::build`).
@@ -195,6 +200,7 @@ impl Default for DataConfig {
             path: String::new(),
             split: "train".into(),
             limit: 0,
+            stacked: 0,
         }
     }
 }
@@ -333,6 +339,12 @@ impl Config {
         )?;
         one_of("model.g_output", &m.g_output, &["tanh", "linear"])?;
         one_of("data.split", &self.data.split, &["train", "test"])?;
+        if self.data.stacked > 0 && m.channels != 3 {
+            bail!(
+                "config key `data.stacked`: Stacked MNIST images are RGB, so model.channels must be 3 (got {})",
+                m.channels
+            );
+        }
         one_of("model.arch", &m.arch, &["dcgan", "mlp"])?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
         one_of("loss.name", &self.loss.name, crate::losses::NAMES)?;
@@ -430,7 +442,7 @@ impl Config {
             }
             positive("eval.n", e.n as f64)?;
             for m in &e.metrics {
-                one_of("eval.metrics", m, &["fid", "kid", "prdc"])?;
+                one_of("eval.metrics", m, &["fid", "kid", "prdc", "is", "classes"])?;
             }
         }
         Ok(())

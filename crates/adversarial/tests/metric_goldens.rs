@@ -1,4 +1,4 @@
-//! KID and precision/recall/density/coverage against the reference packages
+//! KID, the Inception Score and precision/recall/density/coverage against the reference packages
 //! (torch-fidelity 0.3.0, prdc 0.2) on real Inception features: Fashion-MNIST train[0:400]
 //! vs t10k[0:400]. Goldens made by scripts/make_metric_goldens.py.
 
@@ -53,5 +53,24 @@ fn prdc_matches_the_prdc_package() {
             let w = want[name].as_f64().unwrap();
             assert!((got - w).abs() < 1e-12, "k={k} {name}: {got} vs {w}");
         }
+    }
+}
+
+#[test]
+fn inception_score_matches_torch_fidelity() {
+    use adversarial::metrics::inception_score::inception_score;
+    let (a, _, g) = fixtures();
+    let a = a.to_kind(tch::Kind::Double);
+    for (name, logits) in [
+        ("is_10", a.narrow(1, 0, 10) * 20.0),
+        ("is_1008", a.narrow(1, 0, 1008) * 10.0),
+    ] {
+        let s = inception_score(&logits, 10, false, "t").unwrap();
+        let (m, sd) = (
+            g[name]["mean"].as_f64().unwrap(),
+            g[name]["std"].as_f64().unwrap(),
+        );
+        assert!((s.mean - m).abs() < 1e-12 * m, "{name}: {} vs {m}", s.mean);
+        assert!((s.std - sd).abs() < 1e-9 * m, "{name}: {} vs {sd}", s.std);
     }
 }

@@ -43,6 +43,87 @@ enum Cmd {
     /// The theory lab on toy data with known densities.
     #[command(subcommand)]
     Toy(ToyCmd),
+    /// Memorization check: each generated sample's nearest training images (pixels and
+    /// features), as a panel, and nearest-neighbour distances against held-out real images.
+    Memorization(MemorizationArgs),
+    /// The domain classifiers behind the Inception Score, class coverage and Stacked-MNIST
+    /// modes: train one with this project's code, or measure its accuracy.
+    #[command(subcommand)]
+    Classifier(ClassifierCmd),
+}
+
+#[derive(clap::Args)]
+struct MemorizationArgs {
+    /// The generated set: a checkpoint or run directory (or any set spec).
+    a: String,
+    /// The training set, as a dataset spec (e.g. mnist5k).
+    train: String,
+    /// Held-out real images, never trained on (e.g. mnist5k:test:0:1000).
+    test: String,
+    /// Spaces, comma-separated: pixels and/or feature extractors (inception-v3-fid,
+    /// mnist-cnn, fashion-cnn).
+    #[arg(long, value_delimiter = ',', default_value = "pixels,inception-v3-fid")]
+    spaces: Vec<String>,
+    /// Samples drawn from a generator.
+    #[arg(long, default_value_t = 1000)]
+    n: i64,
+    /// Nearest training images shown per sample.
+    #[arg(long, default_value_t = 3)]
+    k: i64,
+    /// Samples in the panel (those nearest to the training set).
+    #[arg(long, default_value_t = 10)]
+    rows: i64,
+    /// Output folder (default: the run directory of A, else runs/memorization).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+}
+
+#[derive(Subcommand)]
+enum ClassifierCmd {
+    /// Train a domain CNN (defaults per name reproduce the shipped weights).
+    Train(ClassifierTrainArgs),
+    /// Accuracy of a classifier on a labelled dataset slice.
+    Test(ClassifierTestArgs),
+}
+
+#[derive(clap::Args)]
+struct ClassifierTrainArgs {
+    /// mnist-cnn or fashion-cnn (picks the default data and augmentation).
+    name: String,
+    /// Training sets, comma-separated dataset specs (default per name).
+    #[arg(long, value_delimiter = ',')]
+    train: Vec<String>,
+    /// Test set spec (default per name).
+    #[arg(long)]
+    test: Option<String>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long, default_value_t = 64)]
+    batch: i64,
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    /// digits, clothes or none (default per name).
+    #[arg(long)]
+    augment: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where to write the weights (default: data/classifiers/NAME.safetensors).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+#[derive(clap::Args)]
+struct ClassifierTestArgs {
+    /// A shipped classifier (mnist-cnn, fashion-cnn) or file=PATH.
+    name: String,
+    /// A labelled dataset spec, e.g. mnist5k:test:3000:5000.
+    data: String,
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -51,9 +132,18 @@ struct EvalArgs {
     a: String,
     /// The reference set (real images, usually).
     b: String,
-    /// Metrics, comma-separated: fid, kid, prdc, parzen.
+    /// Metrics, comma-separated: fid, kid, prdc (on features), parzen (on pixels), is,
+    /// classes, stacked-modes (on a classifier's view of A).
     #[arg(long, value_delimiter = ',', default_value = "fid,kid,prdc")]
     metrics: Vec<String>,
+    /// Feature extractor for fid, kid, prdc: inception-v3-fid, mnist-cnn or fashion-cnn.
+    #[arg(long, default_value = "inception-v3-fid")]
+    features: String,
+    /// Classifier for is, classes, stacked-modes: mnist-cnn, fashion-cnn, file=PATH (from
+    /// `gan classifier train`) or torchscript=PATH (logits from Inception-style input, e.g.
+    /// the ImageNet Inception-v3). Default: the shipped CNN that fits B's (else A's) data.
+    #[arg(long)]
+    classifier: Option<String>,
     /// Validation set for the Parzen bandwidth (e.g. mnist:train:50000:60000).
     #[arg(long)]
     parzen_valid: Option<String>,
@@ -248,6 +338,9 @@ fn main() {
         Cmd::Toy(ToyCmd::OptimalD(a)) => cmd_optimal_d(a),
         Cmd::Toy(ToyCmd::Figure1(a)) => cmd_figure1(a),
         Cmd::Toy(ToyCmd::Modes(a)) => cmd_modes(a),
+        Cmd::Memorization(a) => cmd_memorization(a),
+        Cmd::Classifier(ClassifierCmd::Train(a)) => cmd_classifier_train(a),
+        Cmd::Classifier(ClassifierCmd::Test(a)) => cmd_classifier_test(a),
         Cmd::Config => {
             print!("{}", Config::default().to_toml_string());
             Ok(())
@@ -455,7 +548,7 @@ fn cmd_figure1(a: Figure1Args) -> Result<()> {
 }
 
 fn cmd_eval(a: EvalArgs) -> Result<()> {
-    use adversarial::metrics::{eval, features};
+    use adversarial::metrics::{classifier, eval, features};
     let s = &a.sampling;
     let dev = device::parse_device(&s.device)?;
     let sa = eval::ImageSet::parse(&a.a, a.n, s.seed, !s.no_ema)?;
@@ -465,12 +558,33 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         .as_deref()
         .map(|spec| eval::ImageSet::parse(spec, a.n, s.seed, !s.no_ema))
         .transpose()?;
-    let net = if a.metrics.iter().any(|m| m != "parzen") {
-        Some(features::by_name("inception-v3-fid", dev)?)
+    let want = |names: &[&str]| a.metrics.iter().any(|m| names.contains(&m.as_str()));
+    let net = if want(&["fid", "kid", "prdc"]) {
+        Some(features::by_name(&a.features, dev)?)
     } else {
         None
     };
-    let r = eval::evaluate(&sa, &sb, &a.metrics, valid.as_ref(), net.as_deref(), dev)?;
+    let classifier = if want(&["is", "classes", "stacked-modes"]) {
+        let name = match &a.classifier {
+            Some(n) => n.clone(),
+            None => eval::default_classifier(&sb)
+                .or_else(|| eval::default_classifier(&sa))
+                .context("no shipped classifier fits these sets: choose one with --classifier")?
+                .to_string(),
+        };
+        Some(classifier::by_name(&name, dev)?)
+    } else {
+        None
+    };
+    let with = eval::Instruments {
+        extractor: net.as_deref(),
+        classifier: classifier.as_deref(),
+        parzen_valid: valid.as_ref(),
+    };
+    let r = eval::evaluate(&sa, &sb, &a.metrics, with, dev)?;
+    if r.extractor != "inception-v3-fid" && r.fid.is_some() {
+        println!("(features: {})", r.extractor);
+    }
     if let Some(v) = r.fid {
         println!("FID {v:.6}");
     }
@@ -484,6 +598,29 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         println!(
             "Parzen log-likelihood {:.1} ± {:.1} (σ {:.3}; {} samples, {} test images)",
             p.mean, p.std_err, p.sigma, p.samples, p.test
+        );
+    }
+    if let Some(is) = &r.inception_score {
+        println!(
+            "Inception Score {:.3} ± {:.3} ({} splits; classifier {})",
+            is.mean, is.std, is.splits, is.classifier
+        );
+    }
+    if let Some(c) = &r.classes {
+        println!(
+            "classes covered {}/{} (≥ {:.0}% of their share)  KL to reference {:.4}  mean confidence {:.3}\n  per class: {:?}",
+            c.covered,
+            c.counts.len(),
+            100.0 * adversarial::metrics::classes::COVERED_FRACTION,
+            c.kl_to_reference,
+            c.mean_confidence,
+            c.counts
+        );
+    }
+    if let Some(m) = &r.stacked_modes {
+        println!(
+            "Stacked-MNIST modes covered {}/1000  KL to uniform {:.4}  ({} samples)",
+            m.covered, m.kl_to_uniform, m.samples
         );
     }
     if let (Some(pr), Some(dc)) = (r.precision_recall, r.density_coverage) {
@@ -509,6 +646,183 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
             eval::append_result(&dir.join("eval.jsonl"), &r)?;
             println!("appended to {}", dir.join("eval.jsonl").display());
         }
+    }
+    Ok(())
+}
+
+fn cmd_memorization(a: MemorizationArgs) -> Result<()> {
+    use adversarial::metrics::{eval, features, memorization as mem};
+    let s = &a.sampling;
+    let dev = device::parse_device(&s.device)?;
+    let parse = |spec: &str| eval::ImageSet::parse(spec, a.n, s.seed, !s.no_ema);
+    let (sg, str_, ste) = (parse(&a.a)?, parse(&a.train)?, parse(&a.test)?);
+    let out = a.out.clone().unwrap_or_else(|| match &sg {
+        eval::ImageSet::Generator { checkpoint, .. } if checkpoint.is_dir() => checkpoint.clone(),
+        _ => PathBuf::from("runs/memorization"),
+    });
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let train = str_.images(dev)?.to_device(tch::Device::Cpu);
+    let [_, c, h, _] = train.size()[..] else {
+        bail!("{}: expected N×C×H×W images", a.train)
+    };
+    // every set at the training images' size and channels, so pixels compare
+    let gen = adversarial::data::conform(&sg.images(dev)?.to_device(tch::Device::Cpu), h, c);
+    let test = adversarial::data::conform(&ste.images(dev)?.to_device(tch::Device::Cpu), h, c);
+    let mut results = Vec::new();
+    for space in &a.spaces {
+        let (fg, ft, fr) = if space == "pixels" {
+            (
+                mem::pixel_space(&gen),
+                mem::pixel_space(&test),
+                mem::pixel_space(&train),
+            )
+        } else {
+            let ex = features::by_name(space, dev)?;
+            (
+                ex.features(&gen)?,
+                eval::features(&ste, ex.as_ref(), dev)?.0,
+                eval::features(&str_, ex.as_ref(), dev)?.0,
+            )
+        };
+        let (m, dist, idx) = mem::check(space, &fg, &ft, &fr, a.k)?;
+        let panel_path = out.join(format!("memorization-{space}.png"));
+        grid::save_png(&mem::panel(&gen, &train, &dist, &idx, a.rows)?, &panel_path)?;
+        let chart_path = out.join(format!("nn-distances-{space}.png"));
+        let (td, _) = mem::nearest(&ft, &fr, 1)?;
+        mem::save_distance_chart(&dist.select(1, 0), &td.select(1, 0), space, &chart_path)?;
+        println!(
+            "{space}: nearest training image at median {:.4} for generated vs {:.4} for held-out real \
+             (ratio {:.3}); {:.1}% of generated closer than 99% of held-out\n  panel {}\n  chart {}",
+            m.generated_to_train.median,
+            m.test_to_train.median,
+            m.median_ratio,
+            100.0 * m.closer_than_test_p01,
+            panel_path.display(),
+            chart_path.display()
+        );
+        results.push(m);
+    }
+    let json = out.join("memorization.json");
+    let sets = [sg.describe(), str_.describe(), ste.describe()];
+    mem::save_report(&json, &sets, a.k, &results)?;
+    println!("wrote {}", json.display());
+    Ok(())
+}
+
+/// A labelled dataset from one or more specs, concatenated.
+fn labelled_data(specs: &[String]) -> Result<adversarial::data::Dataset> {
+    use adversarial::metrics::eval::ImageSet;
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    for spec in specs {
+        let set = ImageSet::parse(spec, 0, 0, true)?;
+        if matches!(set, ImageSet::Generator { .. }) {
+            bail!("{spec}: a classifier needs a labelled dataset, not a generator");
+        }
+        let (i, l) = set.labelled(tch::Device::Cpu)?;
+        let l = l.with_context(|| format!("{spec}: this dataset has no labels"))?;
+        images.push(adversarial::data::conform(&i, 28, 1));
+        labels.push(l);
+    }
+    let images = Tensor::cat(&images, 0);
+    Ok(adversarial::data::Dataset {
+        name: format!("{} ({} images)", specs.join(" + "), images.size()[0]),
+        images,
+        labels: Some(Tensor::cat(&labels, 0)),
+    })
+}
+
+fn cmd_classifier_train(a: ClassifierTrainArgs) -> Result<()> {
+    use adversarial::metrics::classifier::{self, Augment, ClassifierInfo, TrainOptions};
+    let (train, test, epochs, augment) = match a.name.as_str() {
+        "mnist-cnn" => (
+            "mnist5k:train,mnist5k:test:0:3000",
+            "mnist5k:test:3000:5000",
+            40,
+            "digits",
+        ),
+        "fashion-cnn" => ("fashion-mnist:train", "fashion-mnist:test", 3, "clothes"),
+        _ => ("", "", 10, "none"),
+    };
+    let train_specs: Vec<String> = if a.train.is_empty() {
+        if train.is_empty() {
+            bail!(
+                "{}: not a shipped classifier, so --train and --test are needed",
+                a.name
+            );
+        }
+        train.split(',').map(String::from).collect()
+    } else {
+        a.train.clone()
+    };
+    let test_spec = a.test.clone().unwrap_or_else(|| test.to_string());
+    let augment = match a.augment.as_deref().unwrap_or(augment) {
+        "digits" => Augment::Digits,
+        "clothes" => Augment::Clothes,
+        "none" => Augment::None,
+        other => bail!("--augment {other:?}: expected digits, clothes or none"),
+    };
+    let opts = TrainOptions {
+        epochs: a.epochs.unwrap_or(epochs),
+        batch: a.batch,
+        lr: a.lr,
+        augment,
+        seed: a.seed,
+        device: device::parse_device(&a.device)?,
+    };
+    let tr = labelled_data(&train_specs)?;
+    let te = labelled_data(std::slice::from_ref(&test_spec))?;
+    println!("training {} on {}, testing on {}", a.name, tr.name, te.name);
+    let start = std::time::Instant::now();
+    let (c, last) = classifier::train(&a.name, &tr, &te, &opts, |r| {
+        println!(
+            "epoch {:>3}  loss {:.4}  test accuracy {:.2}%  ({:.0} s)",
+            r.epoch,
+            r.loss,
+            100.0 * r.test_accuracy,
+            start.elapsed().as_secs_f64()
+        )
+    })?;
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("data/classifiers/{}.safetensors", a.name)));
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let info = ClassifierInfo {
+        name: a.name.clone(),
+        train_data: tr.name.clone(),
+        test_data: te.name.clone(),
+        epochs: opts.epochs,
+        test_accuracy: last.test_accuracy,
+    };
+    c.save(&out, &info)?;
+    println!(
+        "test accuracy {:.2}% after {} epochs; wrote {}",
+        100.0 * last.test_accuracy,
+        opts.epochs,
+        out.display()
+    );
+    Ok(())
+}
+
+fn cmd_classifier_test(a: ClassifierTestArgs) -> Result<()> {
+    use adversarial::metrics::classifier::DomainClassifier;
+    let dev = device::parse_device(&a.device)?;
+    let c = match a.name.strip_prefix("file=") {
+        Some(p) => DomainClassifier::load(Path::new(p), dev)?,
+        None => DomainClassifier::shipped(&a.name, dev)?,
+    };
+    let data = labelled_data(std::slice::from_ref(&a.data))?;
+    let acc = c.accuracy(&data.images, data.labels.as_ref().unwrap())?;
+    println!("{}: {:.2}% of {}", a.name, 100.0 * acc, data.name);
+    if let Some(info) = &c.info {
+        println!(
+            "(trained {} epochs on {}; {:.2}% on {})",
+            info.epochs,
+            info.train_data,
+            100.0 * info.test_accuracy,
+            info.test_data
+        );
     }
     Ok(())
 }

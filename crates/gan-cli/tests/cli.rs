@@ -578,3 +578,155 @@ fn eval_fid_on_a_run_and_on_datasets() {
     let e = fails(&["eval", "nowhere", "mnist5k"]);
     assert!(e.contains("\"nowhere\""), "{e}");
 }
+
+/// The shipped digit classifier: its accuracy on held-out digits, and the classifier metrics
+/// on real digits (the ceiling a generator is measured against) and on an untrained G.
+#[test]
+fn classifier_metrics_on_real_digits_and_a_run() {
+    let text = ok(&["classifier", "test", "mnist-cnn", "mnist5k:test:3000:5000"]);
+    let acc: f64 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {text}"));
+    assert!(acc >= 99.0, "{text}");
+
+    // real held-out digits: near the 10-class ceiling, every class present, matching shares
+    let text = ok(&[
+        "eval",
+        "mnist5k:test:0:2000",
+        "mnist5k",
+        "--metrics",
+        "is,classes",
+    ]);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .to_string()
+    };
+    let is: f64 = line("Inception Score")
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(is > 9.0, "{text}");
+    assert!(line("classes covered").contains("10/10"), "{text}");
+
+    // an untrained generator: noise that no class claims with confidence
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run, &["--steps", "2"]);
+    let text = ok(&[
+        "eval",
+        run.to_str().unwrap(),
+        "mnist5k",
+        "--metrics",
+        "is,classes",
+        "--n",
+        "500",
+    ]);
+    let is_line = text
+        .lines()
+        .find(|l| l.starts_with("Inception Score"))
+        .unwrap();
+    let untrained: f64 = is_line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(untrained < 3.0, "{text}");
+    let rec: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(run.join("eval.jsonl"))
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rec["classes"]["counts"].as_array().unwrap().len(), 10);
+    assert_eq!(rec["inception_score"]["classifier"], "mnist-cnn");
+
+    // Stacked MNIST: an RGB run whose samples are read channel by channel
+    let stacked = dir.path().join("stacked");
+    train(
+        &stacked,
+        &[
+            "--steps",
+            "2",
+            "--set",
+            "model.channels=3",
+            "--set",
+            "data.stacked=1000",
+        ],
+    );
+    let text = ok(&[
+        "eval",
+        stacked.to_str().unwrap(),
+        "mnist5k",
+        "--metrics",
+        "stacked-modes",
+        "--n",
+        "300",
+    ]);
+    assert!(text.contains("Stacked-MNIST modes covered"), "{text}");
+    let e = fails(&[
+        "eval",
+        "fashion-mnist:test:0:10",
+        "folder=/nowhere",
+        "--metrics",
+        "is",
+        "--classifier",
+        "cifar-cnn",
+    ]);
+    assert!(e.contains("cifar-cnn"), "{e}");
+}
+
+#[test]
+fn memorization_panel_and_distances() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run, &["--steps", "2"]);
+    let text = ok(&[
+        "memorization",
+        run.to_str().unwrap(),
+        "mnist5k:train:0:500:shuffled",
+        "mnist5k:test:0:200",
+        "--spaces",
+        "pixels,mnist-cnn",
+        "--n",
+        "100",
+        "--rows",
+        "4",
+    ]);
+    for f in [
+        "memorization-pixels.png",
+        "memorization-mnist-cnn.png",
+        "nn-distances-pixels.png",
+        "memorization.json",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing: {text}");
+    }
+    let panel = image::open(run.join("memorization-pixels.png")).unwrap();
+    // 4 rows of a sample and its 3 neighbours, 28 px each with 2 px borders
+    assert_eq!((panel.width(), panel.height()), (4 * 30 + 2, 4 * 30 + 2));
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("memorization.json")).unwrap())
+            .unwrap();
+    let spaces = rep["spaces"].as_array().unwrap();
+    assert_eq!(spaces.len(), 2);
+    // an untrained G copies nothing: its samples are farther from the training digits than
+    // held-out digits are
+    for s in spaces {
+        assert!(s["median_ratio"].as_f64().unwrap() > 1.0, "{s}");
+    }
+    // real held-out digits against the training digits: the ratio of a set with its own kind
+    let text = ok(&[
+        "memorization",
+        "mnist5k:test:200:400",
+        "mnist5k:train:0:500:shuffled",
+        "mnist5k:test:0:200",
+        "--spaces",
+        "pixels",
+        "--out",
+        dir.path().join("real").to_str().unwrap(),
+    ]);
+    assert!(text.contains("ratio"), "{text}");
+}

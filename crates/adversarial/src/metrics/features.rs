@@ -17,12 +17,16 @@ pub trait FeatureExtractor {
 }
 
 /// Names accepted by [`by_name`].
-pub const NAMES: &[&str] = &["inception-v3-fid"];
+pub const NAMES: &[&str] = &["inception-v3-fid", "mnist-cnn", "fashion-cnn"];
 
 /// The registry: a feature extractor by name, on `device`.
 pub fn by_name(name: &str, device: Device) -> Result<Box<dyn FeatureExtractor>> {
     match name {
         "inception-v3-fid" => Ok(Box::new(InceptionFid::load(&inception_weights()?, device)?)),
+        // the domain classifiers' 128-d penultimate activations
+        "mnist-cnn" | "fashion-cnn" => Ok(Box::new(super::classifier::DomainClassifier::shipped(
+            name, device,
+        )?)),
         other => bail!(
             "unknown feature extractor {other:?}: expected one of {}",
             NAMES.join(", ")

@@ -324,6 +324,7 @@ fn save_samples(trainer: &Trainer, z: &Tensor, path: &Path) -> Result<()> {
 struct Evaluator<'a> {
     cfg: &'a Config,
     extractor: Option<Box<dyn crate::metrics::features::FeatureExtractor>>,
+    classifier: Option<Box<dyn crate::metrics::classifier::Classifier>>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -331,6 +332,7 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             cfg,
             extractor: None,
+            classifier: None,
         }
     }
 
@@ -338,7 +340,8 @@ impl<'a> Evaluator<'a> {
         use crate::metrics::{eval, features};
         let e = &self.cfg.eval;
         let device = crate::device::parse_device(&self.cfg.device)?;
-        if self.extractor.is_none() {
+        let want = |names: &[&str]| e.metrics.iter().any(|m| names.contains(&m.as_str()));
+        if self.extractor.is_none() && want(&["fid", "kid", "prdc"]) {
             self.extractor = Some(features::by_name("inception-v3-fid", device)?);
         }
         let d = &self.cfg.data;
@@ -361,15 +364,23 @@ impl<'a> Evaluator<'a> {
             seed: crate::rng::derive_seed(self.cfg.seed, &[step]),
             ema: true,
         };
-        let mut r = eval::evaluate(
-            &generated,
-            &reference,
-            &e.metrics,
-            None,
-            self.extractor.as_deref(),
-            device,
-        )
-        .with_context(|| format!("evaluation at iteration {step}"))?;
+        if self.classifier.is_none() && want(&["is", "classes"]) {
+            let name = eval::default_classifier(&reference).with_context(|| {
+                format!(
+                    "config key `eval.metrics`: is and classes need a digit or clothes dataset \
+                     (mnist5k, mnist, fashion-mnist), not {}",
+                    reference.describe()
+                )
+            })?;
+            self.classifier = Some(crate::metrics::classifier::by_name(name, device)?);
+        }
+        let with = eval::Instruments {
+            extractor: self.extractor.as_deref(),
+            classifier: self.classifier.as_deref(),
+            parzen_valid: None,
+        };
+        let mut r = eval::evaluate(&generated, &reference, &e.metrics, with, device)
+            .with_context(|| format!("evaluation at iteration {step}"))?;
         r.step = Some(step);
         eval::append_result(&run_dir.join("eval.jsonl"), &r)?;
         if progress != Progress::Quiet {
@@ -379,6 +390,12 @@ impl<'a> Evaluator<'a> {
             }
             if let Some(k) = r.kid {
                 parts.push(format!("KID {:.4}", k.mean));
+            }
+            if let Some(is) = &r.inception_score {
+                parts.push(format!("IS {:.2}", is.mean));
+            }
+            if let Some(c) = &r.classes {
+                parts.push(format!("classes {}/{}", c.covered, c.counts.len()));
             }
             if let Some(p) = r.precision_recall {
                 parts.push(format!(
