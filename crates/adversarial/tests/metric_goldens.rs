@@ -74,3 +74,57 @@ fn inception_score_matches_torch_fidelity() {
         assert!((s.std - sd).abs() < 1e-9 * m, "{name}: {} vs {sd}", s.std);
     }
 }
+
+/// `--classifier torchscript=PATH`: a user's TorchScript network receives the FID network's
+/// preprocessed input and its logits come back unchanged. The tiny fixture network and its
+/// reference logits come from scripts/make_torchscript_fixture.py.
+#[test]
+fn torchscript_classifier_gets_inception_input_and_returns_logits() {
+    use adversarial::metrics::classifier::{by_name, Classifier};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_classifier.pt");
+    let c = by_name(&format!("torchscript={}", path.display()), tch::Device::Cpu).unwrap();
+    assert_eq!(c.classes(), 5);
+    let images = Tensor::from_slice(&[0u8, 85, 170, 255])
+        .view([4, 1, 1, 1])
+        .repeat([1, 1, 8, 8]);
+    let got = Vec::<Vec<f32>>::try_from(c.logits(&images).unwrap()).unwrap();
+    let want: [[f32; 5]; 4] = [
+        [
+            6.242854595,
+            0.887534142,
+            -12.75240898,
+            -10.87659645,
+            -4.323486805,
+        ],
+        [
+            2.097208977,
+            0.298155874,
+            -4.284012318,
+            -3.653856754,
+            -1.452421427,
+        ],
+        [
+            -2.048436642,
+            -0.291222036,
+            4.184383869,
+            3.568883419,
+            1.418644071,
+        ],
+        [
+            -6.194082261,
+            -0.880599797,
+            12.65277958,
+            10.79162407,
+            4.289709568,
+        ],
+    ];
+    for (g, w) in got.iter().zip(want) {
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() < 1e-4, "{got:?}");
+        }
+    }
+    let e = by_name("torchscript=/nowhere.pt", tch::Device::Cpu)
+        .err()
+        .unwrap();
+    assert!(format!("{e:#}").contains("/nowhere.pt"));
+}
