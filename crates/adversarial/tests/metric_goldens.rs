@@ -80,7 +80,7 @@ fn inception_score_matches_torch_fidelity() {
 /// reference logits come from scripts/make_torchscript_fixture.py.
 #[test]
 fn torchscript_classifier_gets_inception_input_and_returns_logits() {
-    use adversarial::metrics::classifier::{by_name, Classifier};
+    use adversarial::metrics::classifier::by_name;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_classifier.pt");
     let c = by_name(&format!("torchscript={}", path.display()), tch::Device::Cpu).unwrap();
     assert_eq!(c.classes(), 5);
@@ -88,7 +88,7 @@ fn torchscript_classifier_gets_inception_input_and_returns_logits() {
         .view([4, 1, 1, 1])
         .repeat([1, 1, 8, 8]);
     let got = Vec::<Vec<f32>>::try_from(c.logits(&images).unwrap()).unwrap();
-    let want: [[f32; 5]; 4] = [
+    let want: [[f64; 5]; 4] = [
         [
             6.242854595,
             0.887534142,
@@ -120,7 +120,7 @@ fn torchscript_classifier_gets_inception_input_and_returns_logits() {
     ];
     for (g, w) in got.iter().zip(want) {
         for (a, b) in g.iter().zip(w) {
-            assert!((a - b).abs() < 1e-4, "{got:?}");
+            assert!((*a as f64 - b).abs() < 1e-4, "{got:?}");
         }
     }
     let e = by_name("torchscript=/nowhere.pt", tch::Device::Cpu)
