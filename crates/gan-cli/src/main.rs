@@ -558,13 +558,12 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         .as_deref()
         .map(|spec| eval::ImageSet::parse(spec, a.n, s.seed, !s.no_ema))
         .transpose()?;
-    let want = |names: &[&str]| a.metrics.iter().any(|m| names.contains(&m.as_str()));
-    let net = if want(&["fid", "kid", "prdc"]) {
+    let net = if eval::wants_any(&a.metrics, eval::FEATURE_METRICS) {
         Some(features::by_name(&a.features, dev)?)
     } else {
         None
     };
-    let classifier = if want(&["is", "classes", "stacked-modes"]) {
+    let classifier = if eval::wants_any(&a.metrics, eval::CLASSIFIER_METRICS) {
         let name = match &a.classifier {
             Some(n) => n.clone(),
             None => eval::default_classifier(&sb)

@@ -267,6 +267,16 @@ pub const METRICS: &[&str] = &[
     "stacked-modes",
 ];
 
+/// The metrics computed on an extractor's features.
+pub const FEATURE_METRICS: &[&str] = &["fid", "kid", "prdc"];
+/// The metrics computed on a classifier's view of set A.
+pub const CLASSIFIER_METRICS: &[&str] = &["is", "classes", "stacked-modes"];
+
+/// Whether `metrics` asks for any of `group` (e.g. [`FEATURE_METRICS`]).
+pub fn wants_any(metrics: &[String], group: &[&str]) -> bool {
+    metrics.iter().any(|m| group.contains(&m.as_str()))
+}
+
 /// What the metrics measure with, each needed only by some metrics.
 #[derive(Default, Clone, Copy)]
 pub struct Instruments<'a> {
@@ -411,12 +421,12 @@ pub fn evaluate(
         None
     };
     let (fa, ta, fb, tb) = match extractor {
-        Some(ex) if want("fid") || want("kid") || want("prdc") => {
+        Some(ex) if wants_any(metrics, FEATURE_METRICS) => {
             let (fa, ta) = features(a, ex, device)?;
             let (fb, tb) = features(b, ex, device)?;
             (fa, ta, fb, tb)
         }
-        None if want("fid") || want("kid") || want("prdc") => {
+        None if wants_any(metrics, FEATURE_METRICS) => {
             bail!("FID, KID and PRDC need a feature extractor")
         }
         _ => {
@@ -426,38 +436,43 @@ pub fn evaluate(
         }
     };
     let mut classified = 0;
-    let (is, classes, stacked) = if want("is") || want("classes") || want("stacked-modes") {
+    let (is, classes, stacked) = if wants_any(metrics, CLASSIFIER_METRICS) {
         let Some(c) = classifier else {
             bail!("is, classes and stacked-modes need a classifier");
         };
         let images = a.images(device)?;
         classified = images.size()[0];
-        let logits = || -> Result<Tensor> { c.logits(&images) };
-        let is = if want("is") {
-            Some(super::inception_score::inception_score(
-                &logits()?,
-                10,
-                true,
-                c.name(),
-            )?)
+        // one pass of the classifier serves both the IS and the class histogram
+        let logits = if want("is") || want("classes") {
+            Some(c.logits(&images)?)
         } else {
             None
         };
-        let classes = if want("classes") {
-            let shares = match b {
-                ImageSet::Dataset { .. } => b
-                    .labelled(device)?
-                    .1
-                    .map(|l| super::classes::label_shares(&l, c.classes() as usize)),
-                ImageSet::Generator { .. } => None,
-            };
-            Some(super::classes::class_coverage(
-                &logits()?,
-                shares.as_deref(),
+        let is = match &logits {
+            Some(l) if want("is") => Some(super::inception_score::inception_score(
+                l,
+                10,
+                true,
                 c.name(),
-            )?)
-        } else {
-            None
+            )?),
+            _ => None,
+        };
+        let classes = match &logits {
+            Some(l) if want("classes") => {
+                let shares = match b {
+                    ImageSet::Dataset { .. } => b
+                        .labelled(device)?
+                        .1
+                        .map(|l| super::classes::label_shares(&l, c.classes() as usize)),
+                    ImageSet::Generator { .. } => None,
+                };
+                Some(super::classes::class_coverage(
+                    l,
+                    shares.as_deref(),
+                    c.name(),
+                )?)
+            }
+            _ => None,
         };
         let stacked = if want("stacked-modes") {
             Some(super::classes::stacked_modes(&images, c)?)

@@ -340,8 +340,7 @@ impl<'a> Evaluator<'a> {
         use crate::metrics::{eval, features};
         let e = &self.cfg.eval;
         let device = crate::device::parse_device(&self.cfg.device)?;
-        let want = |names: &[&str]| e.metrics.iter().any(|m| names.contains(&m.as_str()));
-        if self.extractor.is_none() && want(&["fid", "kid", "prdc"]) {
+        if self.extractor.is_none() && eval::wants_any(&e.metrics, eval::FEATURE_METRICS) {
             self.extractor = Some(features::by_name("inception-v3-fid", device)?);
         }
         let d = &self.cfg.data;
@@ -364,7 +363,7 @@ impl<'a> Evaluator<'a> {
             seed: crate::rng::derive_seed(self.cfg.seed, &[step]),
             ema: true,
         };
-        if self.classifier.is_none() && want(&["is", "classes"]) {
+        if self.classifier.is_none() && eval::wants_any(&e.metrics, eval::CLASSIFIER_METRICS) {
             let name = eval::default_classifier(&reference).with_context(|| {
                 format!(
                     "config key `eval.metrics`: is and classes need a digit or clothes dataset \
