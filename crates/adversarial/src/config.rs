@@ -61,7 +61,9 @@ impl Default for EvalConfig {
 pub struct DataConfig {
     /// `mnist5k` (embedded), `fashion-mnist`, `mnist` (IDX files in `path`), `idx` (one IDX
     /// image file in `path`), `folder` (PNG/JPEG images under `path`) or `toy` (the
-    /// distribution named by `toy`).
+    /// distribution named by `toy`). Paired, for translation: `emoji` (Google ↔ Twitter
+    /// emoji by code point, fetched by scripts/setup-emoji.sh) or `paired-folder` (`path`
+    /// holding A/ and B/ with the same file names).
     pub source: String,
     /// For `source = "toy"`: `ring8`, `grid25`, `gauss1d` or `bimodal1d`.
     pub toy: String,
@@ -69,6 +71,8 @@ pub struct DataConfig {
     pub path: String,
     /// `train` or `test`, for sources that have both splits.
     pub split: String,
+    /// Paired sources: `a2b` translates A (Google emoji) into B (Twitter emoji), `b2a` back.
+    pub direction: String,
     /// Use at most this many images (0 = all).
     pub limit: usize,
     /// Stacked MNIST (Metz et al. 2017): when > 0, the data becomes this many RGB images,
@@ -110,9 +114,17 @@ pub struct ModelConfig {
     pub spectral_norm_g: bool,
     /// MLP generator output: `tanh` (images in [-1, 1]) or `linear` (unbounded toy data).
     pub g_output: String,
+    /// PatchGAN discriminator (`pix2pix`): stride-2 layers; 3 gives 70×70 patches.
+    pub d_layers: i64,
     /// PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, all real or all
     /// generated, concatenated along channels. A collapsed G is then easy to spot. 1 = off.
     pub pack: i64,
+    /// Class-conditional GAN: G(z, y) and D(x, y) over this many classes (the data's labels
+    /// 0..classes). 0 = unconditional.
+    pub classes: i64,
+    /// How D receives the label: `concat` (one-hot channels/inputs, Mirza & Osindero 2014)
+    /// or `projection` (Miyato & Koyama 2018). G always gets a one-hot label beside z.
+    pub conditioning: String,
 }
 
 /// The adversarial objective (see `losses`).
@@ -124,6 +136,12 @@ pub struct LossConfig {
     pub name: String,
     /// For `f-divergence`: `kl`, `reverse-kl`, `js`, `pearson` or `squared-hellinger`.
     pub divergence: String,
+    /// Class-conditional runs: the matching-aware discriminator (Reed et al. 2016), which
+    /// also sees real images with a wrong label as negatives; the negatives' term is then
+    /// the mean over generated and mismatched pairs.
+    pub mismatched: bool,
+    /// pix2pix: weight λ of the L1 distance between G(A) and the true B in G's loss.
+    pub l1: f64,
 }
 
 /// Penalties and constraints on the discriminator (see `regularizers`); 0 turns one off.
@@ -199,6 +217,7 @@ impl Default for DataConfig {
             toy: "ring8".into(),
             path: String::new(),
             split: "train".into(),
+            direction: "a2b".into(),
             limit: 0,
             stacked: 0,
         }
@@ -223,6 +242,9 @@ impl Default for ModelConfig {
             spectral_norm_g: false,
             g_output: "tanh".into(),
             pack: 1,
+            d_layers: 3,
+            classes: 0,
+            conditioning: "concat".into(),
         }
     }
 }
@@ -232,6 +254,8 @@ impl Default for LossConfig {
         LossConfig {
             name: "non-saturating".into(),
             divergence: "js".into(),
+            mismatched: true,
+            l1: 100.0,
         }
     }
 }
@@ -330,8 +354,40 @@ impl Config {
         one_of(
             "data.source",
             &self.data.source,
-            &["mnist5k", "fashion-mnist", "mnist", "idx", "folder", "toy"],
+            &[
+                "mnist5k",
+                "fashion-mnist",
+                "mnist",
+                "idx",
+                "folder",
+                "toy",
+                "emoji",
+                "paired-folder",
+            ],
         )?;
+        one_of("data.direction", &self.data.direction, &["a2b", "b2a"])?;
+        let paired = ["emoji", "paired-folder"].contains(&self.data.source.as_str());
+        let translator = m.arch == "pix2pix";
+        if paired != translator {
+            bail!(
+                "config keys `model.arch`/`data.source`: the pix2pix translator trains on paired images \
+                 (data.source = \"emoji\" or \"paired-folder\"), and paired images need model.arch = \"pix2pix\" \
+                 (got model.arch = {:?}, data.source = {:?})",
+                m.arch,
+                self.data.source
+            );
+        }
+        if translator {
+            if m.classes > 0 {
+                bail!("config key `model.classes`: pix2pix is conditioned on its input image, not on a class");
+            }
+            if !(self.loss.l1 >= 0.0 && self.loss.l1.is_finite()) {
+                bail!("config key `loss.l1`: expected λ ≥ 0, got {}", self.loss.l1);
+            }
+            if self.data.source == "paired-folder" && self.data.path.is_empty() {
+                bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
+            }
+        }
         one_of(
             "data.toy",
             &self.data.toy,
@@ -345,7 +401,7 @@ impl Config {
                 m.channels
             );
         }
-        one_of("model.arch", &m.arch, &["dcgan", "mlp"])?;
+        one_of("model.arch", &m.arch, &["dcgan", "mlp", "pix2pix"])?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
         one_of("loss.name", &self.loss.name, crate::losses::NAMES)?;
         one_of(
@@ -403,6 +459,28 @@ impl Config {
                     "config key `model.channels`: expected 1 or 3 for images, got {}",
                     m.channels
                 );
+            }
+        }
+        one_of(
+            "model.conditioning",
+            &m.conditioning,
+            &["concat", "projection"],
+        )?;
+        if m.classes < 0 {
+            bail!(
+                "config key `model.classes`: expected 0 (unconditional) or a class count, got {}",
+                m.classes
+            );
+        }
+        if m.classes > 0 {
+            if self.data.source == "toy" {
+                bail!("config key `model.classes`: toy data has no labels; set model.classes = 0");
+            }
+            if m.pack > 1 {
+                bail!("config key `model.pack`: PacGAN packing is for unconditional runs; set model.pack = 1 or model.classes = 0");
+            }
+            if self.loss.mismatched && m.classes < 2 {
+                bail!("config key `loss.mismatched`: a wrong label needs at least 2 classes (model.classes = {})", m.classes);
             }
         }
         positive("model.z_dim", m.z_dim as f64)?;

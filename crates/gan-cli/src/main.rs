@@ -297,6 +297,10 @@ struct SampleArgs {
     /// Rows of the interpolation strip.
     #[arg(long, default_value_t = 8)]
     rows: i64,
+    /// Class-conditional models: draw every sample of this class. Without it, the samples
+    /// form a class-by-noise grid: one row per class, one noise vector per column.
+    #[arg(long, value_name = "CLASS")]
+    class: Option<i64>,
     #[command(flatten)]
     sampling: SamplingArgs,
 }
@@ -409,6 +413,9 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             summary.checkpoint.display(),
             summary.run_dir.join("metrics.jsonl").display()
         );
+        if let Some(w) = s.d_mismatched {
+            println!("D(x, wrong y) {w:.3} on real images given a wrong label");
+        }
         if let Some(m) = &summary.modes {
             println!(
                 "modes (2,500 samples): {}/{} covered, {:.1}% high quality, KL to uniform {:.3}",
@@ -452,10 +459,36 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
     if a.n <= 0 {
         bail!("--n must be positive");
     }
+    let classes = g.classes();
     let rng = adversarial::rng::torch_rng();
     rng.seed(a.sampling.seed);
-    let z = train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev);
-    let images = tch::no_grad(|| g.forward(&z, false));
+    let latent = match a.class {
+        Some(_) if classes == 0 => bail!(
+            "--class: {} is an unconditional model (trained with model.classes = 0)",
+            a.checkpoint.display()
+        ),
+        Some(c) if !(0..classes).contains(&c) => {
+            bail!("--class {c}: the model knows classes 0..{}", classes - 1)
+        }
+        Some(c) => train::Latent {
+            z: train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev),
+            y: Some(Tensor::full([a.n], c, (Kind::Int64, dev))),
+            columns: (a.n as f64).sqrt().ceil() as i64,
+            targets: None,
+        },
+        None if classes > 0 => {
+            let columns = (a.n / classes).max(1);
+            train::class_grid(&cfg.model.prior, cfg.model.z_dim, classes, columns, dev)
+        }
+        None => train::Latent {
+            z: train::noise(&cfg.model.prior, a.n, cfg.model.z_dim, dev),
+            y: None,
+            columns: (a.n as f64).sqrt().ceil() as i64,
+            targets: None,
+        },
+    };
+    let images = tch::no_grad(|| g.forward_y(&latent.z, latent.y.as_ref(), false));
+    let n = images.size()[0];
     let base = if a.checkpoint.is_dir() {
         a.checkpoint.join("samples")
     } else {
@@ -465,17 +498,22 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
         .grid
         .clone()
         .unwrap_or_else(|| base.join("sample-grid.png"));
-    grid::save_grid(&images, &grid_path)?;
-    println!("grid of {} samples: {}", a.n, grid_path.display());
+    grid::save_png(&grid::tile(&images, latent.columns, 2, 0)?, &grid_path)?;
+    let what = match (a.class, classes) {
+        (Some(c), _) => format!(" of class {c}"),
+        (None, k) if k > 0 => format!(" ({k} classes × {} noise vectors)", latent.columns),
+        _ => String::new(),
+    };
+    println!("grid of {n} samples{what}: {}", grid_path.display());
     if let Some(dir) = &a.dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for i in 0..a.n {
+        for i in 0..n {
             grid::save_png(
                 &grid::to_bytes(&images.get(i).unsqueeze(0)).get(0),
                 &dir.join(format!("sample-{i:05}.png")),
             )?;
         }
-        println!("{} sample images in {}", a.n, dir.display());
+        println!("{n} sample images in {}", dir.display());
     }
     if let Some(frames) = a.interpolate {
         if frames < 2 || a.rows < 1 {
@@ -490,7 +528,17 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
         } else {
             lerp(&z0, &z1, &t)
         };
-        let strip = tch::no_grad(|| g.forward(&zs.view([-1, cfg.model.z_dim]), false));
+        // a conditional model keeps one class along each row: --class, else row i → class i
+        let y = (classes > 0).then(|| {
+            let rows = Tensor::arange(a.rows, (Kind::Int64, dev));
+            let per_row = match a.class {
+                Some(c) => rows.full_like(c),
+                None => rows.remainder(classes),
+            };
+            per_row.repeat_interleave_self_int(frames, 0, None)
+        });
+        let strip =
+            tch::no_grad(|| g.forward_y(&zs.view([-1, cfg.model.z_dim]), y.as_ref(), false));
         let path = grid_path.with_file_name("interpolation.png");
         grid::save_png(&grid::tile(&strip, frames, 2, 0)?, &path)?;
         println!(
@@ -615,6 +663,14 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
             c.mean_confidence,
             c.counts
         );
+        if let Some(r) = &c.requested {
+            let per: Vec<String> = r.per_class.iter().map(|a| format!("{:.3}", a)).collect();
+            println!(
+                "requested class read back: {:.2}% of samples  per class: [{}]",
+                100.0 * r.accuracy,
+                per.join(", ")
+            );
+        }
     }
     if let Some(m) = &r.stacked_modes {
         println!(

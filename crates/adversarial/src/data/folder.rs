@@ -63,8 +63,23 @@ pub fn load_folder(
         files.truncate(limit);
     }
     let (labels, classes) = labels_from_subfolders(root, &files);
+    let data = decode_files(&files, resolution, channels)?;
+    Ok(FolderImages {
+        data,
+        count: files.len(),
+        labels,
+        classes,
+    })
+}
+
+/// Decodes `files` on all cores into one N×C×H×W byte buffer at `resolution`² with
+/// `channels` channels (transparency composited on white).
+pub fn decode_files(files: &[PathBuf], resolution: u32, channels: u32) -> Result<Vec<u8>> {
     let per = (resolution * resolution * channels) as usize;
     let mut data = vec![0u8; per * files.len()];
+    if files.is_empty() {
+        return Ok(data);
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len());
@@ -87,12 +102,7 @@ pub fn load_folder(
         }
         Ok(())
     })?;
-    Ok(FolderImages {
-        data,
-        count: files.len(),
-        labels,
-        classes,
-    })
+    Ok(data)
 }
 
 fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> Result<()> {

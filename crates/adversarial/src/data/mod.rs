@@ -5,6 +5,7 @@
 
 pub mod folder;
 pub mod idx;
+pub mod paired;
 pub mod toy;
 
 use crate::config::{Config, DataConfig};
@@ -94,6 +95,15 @@ pub enum Source {
         name: String,
         mixture: toy::GaussianMixture,
     },
+    /// Matched (A, B) images for translation, drawn in shuffled minibatches, with the
+    /// held-out pairs kept for sample panels.
+    Paired {
+        train: paired::PairedSet,
+        test: paired::PairedSet,
+        batcher: Batcher,
+        batch: usize,
+        seed: u64,
+    },
 }
 
 impl Source {
@@ -121,6 +131,33 @@ impl Source {
                 mixture.centers.len(),
                 mixture.sigma
             ),
+            Source::Paired { train, test, .. } => {
+                format!("{}; {} held-out pairs", train.name, test.len())
+            }
+        }
+    }
+
+    /// The next minibatch of (A, B) pairs as floats in [-1, 1], for paired sources.
+    pub fn next_pair(&mut self, device: Device) -> Option<(Tensor, Tensor)> {
+        match self {
+            Source::Paired { train, batcher, .. } => {
+                let idx = batcher.next_indices();
+                let get = |t: &Tensor| to_unit_range(&t.index_select(0, &idx)).to_device(device);
+                Some((get(&train.a), get(&train.b)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The first `n` held-out pairs (floats in [-1, 1]), for paired sources.
+    pub fn held_out_pairs(&self, n: i64, device: Device) -> Option<(Tensor, Tensor)> {
+        match self {
+            Source::Paired { test, .. } => {
+                let n = n.min(test.len() as i64);
+                let get = |t: &Tensor| to_unit_range(&t.narrow(0, 0, n)).to_device(device);
+                Some((get(&test.a), get(&test.b)))
+            }
+            _ => None,
         }
     }
 
@@ -128,7 +165,7 @@ impl Source {
     pub fn mixture(&self) -> Option<&toy::GaussianMixture> {
         match self {
             Source::Toy { mixture, .. } => Some(mixture),
-            Source::Images { .. } => None,
+            _ => None,
         }
     }
 
@@ -145,28 +182,67 @@ impl Source {
                 batch,
                 seed,
             },
-            toy => toy,
+            other => other,
         }
     }
 
     /// The next minibatch of `m` real samples (N×C×H×W floats), on `device`.
     pub fn next_batch(&mut self, m: i64, device: Device) -> Tensor {
+        self.next_labelled(m, device).0
+    }
+
+    /// The next minibatch with its labels (int64, N) when the data has labels.
+    pub fn next_labelled(&mut self, m: i64, device: Device) -> (Tensor, Option<Tensor>) {
         match self {
             Source::Images {
                 dataset, batcher, ..
-            } => dataset.batch(&batcher.next_indices().to_device(device)),
+            } => {
+                let idx = batcher.next_indices().to_device(device);
+                let labels = dataset.labels.as_ref().map(|l| l.index_select(0, &idx));
+                (dataset.batch(&idx), labels)
+            }
             Source::Toy { mixture, .. } => {
-                mixture
+                let x = mixture
                     .sample(m, device)
-                    .view([m, mixture.dim() as i64, 1, 1])
+                    .view([m, mixture.dim() as i64, 1, 1]);
+                (x, None)
+            }
+            Source::Paired { .. } => {
+                let (_, b) = self.next_pair(device).expect("paired");
+                (b, None)
             }
         }
+    }
+
+    /// Checks that the data can train a model over `classes` classes: it has labels, all in
+    /// 0..classes.
+    pub fn check_labels(&self, classes: i64) -> Result<()> {
+        let labels = match self {
+            Source::Images { dataset, .. } => dataset.labels.as_ref(),
+            _ => None,
+        };
+        let Some(labels) = labels else {
+            bail!(
+                "config key `model.classes`: {} has no labels, so it cannot train a class-conditional model \
+                 (a folder gets labels from one subfolder per class)",
+                self.describe()
+            );
+        };
+        let (lo, hi) = (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
+        if lo < 0 || hi >= classes {
+            bail!(
+                "config key `model.classes`: {} has labels {lo}..={hi}, which need model.classes >= {}",
+                self.describe(),
+                hi + 1
+            );
+        }
+        Ok(())
     }
 
     /// Position in the data stream, for checkpoints.
     pub fn state(&self) -> BatcherState {
         match self {
-            Source::Images { batcher, .. } => batcher.state(),
+            Source::Images { batcher, .. } | Source::Paired { batcher, .. } => batcher.state(),
             Source::Toy { .. } => BatcherState::default(),
         }
     }
@@ -182,6 +258,16 @@ impl Source {
         {
             *batcher = Batcher::new(dataset.len(), *batch, *seed, state)?;
         }
+        if let Source::Paired {
+            train,
+            batcher,
+            batch,
+            seed,
+            ..
+        } = self
+        {
+            *batcher = Batcher::new(train.len(), *batch, *seed, state)?;
+        }
         Ok(())
     }
 }
@@ -195,7 +281,62 @@ pub fn open(cfg: &Config) -> Result<Source> {
             mixture,
         });
     }
+    if let Some(pairs) = paired_dirs(cfg)? {
+        let (a, b, grouping) = pairs;
+        let (res, ch, d) = (cfg.model.resolution, cfg.model.channels, &cfg.data);
+        let load = |split: &str, limit: usize| -> Result<paired::PairedSet> {
+            let s = paired::load_pairs(&a, &b, split, grouping, res, ch, limit)?;
+            Ok(if d.direction == "b2a" {
+                s.reversed()
+            } else {
+                s
+            })
+        };
+        let train = load(&d.split, d.limit)?;
+        let test = load("test", 0)?;
+        let batch = cfg.train.batch_size as usize;
+        let batcher = Batcher::new(train.len(), batch, cfg.seed, BatcherState::default())
+            .with_context(|| format!("paired images {}", train.name))?;
+        return Ok(Source::Paired {
+            train,
+            test,
+            batcher,
+            batch,
+            seed: cfg.seed,
+        });
+    }
     Source::images(load(cfg)?, cfg.train.batch_size as usize, cfg.seed)
+}
+
+/// For paired sources: the A and B folders and how the held-out split groups names.
+pub fn paired_dirs(cfg: &Config) -> Result<Option<(PathBuf, PathBuf, paired::Grouping)>> {
+    let d = &cfg.data;
+    Ok(match d.source.as_str() {
+        "emoji" => {
+            let root = if d.path.is_empty() {
+                paired::emoji_dir()
+            } else {
+                PathBuf::from(&d.path)
+            };
+            if !root.join("google").is_dir() || !root.join("twitter").is_dir() {
+                bail!(
+                    "the emoji images are not in {} (google/ and twitter/): run scripts/setup-emoji.sh, \
+                     or set data.path to a folder holding them",
+                    root.display()
+                );
+            }
+            Some((
+                root.join("google"),
+                root.join("twitter"),
+                paired::Grouping::Prefix,
+            ))
+        }
+        "paired-folder" => {
+            let root = PathBuf::from(&d.path);
+            Some((root.join("A"), root.join("B"), paired::Grouping::File))
+        }
+        _ => None,
+    })
 }
 
 const STREAM_STACKED: u64 = 2;

@@ -79,7 +79,7 @@ pub fn measure(t: &Trainer, mix: &GaussianMixture, n: i64) -> Measurement {
         t.noise(n)
     };
     let g_samples = t
-        .generate(&z)
+        .generate(&z, None)
         .view([-1])
         .to_kind(Kind::Double)
         .to_device(Device::Cpu);

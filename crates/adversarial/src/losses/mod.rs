@@ -157,6 +157,7 @@ mod tests {
         GanLoss::from_config(&LossConfig {
             name: name.into(),
             divergence: divergence.into(),
+            ..Default::default()
         })
         .unwrap()
     }

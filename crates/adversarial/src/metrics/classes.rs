@@ -26,6 +26,54 @@ pub struct ClassCoverage {
     pub kl_to_reference: f64,
     /// Mean of the classifier's top probability: low when samples look like no class.
     pub mean_confidence: f64,
+    /// For a class-conditional generator: how often the classifier reads the class that
+    /// was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<RequestedAccuracy>,
+}
+
+/// Agreement between the classes a conditional generator was asked for and the classes a
+/// classifier reads in its samples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestedAccuracy {
+    /// Fraction of all samples classified as their requested class.
+    pub accuracy: f64,
+    /// The same per requested class (NaN for a class never requested).
+    pub per_class: Vec<f64>,
+}
+
+/// Accuracy of `logits` (N×K) against the `requested` labels (N).
+pub fn requested_accuracy(logits: &Tensor, requested: &Tensor) -> Result<RequestedAccuracy> {
+    let s = logits.size();
+    let n = requested.size();
+    if s.len() != 2 || n != [s[0]] {
+        bail!("requested-class accuracy: {s:?} logits for {n:?} labels");
+    }
+    let k = s[1] as usize;
+    let pred = Vec::<i64>::try_from(logits.argmax(1, false).to_device(tch::Device::Cpu))?;
+    let want = Vec::<i64>::try_from(requested.to_kind(Kind::Int64).to_device(tch::Device::Cpu))?;
+    let (mut hit, mut total) = (vec![0usize; k], vec![0usize; k]);
+    for (&p, &w) in pred.iter().zip(&want) {
+        if !(0..k as i64).contains(&w) {
+            bail!("requested-class accuracy: label {w} outside the classifier's {k} classes");
+        }
+        total[w as usize] += 1;
+        hit[w as usize] += (p == w) as usize;
+    }
+    Ok(RequestedAccuracy {
+        accuracy: hit.iter().sum::<usize>() as f64 / want.len().max(1) as f64,
+        per_class: hit
+            .iter()
+            .zip(&total)
+            .map(|(&h, &t)| {
+                if t == 0 {
+                    f64::NAN
+                } else {
+                    h as f64 / t as f64
+                }
+            })
+            .collect(),
+    })
 }
 
 /// Class histogram of `logits` (N×K) against a reference distribution (`None` = uniform).
@@ -64,6 +112,7 @@ pub fn class_coverage(
         reference,
         covered,
         mean_confidence: top.mean(Kind::Double).double_value(&[]),
+        requested: None,
     })
 }
 
@@ -163,6 +212,18 @@ mod tests {
             vec![0.25, 0.75]
         );
         assert!(class_coverage(&l, Some(&[0.5, 0.5]), "t").is_err());
+    }
+
+    #[test]
+    fn requested_accuracy_per_class() {
+        // asked 0,0,1,1,2; read 0,1,1,1,0 → class 0: 1/2, class 1: 2/2, class 2: 0/1
+        let l = one_hot_logits(&[0, 1, 1, 1, 0], 4);
+        let r = requested_accuracy(&l, &Tensor::from_slice(&[0i64, 0, 1, 1, 2])).unwrap();
+        assert!((r.accuracy - 0.6).abs() < 1e-12);
+        assert_eq!(&r.per_class[..3], &[0.5, 1.0, 0.0]);
+        assert!(r.per_class[3].is_nan());
+        assert!(requested_accuracy(&l, &Tensor::from_slice(&[0i64, 9, 1, 1, 2])).is_err());
+        assert!(requested_accuracy(&l, &Tensor::from_slice(&[0i64])).is_err());
     }
 
     /// A fake digit reader: the class is the image's mean brightness / 10.

@@ -141,16 +141,25 @@ impl ImageSet {
                 }
                 let rng = crate::rng::torch_rng();
                 rng.seed(*seed);
+                // a class-conditional G is asked for every class in turn: the labels it was
+                // given come back as the set's labels
+                let classes = g.classes();
+                let labels =
+                    (classes > 0).then(|| crate::train::balanced_labels(*n, classes, device));
                 let mut out = Vec::new();
                 let mut done = 0;
                 while done < *n {
                     let m = (*n - done).min(500);
                     let z = crate::train::noise(&cfg.model.prior, m, cfg.model.z_dim, device);
-                    let x = tch::no_grad(|| g.forward(&z, false));
+                    let y = labels.as_ref().map(|l| l.narrow(0, done, m));
+                    let x = tch::no_grad(|| g.forward_y(&z, y.as_ref(), false));
                     out.push(crate::report::grid::to_bytes(&x));
                     done += m;
                 }
-                Ok((Tensor::cat(&out, 0), None))
+                Ok((
+                    Tensor::cat(&out, 0),
+                    labels.map(|l| l.to_device(Device::Cpu)),
+                ))
             }
             ImageSet::Dataset {
                 source,
@@ -440,7 +449,9 @@ pub fn evaluate(
         let Some(c) = classifier else {
             bail!("is, classes and stacked-modes need a classifier");
         };
-        let images = a.images(device)?;
+        let (images, requested) = a.labelled(device)?;
+        // a dataset's labels are not requests: only a conditional generator's are
+        let requested = requested.filter(|_| matches!(a, ImageSet::Generator { .. }));
         classified = images.size()[0];
         // one pass of the classifier serves both the IS and the class histogram
         let logits = if want("is") || want("classes") {
@@ -466,11 +477,11 @@ pub fn evaluate(
                         .map(|l| super::classes::label_shares(&l, c.classes() as usize)),
                     ImageSet::Generator { .. } => None,
                 };
-                Some(super::classes::class_coverage(
-                    l,
-                    shares.as_deref(),
-                    c.name(),
-                )?)
+                let mut cov = super::classes::class_coverage(l, shares.as_deref(), c.name())?;
+                if let Some(r) = &requested {
+                    cov.requested = Some(super::classes::requested_accuracy(l, r)?);
+                }
+                Some(cov)
             }
             _ => None,
         };

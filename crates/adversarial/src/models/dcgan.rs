@@ -23,13 +23,13 @@ fn layout(resolution: i64) -> Result<(i64, usize)> {
     })
 }
 
-const W_INIT: Init = Init::Randn {
+pub(crate) const W_INIT: Init = Init::Randn {
     mean: 0.0,
     stdev: 0.02,
 };
 
 /// Stride-2 4×4 layers double or halve the side.
-const RESAMPLE: ConvSpec = ConvSpec {
+pub(crate) const RESAMPLE: ConvSpec = ConvSpec {
     kernel: 4,
     stride: 2,
     padding: 1,
@@ -46,7 +46,7 @@ fn edge(s0: i64) -> ConvSpec {
     }
 }
 
-fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
+pub(crate) fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
     nn::batch_norm2d(
         p,
         c,
@@ -96,6 +96,17 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
 }
 
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
+    let (trunk, head, _) = discriminator_parts(p, cfg)?;
+    Ok(trunk.add(head).add_fn(|x| x.view([-1])))
+}
+
+/// D split into its trunk φ (image → last s0×s0 feature map) and its head ψ (the
+/// s0×s0 convolution to one output, i.e. a linear map of the flattened map), with the
+/// number of features φ gives. The projection discriminator uses the parts.
+pub fn discriminator_parts(
+    p: &nn::Path,
+    cfg: &ModelConfig,
+) -> Result<(nn::SequentialT, Affine, i64)> {
     let (s0, n_down) = layout(cfg.resolution)?;
     let widths: Vec<i64> = (0..n_down).map(|i| cfg.d_width << i).collect();
     let sn = cfg.spectral_norm_d;
@@ -127,12 +138,7 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT>
         };
         seq = seq.add_fn(leaky(cfg.leaky_slope));
     }
-    seq = seq.add(Affine::conv(
-        p / format!("conv{n_down}"),
-        widths[n_down - 1],
-        1,
-        edge(s0),
-        sn,
-    ));
-    Ok(seq.add_fn(|x| x.view([-1])))
+    let last = widths[n_down - 1];
+    let head = Affine::conv(p / format!("conv{n_down}"), last, 1, edge(s0), sn);
+    Ok((seq, head, last * s0 * s0))
 }

@@ -26,19 +26,39 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     }
 }
 
-pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
-    let input = cfg.channels * cfg.resolution * cfg.resolution;
+/// D on C·H·W inputs plus `extra` (the one-hot label of a conditional D).
+pub fn discriminator(p: &nn::Path, cfg: &ModelConfig, extra: i64) -> nn::SequentialT {
+    let (trunk, head, _) = discriminator_parts(p, cfg, extra);
+    trunk.add(head).add_fn(|x| x.view([-1]))
+}
+
+/// D split into its trunk φ (input → last hidden activations) and its linear head ψ, with
+/// the width of φ (used by the projection discriminator).
+pub fn discriminator_parts(
+    p: &nn::Path,
+    cfg: &ModelConfig,
+    extra: i64,
+) -> (nn::SequentialT, Affine, i64) {
+    let input = cfg.channels * cfg.resolution * cfg.resolution + extra;
     let seq = nn::seq_t().add_fn(|x| x.flatten(1, -1));
-    stack(
+    let Some((&last, hidden)) = cfg.d_hidden.split_last() else {
+        // no hidden layer: φ is the input itself
+        let head = Affine::linear(p / "fc0", input, 1, cfg.spectral_norm_d);
+        return (seq, head, input);
+    };
+    let trunk = stack(
         seq,
         p,
         input,
-        &cfg.d_hidden,
-        1,
+        hidden,
+        last,
         cfg.leaky_slope,
         cfg.spectral_norm_d,
     )
-    .add_fn(|x| x.view([-1]))
+    .add_fn(leaky(cfg.leaky_slope));
+    let n = cfg.d_hidden.len();
+    let head = Affine::linear(p / format!("fc{n}"), last, 1, cfg.spectral_norm_d);
+    (trunk, head, last)
 }
 
 /// Linear layers `fc0..` from `input` through `hidden` to `output`, with LeakyReLU between

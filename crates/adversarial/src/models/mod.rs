@@ -4,24 +4,103 @@
 //! images to one logit per sample (B), or per pack of `model.pack` consecutive samples
 //! (B/pack, PacGAN). Each network owns its own `VarStore`, so the two
 //! optimisers, checkpoints and the EMA copy address them separately.
+//!
+//! Class-conditional pairs (`model.classes` > 0) take a label per sample too: G(z, y) gets
+//! a one-hot y beside z; D(x, y) gets it as constant input channels (DCGAN) or extra
+//! inputs (MLP), or, with `model.conditioning = "projection"` (Miyato & Koyama 2018), as
+//! D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩ on its last features φ(x).
 
 pub mod dcgan;
 pub mod layers;
 pub mod mlp;
+pub mod unet;
 
 use crate::config::ModelConfig;
 use anyhow::{bail, Result};
-use tch::{nn, nn::ModuleT, Device, Tensor};
+use layers::Affine;
+use tch::{nn, nn::ModuleT, Device, Kind, Tensor};
 
 /// One network and its parameters.
 pub struct Net {
     pub vs: nn::VarStore,
+    /// The network; for a projection discriminator, its trunk φ up to the last features.
     pub module: nn::SequentialT,
+    cond: Conditioning,
+}
+
+/// How a network receives the class label.
+enum Conditioning {
+    /// Unconditional.
+    None,
+    /// A one-hot label joins the input: as `classes` constant channels of an image
+    /// (`as_maps`), else as `classes` extra entries of a flat input.
+    Concat { classes: i64, as_maps: bool },
+    /// Projection discriminator: ψ(φ(x)) + ⟨embed(y), φ(x)⟩, embed being classes×features.
+    Projection { head: Affine, embed: Tensor },
+    /// pix2pix's D judges an image beside its source image: input [y, x] along channels.
+    Image,
 }
 
 impl Net {
+    /// An unconditional network.
+    pub fn plain(vs: nn::VarStore, module: nn::SequentialT) -> Net {
+        Net {
+            vs,
+            module,
+            cond: Conditioning::None,
+        }
+    }
+
+    /// The network on `x` (unconditional networks only).
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
-        self.module.forward_t(x, train)
+        self.forward_y(x, None, train)
+    }
+
+    /// The network on `x` with its condition `y`, which a conditional network needs and an
+    /// unconditional one ignores: int64 labels (one per sample) for a class-conditional
+    /// network, the source images for pix2pix's discriminator.
+    pub fn forward_y(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
+        let y = match (&self.cond, y) {
+            (Conditioning::None, _) => return self.module.forward_t(x, train),
+            (_, Some(y)) => y,
+            (_, None) => panic!("a class-conditional network needs a label per sample"),
+        };
+        match &self.cond {
+            Conditioning::None => unreachable!(),
+            Conditioning::Image => self.module.forward_t(&Tensor::cat(&[y, x], 1), train),
+            Conditioning::Concat { classes, as_maps } => {
+                let onehot = y.one_hot(*classes).to_kind(x.kind());
+                let input = if *as_maps {
+                    let s = x.size();
+                    let maps = onehot
+                        .view([s[0], *classes, 1, 1])
+                        .expand([s[0], *classes, s[2], s[3]], false);
+                    Tensor::cat(&[x, &maps], 1)
+                } else {
+                    Tensor::cat(&[&x.flatten(1, -1), &onehot], 1)
+                };
+                self.module.forward_t(&input, train)
+            }
+            Conditioning::Projection { head, embed } => {
+                let h = self.module.forward_t(x, train);
+                let out = head.forward_t(&h, train).view([-1]);
+                let proj = (embed.index_select(0, y) * h.flatten(1, -1)).sum_dim_intlist(
+                    1,
+                    false,
+                    Kind::Float,
+                );
+                out + proj
+            }
+        }
+    }
+
+    /// Number of classes of a class-conditional network; 0 when unconditional.
+    pub fn classes(&self) -> i64 {
+        match &self.cond {
+            Conditioning::None | Conditioning::Image => 0,
+            Conditioning::Concat { classes, .. } => *classes,
+            Conditioning::Projection { embed, .. } => embed.size()[0],
+        }
     }
 
     /// Number of trainable scalars.
@@ -65,16 +144,93 @@ enum Role {
 
 /// The registry: architecture name → constructor of each player.
 fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
+    let arch = cfg.arch.as_str();
+    if !["dcgan", "mlp", "pix2pix"].contains(&arch) {
+        bail!("config key `model.arch`: unknown architecture {arch:?}");
+    }
     let vs = nn::VarStore::new(device);
     let p = vs.root();
-    let module = match (cfg.arch.as_str(), role) {
-        ("dcgan", Role::Generator) => dcgan::generator(&p, cfg)?,
-        ("dcgan", Role::Discriminator) => packed(cfg, |c| dcgan::discriminator(&p, c))?,
-        ("mlp", Role::Generator) => mlp::generator(&p, cfg),
-        ("mlp", Role::Discriminator) => packed(cfg, |c| Ok(mlp::discriminator(&p, c)))?,
-        (other, _) => bail!("config key `model.arch`: unknown architecture {other:?}"),
+    if arch == "pix2pix" {
+        let (module, cond) = match role {
+            Role::Generator => (
+                nn::seq_t().add(unet::generator(&p, cfg)?),
+                Conditioning::None,
+            ),
+            Role::Discriminator => (
+                unet::patch_discriminator(&p, cfg, 2 * cfg.channels)?,
+                Conditioning::Image,
+            ),
+        };
+        return Ok(Net { vs, module, cond });
+    }
+    let k = cfg.classes;
+    let (module, cond) = match role {
+        Role::Generator => {
+            // a one-hot label beside z: G's input is z_dim + classes wide
+            let wide = ModelConfig {
+                z_dim: cfg.z_dim + k,
+                ..cfg.clone()
+            };
+            let g = match arch {
+                "dcgan" => dcgan::generator(&p, &wide)?,
+                _ => mlp::generator(&p, &wide),
+            };
+            let cond = if k > 0 {
+                Conditioning::Concat {
+                    classes: k,
+                    as_maps: false,
+                }
+            } else {
+                Conditioning::None
+            };
+            (g, cond)
+        }
+        Role::Discriminator if k > 0 && cfg.conditioning == "projection" => {
+            let (trunk, head, features) = match arch {
+                "dcgan" => dcgan::discriminator_parts(&p, cfg)?,
+                _ => mlp::discriminator_parts(&p, cfg, 0),
+            };
+            // Glorot-uniform, as in the projection paper's code
+            let bound = (6.0 / (k + features) as f64).sqrt();
+            let embed = p.var(
+                "embed",
+                &[k, features],
+                nn::Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                },
+            );
+            (trunk, Conditioning::Projection { head, embed })
+        }
+        Role::Discriminator if k > 0 => {
+            let d = match arch {
+                "dcgan" => dcgan::discriminator(
+                    &p,
+                    &ModelConfig {
+                        channels: cfg.channels + k,
+                        ..cfg.clone()
+                    },
+                )?,
+                _ => mlp::discriminator(&p, cfg, k),
+            };
+            let as_maps = arch == "dcgan";
+            (
+                d,
+                Conditioning::Concat {
+                    classes: k,
+                    as_maps,
+                },
+            )
+        }
+        Role::Discriminator => {
+            let d = match arch {
+                "dcgan" => packed(cfg, |c| dcgan::discriminator(&p, c))?,
+                _ => packed(cfg, |c| Ok(mlp::discriminator(&p, c, 0)))?,
+            };
+            (d, Conditioning::None)
+        }
     };
-    Ok(Net { vs, module })
+    Ok(Net { vs, module, cond })
 }
 
 /// PacGAN: a discriminator built for `pack`·C input channels, behind a reshape that stacks
@@ -166,6 +322,76 @@ mod tests {
             plain.vs.copy(&d.vs).unwrap();
             let by_hand = plain.forward(&x.view([2, 3, 28, 28]), false);
             assert!(out.allclose(&by_hand, 1e-5, 1e-6, false), "{arch}");
+        }
+    }
+
+    fn conditional(arch: &str, conditioning: &str) -> ModelConfig {
+        ModelConfig {
+            arch: arch.into(),
+            resolution: 28,
+            channels: 1,
+            g_width: 8,
+            d_width: 8,
+            g_hidden: vec![16],
+            d_hidden: vec![16, 12],
+            classes: 4,
+            conditioning: conditioning.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Class-conditional pairs: G's image depends on the label for a fixed z, D gives one
+    /// output per (x, y), and both refuse to run without labels.
+    #[test]
+    fn conditional_pairs_take_a_label_per_sample() {
+        for arch in ["mlp", "dcgan"] {
+            for cond in ["concat", "projection"] {
+                let cfg = conditional(arch, cond);
+                let pair = build(&cfg, Device::Cpu).unwrap();
+                assert_eq!((pair.g.classes(), pair.d.classes()), (4, 4));
+                let z = Tensor::randn([1, cfg.z_dim], (Kind::Float, Device::Cpu)).repeat([4, 1]);
+                let y = Tensor::arange(4, (Kind::Int64, Device::Cpu));
+                let x = pair.g.forward_y(&z, Some(&y), false);
+                assert_eq!(x.size(), [4, 1, 28, 28]);
+                // same noise, different classes → different images
+                let spread = (x.get(0) - x.get(3)).abs().max().double_value(&[]);
+                assert!(spread > 1e-4, "{arch} {cond}: G ignores the label");
+                let out = pair.d.forward_y(&x, Some(&y), false);
+                assert_eq!(out.size(), [4], "{arch} {cond}");
+                let other = pair.d.forward_y(&x, Some(&y.flip([0])), false);
+                assert!(
+                    !out.allclose(&other, 1e-6, 1e-7, false),
+                    "{arch} {cond}: D ignores y"
+                );
+                let unlabelled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pair.d.forward(&x, false)
+                }));
+                assert!(unlabelled.is_err());
+            }
+        }
+    }
+
+    /// The projection discriminator is ψ(φ(x)) + ⟨embed(y), φ(x)⟩: two labels differ by
+    /// exactly ⟨embed(y₁) − embed(y₂), φ(x)⟩.
+    #[test]
+    fn projection_adds_the_label_embedding_inner_product() {
+        for arch in ["mlp", "dcgan"] {
+            let cfg = conditional(arch, "projection");
+            let d = build_discriminator(&cfg, Device::Cpu).unwrap();
+            let x = Tensor::randn([3, 1, 28, 28], (Kind::Float, Device::Cpu));
+            let (y1, y2) = (
+                Tensor::from_slice(&[0i64, 1, 2]),
+                Tensor::from_slice(&[3i64, 3, 0]),
+            );
+            let diff = d.forward_y(&x, Some(&y1), false) - d.forward_y(&x, Some(&y2), false);
+            let phi = d.module.forward_t(&x, false).flatten(1, -1);
+            let embed = &d.vs.variables()["embed"];
+            let want = ((embed.index_select(0, &y1) - embed.index_select(0, &y2)) * phi)
+                .sum_dim_intlist(1, false, Kind::Float);
+            assert!(
+                diff.allclose(&want, 1e-4, 1e-5, false),
+                "{arch}: {diff} vs {want}"
+            );
         }
     }
 

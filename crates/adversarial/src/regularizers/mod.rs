@@ -18,15 +18,16 @@ fn input_grad_norms(out: &Tensor, x: &Tensor) -> Tensor {
 }
 
 /// WGAN-GP (Gulrajani et al. 2017): E[(‖∇D(x̂)‖₂ − 1)²] on x̂ = εx + (1−ε)x̃, one ε ~ U[0,1]
-/// per sample (not per pixel). Multiply by λ outside.
-pub fn gradient_penalty(d: &Net, real: &Tensor, fake: &Tensor) -> Tensor {
+/// per sample (not per pixel). Multiply by λ outside. A class-conditional critic judges
+/// x̂ under the real samples' labels `y`.
+pub fn gradient_penalty(d: &Net, real: &Tensor, fake: &Tensor, y: Option<&Tensor>) -> Tensor {
     let n = real.size()[0];
     let mut shape = vec![n];
     shape.extend(std::iter::repeat_n(1, real.dim() - 1));
     let eps = Tensor::rand(shape.as_slice(), (Kind::Float, real.device()));
     let one_minus: Tensor = 1.0 - &eps;
     let x_hat = (&eps * real.detach() + one_minus * fake.detach()).set_requires_grad(true);
-    let norms = input_grad_norms(&d.forward(&x_hat, true), &x_hat);
+    let norms = input_grad_norms(&d.forward_y(&x_hat, y, true), &x_hat);
     (norms - 1.0).square().mean(Kind::Float)
 }
 
@@ -72,7 +73,7 @@ mod tests {
             .add_fn(|x| x.flatten(1, -1))
             .add(lin)
             .add_fn(|x| x.view([-1]));
-        Net { vs, module }
+        Net::plain(vs, module)
     }
 
     #[test]
@@ -80,7 +81,7 @@ mod tests {
         let d = linear_critic(&[3.0, 4.0]); // ‖w‖ = 5
         let real = Tensor::randn([6, 2], (Kind::Float, Device::Cpu));
         let fake = Tensor::randn([6, 2], (Kind::Float, Device::Cpu));
-        let gp = gradient_penalty(&d, &real, &fake);
+        let gp = gradient_penalty(&d, &real, &fake, None);
         assert!((gp.double_value(&[]) - 16.0).abs() < 1e-4); // (5 − 1)²
         gp.backward();
         // d/dw (‖w‖ − 1)² = 2(‖w‖ − 1) w/‖w‖ = 8/5 · w
@@ -114,7 +115,7 @@ mod tests {
             *s2.lock().unwrap() = Some(x.detach().copy());
             x.flatten(1, -1).sum_dim_intlist(1, false, Kind::Float)
         });
-        let _ = gradient_penalty(&Net { vs, module }, &real, &fake);
+        let _ = gradient_penalty(&Net::plain(vs, module), &real, &fake, None);
         let x_hat = seen.lock().unwrap().take().unwrap().flatten(1, -1);
         let spread = (x_hat.amax([1], false) - x_hat.amin([1], false))
             .abs()

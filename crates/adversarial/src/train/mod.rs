@@ -39,6 +39,13 @@ pub struct StepStats {
     pub out_fake: f64,
     /// Weighted sum of D's penalties (gradient penalty, R1) added to its loss.
     pub penalty: f64,
+    /// Class-conditional runs with mismatched negatives: mean D(x, wrong y) on real images
+    /// given a wrong label (a matching-aware D pushes it towards 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub d_mismatched: Option<f64>,
+    /// pix2pix: mean |G(A) − B| on the minibatch (images in [-1, 1]), before G's update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l1: Option<f64>,
 }
 
 /// Both players and everything needed to continue training them.
@@ -71,6 +78,9 @@ impl Trainer {
         let t = &cfg.train;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(cfg.seed, &[STREAM_INIT]));
+        if cfg.model.classes > 0 {
+            data.check_labels(cfg.model.classes)?;
+        }
         let pair = models::build(&cfg.model, device)?;
         let ema = if t.ema {
             let e = models::build_generator(&cfg.model, device)?;
@@ -124,9 +134,18 @@ impl Trainer {
         &self.data
     }
 
-    /// The fixed noise batch behind every sample grid of a run.
-    pub fn fixed_noise(&self) -> Tensor {
-        fixed_noise(&self.cfg, self.device)
+    /// The fixed noise (and, for a class-conditional run, labels) behind every sample grid
+    /// of a run; for a translator, held-out source images and their true counterparts.
+    pub fn fixed_latent(&self) -> Latent {
+        if let Some((a, b)) = self.data.held_out_pairs(8, self.device) {
+            return Latent {
+                z: a,
+                y: None,
+                columns: 3,
+                targets: Some(b),
+            };
+        }
+        fixed_latent(&self.cfg, self.device)
     }
 
     /// One iteration: `d_steps` discriminator steps on m real and m generated samples, then
@@ -134,6 +153,9 @@ impl Trainer {
     /// forward graph) and runs with D's parameters frozen, so only the gradients G needs are
     /// computed; D is never re-initialised.
     pub fn train_step(&mut self) -> Result<StepStats> {
+        if self.cfg.model.arch == "pix2pix" {
+            return self.pix2pix_step();
+        }
         let _rng = crate::rng::torch_rng();
         let t = &self.cfg.train;
         let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
@@ -150,9 +172,11 @@ impl Trainer {
             }
             fake = Some(f);
         }
-        let fake = fake.expect("d_steps >= 1");
+        let (fake, y_fake) = fake.expect("d_steps >= 1");
         self.d.vs.freeze();
-        let g_loss = self.loss.g_loss(&self.d.forward(&fake, true));
+        let g_loss = self
+            .loss
+            .g_loss(&self.d.forward_y(&fake, y_fake.as_ref(), true));
         self.opt_g.zero_grad();
         g_loss.backward();
         self.d.vs.unfreeze();
@@ -174,28 +198,50 @@ impl Trainer {
 
     /// One discriminator step on m real and m generated samples, with noise and data drawn
     /// from the stream `seed_path`. Returns the generated batch (with G's graph when
-    /// `keep_g_graph`) and the step's statistics.
-    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Tensor, StepStats)> {
+    /// `keep_g_graph`) with its labels, and the step's statistics.
+    ///
+    /// A class-conditional D sees (real x, its y) as positives and (G(z, y′), y′) with y′
+    /// uniform as negatives, plus (real x, wrong y) when `loss.mismatched`.
+    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Labelled, StepStats)> {
         let m = self.cfg.train.batch_size;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, seed_path));
         let reg = &self.cfg.regularizer;
-        let real = self
-            .data
-            .next_batch(m, self.device)
-            .set_requires_grad(reg.r1 > 0.0);
+        let (real, y_real) = self.data.next_labelled(m, self.device);
+        let real = real.set_requires_grad(reg.r1 > 0.0);
         let z = self.noise(m);
-        let f = if keep_g_graph {
-            self.g.forward(&z, true)
+        let classes = self.cfg.model.classes;
+        let (y_real, y_fake) = if classes > 0 {
+            let y = y_real.expect("checked at start: the data has labels");
+            (Some(y), Some(random_labels(m, classes, self.device)))
         } else {
-            tch::no_grad(|| self.g.forward(&z, true))
+            (None, None)
         };
-        let real_out = self.d.forward(&real, true);
-        let fake_out = self.d.forward(&f.detach(), true);
-        let d_loss = self.loss.d_loss(&real_out, &fake_out);
+        let f = if keep_g_graph {
+            self.g.forward_y(&z, y_fake.as_ref(), true)
+        } else {
+            tch::no_grad(|| self.g.forward_y(&z, y_fake.as_ref(), true))
+        };
+        let real_out = self.d.forward_y(&real, y_real.as_ref(), true);
+        let fake_out = self.d.forward_y(&f.detach(), y_fake.as_ref(), true);
+        let mismatched_out = match &y_real {
+            Some(y) if self.cfg.loss.mismatched => {
+                // y + U{1..K−1} mod K is uniform over the K − 1 wrong labels
+                let shift = Tensor::randint_low(1, classes, [m], (Kind::Int64, self.device));
+                let wrong = (y + shift).remainder(classes);
+                Some(self.d.forward_y(&real.detach(), Some(&wrong), true))
+            }
+            _ => None,
+        };
+        let negatives = match &mismatched_out {
+            Some(w) => Tensor::cat(&[&fake_out, w], 0),
+            None => fake_out.shallow_clone(),
+        };
+        let d_loss = self.loss.d_loss(&real_out, &negatives);
         let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
         if reg.gradient_penalty > 0.0 {
-            penalty += regularizers::gradient_penalty(&self.d, &real, &f) * reg.gradient_penalty;
+            penalty += regularizers::gradient_penalty(&self.d, &real, &f, y_real.as_ref())
+                * reg.gradient_penalty;
         }
         if reg.r1 > 0.0 {
             penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
@@ -216,8 +262,68 @@ impl Trainer {
             out_real: mean(&ro),
             out_fake: mean(&fo),
             penalty: penalty.double_value(&[]),
+            d_mismatched: mismatched_out.map(|w| mean(&w.detach().sigmoid())),
+            l1: None,
         };
-        Ok((f, stats))
+        Ok(((f, y_fake), stats))
+    }
+
+    /// One pix2pix iteration (Isola et al. 2017) on a minibatch of (A, B) pairs: `d_steps`
+    /// D steps on (A, B) as real and (A, G(A)) as fake, with D's loss halved as in the
+    /// reference code (D learns slower than G), then one G step on the adversarial loss plus
+    /// λ·|G(A) − B|₁.
+    fn pix2pix_step(&mut self) -> Result<StepStats> {
+        let _rng = crate::rng::torch_rng();
+        let t = &self.cfg.train;
+        let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
+        self.opt_d.hyper.lr = t.lr_d * scale;
+        self.opt_g.hyper.lr = t.lr_g * scale;
+        let mut stats = StepStats::default();
+        let mut last = None;
+        for i in 0..self.cfg.train.d_steps {
+            let rng = crate::rng::torch_rng();
+            rng.seed(derive_seed(
+                self.cfg.seed,
+                &[STREAM_STEP, self.step, i as u64],
+            ));
+            let (a, b) = self.data.next_pair(self.device).expect("paired data");
+            let fake = self.g.forward(&a, true);
+            let real_out = self.d.forward_y(&b, Some(&a), true);
+            let fake_out = self.d.forward_y(&fake.detach(), Some(&a), true);
+            let d_loss = self.loss.d_loss(&real_out, &fake_out) * 0.5;
+            self.opt_d.zero_grad();
+            d_loss.backward();
+            self.opt_d.step()?;
+            let mean = |t: &Tensor| t.detach().mean(Kind::Float).double_value(&[]);
+            stats.d_loss = d_loss.double_value(&[]);
+            stats.d_real = mean(&real_out.sigmoid());
+            stats.d_fake = mean(&fake_out.sigmoid());
+            stats.out_real = mean(&real_out);
+            stats.out_fake = mean(&fake_out);
+            last = Some((a, b, fake));
+        }
+        let (a, b, fake) = last.expect("d_steps >= 1");
+        self.d.vs.freeze();
+        let adv = self.loss.g_loss(&self.d.forward_y(&fake, Some(&a), true));
+        let l1 = (&fake - &b).abs().mean(Kind::Float);
+        let g_loss = &adv + &l1 * self.cfg.loss.l1;
+        self.opt_g.zero_grad();
+        g_loss.backward();
+        self.d.vs.unfreeze();
+        self.opt_g.step()?;
+        stats.g_loss = adv.double_value(&[]);
+        stats.l1 = Some(l1.double_value(&[]));
+        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite()) {
+            bail!(
+                "training diverged at iteration {}: D loss {}, G loss {} (not all finite); the last checkpoint is left as it was",
+                self.step + 1,
+                stats.d_loss,
+                stats.g_loss
+            );
+        }
+        self.update_ema();
+        self.step += 1;
+        Ok(stats)
     }
 
     /// Trains D alone for `n` steps against the current, fixed G (the setting of
@@ -244,7 +350,7 @@ impl Trainer {
         let mix = self.data.mixture()?;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
-        let x = self.generate(&self.noise(n)).flatten(1, -1);
+        let x = self.generate(&self.noise(n), None).flatten(1, -1);
         Some(crate::metrics::modes::mode_stats(
             &x,
             &mix.centers_tensor(),
@@ -283,9 +389,10 @@ impl Trainer {
         self.ema.as_ref().unwrap_or(&self.g)
     }
 
-    /// Generates images from `z` in evaluation mode (BatchNorm uses running statistics).
-    pub fn generate(&self, z: &Tensor) -> Tensor {
-        tch::no_grad(|| self.sampling_generator().forward(z, false))
+    /// Generates images from `z` (and labels `y` for a class-conditional G) in evaluation
+    /// mode (BatchNorm uses running statistics).
+    pub fn generate(&self, z: &Tensor, y: Option<&Tensor>) -> Tensor {
+        tch::no_grad(|| self.sampling_generator().forward_y(z, y, false))
     }
 
     /// All state to checkpoint, as named tensors.
@@ -367,17 +474,68 @@ pub fn lr_scale(schedule: &str, step: u64, total: u64) -> f64 {
     }
 }
 
-/// The run's fixed grid noise: a pure function of the config's seed.
-pub fn fixed_noise(cfg: &Config, device: Device) -> Tensor {
+/// Samples (or noise) with their labels, when class-conditional.
+pub type Labelled = (Tensor, Option<Tensor>);
+
+/// What a generator is fed: noise, and labels for a class-conditional G (for a translator,
+/// source images, with the true translations as `targets`). `columns` is the grid width
+/// that shows it best (one row per class for conditional grids).
+pub struct Latent {
+    pub z: Tensor,
+    pub y: Option<Tensor>,
+    pub columns: i64,
+    pub targets: Option<Tensor>,
+}
+
+/// `m` labels drawn uniformly from 0..classes (libtorch's generator).
+pub fn random_labels(m: i64, classes: i64, device: Device) -> Tensor {
+    Tensor::randint(classes, [m], (Kind::Int64, device))
+}
+
+/// A class-by-noise layout: `rows` classes 0.. (one per row) × `columns` noise vectors
+/// (one per column, shared down the column), so a row shows one class in every style.
+pub fn class_grid(prior: &str, z_dim: i64, rows: i64, columns: i64, device: Device) -> Latent {
+    let z = noise(prior, columns, z_dim, device).repeat([rows, 1]);
+    let y =
+        Tensor::arange(rows, (Kind::Int64, device)).repeat_interleave_self_int(columns, 0, None);
+    Latent {
+        z,
+        y: Some(y),
+        columns,
+        targets: None,
+    }
+}
+
+/// `n` labels cycling through 0..classes: balanced classes for evaluation.
+pub fn balanced_labels(n: i64, classes: i64, device: Device) -> Tensor {
+    Tensor::arange(n, (Kind::Int64, device)).remainder(classes)
+}
+
+/// The run's fixed grid input: a pure function of the config's seed. A class-conditional
+/// run shows up to 16 classes as rows, with `grid_size / rows` noise vectors as columns.
+pub fn fixed_latent(cfg: &Config, device: Device) -> Latent {
     let rng = crate::rng::torch_rng();
     rng.seed(derive_seed(cfg.seed, &[STREAM_FIXED]));
-    noise(
-        &cfg.model.prior,
-        cfg.train.grid_size,
-        cfg.model.z_dim,
-        Device::Cpu,
-    )
-    .to_device(device)
+    let (m, t) = (&cfg.model, &cfg.train);
+    let latent = if m.classes > 0 {
+        let rows = m.classes.min(16);
+        let columns = (t.grid_size / rows).max(1);
+        class_grid(&m.prior, m.z_dim, rows, columns, Device::Cpu)
+    } else {
+        let z = noise(&m.prior, t.grid_size, m.z_dim, Device::Cpu);
+        Latent {
+            columns: (t.grid_size as f64).sqrt().ceil() as i64,
+            z,
+            y: None,
+            targets: None,
+        }
+    };
+    Latent {
+        z: latent.z.to_device(device),
+        y: latent.y.map(|y| y.to_device(device)),
+        columns: latent.columns,
+        targets: None,
+    }
 }
 
 fn copy_vars(src: &Net, dst: &Net) {

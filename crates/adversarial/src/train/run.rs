@@ -67,6 +67,12 @@ struct LogLine {
     /// Minibatch estimate of the objective D maximises: V(D, G) for the cross-entropy
     /// losses, the Wasserstein estimate for WGAN, the divergence bound for f-GAN (= −D loss).
     value: f64,
+    /// Conditional runs: mean D(x, wrong y) on mismatched real pairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d_mismatched: Option<f64>,
+    /// pix2pix: mean |G(A) − B|.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    l1: Option<f64>,
     time_s: f64,
 }
 
@@ -153,7 +159,7 @@ fn execute(
         .open(&metrics_path)
         .with_context(|| format!("cannot open {}", metrics_path.display()))?;
     let t = cfg.train.clone();
-    let fixed_z = trainer.fixed_noise();
+    let fixed = trainer.fixed_latent();
     if progress != Progress::Quiet {
         let verb = if trainer.step > 0 {
             format!("resuming at iteration {}", trainer.step)
@@ -198,14 +204,20 @@ fn execute(
                 out_fake: s.out_fake,
                 penalty: s.penalty,
                 value: -s.d_loss,
+                d_mismatched: s.d_mismatched,
+                l1: s.l1,
                 time_s: now,
             };
             writeln!(log, "{}", serde_json::to_string(&line)?)
                 .with_context(|| format!("writing {}", metrics_path.display()))?;
         }
         let msg = if probabilistic {
+            let wrong = s
+                .d_mismatched
+                .map_or(String::new(), |w| format!("  D(x, wrong y) {w:.2}"))
+                + &s.l1.map_or(String::new(), |v| format!("  L1 {v:.3}"));
             format!(
-                "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
+                "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}{wrong}",
                 s.d_loss, s.g_loss, s.d_real, s.d_fake
             )
         } else {
@@ -228,7 +240,7 @@ fn execute(
         if t.sample_every > 0 && step % t.sample_every == 0 {
             save_samples(
                 &trainer,
-                &fixed_z,
+                &fixed,
                 &run_dir.join(format!("samples/step-{step:06}.png")),
             )?;
         }
@@ -249,7 +261,7 @@ fn execute(
     let elapsed = elapsed_before + start.elapsed().as_secs_f64();
     let ran = trainer.step - start_step;
     let samples = run_dir.join("samples/final.png");
-    save_samples(&trainer, &fixed_z, &samples)?;
+    save_samples(&trainer, &fixed, &samples)?;
     // 2,500 samples, as VEEGAN and PacGAN count them
     let modes = trainer.mode_stats(2500);
     if trainer.step > start_step || ckpt.is_none() {
@@ -267,6 +279,10 @@ fn execute(
         out_real: a.out_real + s.out_real / n,
         out_fake: a.out_fake + s.out_fake / n,
         penalty: a.penalty + s.penalty / n,
+        d_mismatched: s
+            .d_mismatched
+            .map(|w| a.d_mismatched.unwrap_or(0.0) + w / n),
+        l1: s.l1.map(|v| a.l1.unwrap_or(0.0) + v / n),
     });
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
@@ -291,8 +307,8 @@ fn execute(
 }
 
 /// A grid of images from `z`, or for 2-D toy data a scatter plot over the true modes.
-fn save_samples(trainer: &Trainer, z: &Tensor, path: &Path) -> Result<()> {
-    let x = trainer.generate(z);
+fn save_samples(trainer: &Trainer, latent: &super::Latent, path: &Path) -> Result<()> {
+    let x = trainer.generate(&latent.z, latent.y.as_ref());
     match trainer.data().mixture() {
         Some(mix) if mix.dim() == 2 => {
             let reach = mix
@@ -315,7 +331,14 @@ fn save_samples(trainer: &Trainer, z: &Tensor, path: &Path) -> Result<()> {
             )
         }
         Some(_) => Ok(()), // 1-D plots belong to the theory lab
-        None => grid::save_grid(&x, path),
+        None => match &latent.targets {
+            // translation panel: each row source | translation | truth
+            Some(b) => {
+                let rows = Tensor::stack(&[&latent.z, &x, b], 1).flatten(0, 1);
+                grid::save_png(&grid::tile(&rows, 3, 2, 255)?, path)
+            }
+            None => grid::save_png(&grid::tile(&x, latent.columns, 2, 0)?, path),
+        },
     }
 }
 
