@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command (README; .ci/run calls it): installs what is missing
-# (libtorch 2.13.0, Fashion-MNIST, the FID Inception network), checks formatting and lints, runs every test.
+# (libtorch 2.13.0, Fashion-MNIST, the FID Inception network, the paired emoji), checks formatting and lints, runs every test.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/env.sh
 scripts/setup-data.sh
 scripts/setup-fid.sh >/dev/null
+scripts/setup-emoji.sh >/dev/null
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace 2>&1

@@ -30,5 +30,6 @@ pub mod regularizers;
 pub mod report;
 pub mod rng;
 pub mod train;
+pub mod translate;
 
 pub use config::Config;

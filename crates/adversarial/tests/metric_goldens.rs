@@ -1,6 +1,7 @@
 //! KID, the Inception Score and precision/recall/density/coverage against the reference packages
 //! (torch-fidelity 0.3.0, prdc 0.2) on real Inception features: Fashion-MNIST train[0:400]
-//! vs t10k[0:400]. Goldens made by scripts/make_metric_goldens.py.
+//! vs t10k[0:400]. Goldens made by scripts/make_metric_goldens.py. SSIM against
+//! pytorch_msssim 1.0.0 (scripts/make_translation_goldens.py).
 
 use adversarial::metrics::{kid, prdc};
 use std::path::Path;
@@ -127,4 +128,31 @@ fn torchscript_classifier_gets_inception_input_and_returns_logits() {
         .err()
         .unwrap();
     assert!(format!("{e:#}").contains("/nowhere.pt"));
+}
+
+#[test]
+fn ssim_matches_pytorch_msssim() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssim_golden.json");
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let shape: Vec<i64> = g["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let t = |k: &str| {
+        let v: Vec<f64> = g[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        Tensor::from_slice(&v).view(shape.as_slice())
+    };
+    let got = adversarial::metrics::translation::ssim(&t("x"), &t("y")).unwrap();
+    for (i, want) in g["ssim"].as_array().unwrap().iter().enumerate() {
+        let (a, b) = (got.double_value(&[i as i64]), want.as_f64().unwrap());
+        assert!((a - b).abs() < 1e-12, "image {i}: {a} vs {b}");
+    }
 }

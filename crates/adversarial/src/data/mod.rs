@@ -149,13 +149,16 @@ impl Source {
         }
     }
 
-    /// The first `n` held-out pairs (floats in [-1, 1]), for paired sources.
+    /// The first `n` held-out pairs (floats in [-1, 1]; training pairs when none is held
+    /// out), for paired sources.
     pub fn held_out_pairs(&self, n: i64, device: Device) -> Option<(Tensor, Tensor)> {
         match self {
-            Source::Paired { test, .. } => {
-                let n = n.min(test.len() as i64);
+            Source::Paired { test, train, .. } => {
+                // a small folder may hold no held-out pair: show training pairs then
+                let set = if test.is_empty() { train } else { test };
+                let n = n.min(set.len() as i64);
                 let get = |t: &Tensor| to_unit_range(&t.narrow(0, 0, n)).to_device(device);
-                Some((get(&test.a), get(&test.b)))
+                Some((get(&set.a), get(&set.b)))
             }
             _ => None,
         }
@@ -293,6 +296,13 @@ pub fn open(cfg: &Config) -> Result<Source> {
             })
         };
         let train = load(&d.split, d.limit)?;
+        if train.is_empty() {
+            bail!(
+                "paired images: the {} split of {} holds no pairs",
+                d.split,
+                train.name
+            );
+        }
         let test = load("test", 0)?;
         let batch = cfg.train.batch_size as usize;
         let batcher = Batcher::new(train.len(), batch, cfg.seed, BatcherState::default())

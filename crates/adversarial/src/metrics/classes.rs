@@ -27,7 +27,8 @@ pub struct ClassCoverage {
     /// Mean of the classifier's top probability: low when samples look like no class.
     pub mean_confidence: f64,
     /// For a class-conditional generator: how often the classifier reads the class that
-    /// was asked for.
+    /// was asked for; for a labelled dataset, how often it reads the true label (the
+    /// ceiling for a generator's score).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested: Option<RequestedAccuracy>,
 }

@@ -449,9 +449,9 @@ pub fn evaluate(
         let Some(c) = classifier else {
             bail!("is, classes and stacked-modes need a classifier");
         };
+        // the classes asked of a conditional generator, or a dataset's own labels (the
+        // classifier's accuracy there is the ceiling for a generator's)
         let (images, requested) = a.labelled(device)?;
-        // a dataset's labels are not requests: only a conditional generator's are
-        let requested = requested.filter(|_| matches!(a, ImageSet::Generator { .. }));
         classified = images.size()[0];
         // one pass of the classifier serves both the IS and the class histogram
         let logits = if want("is") || want("classes") {

@@ -12,3 +12,4 @@ pub mod memorization;
 pub mod modes;
 pub mod parzen;
 pub mod prdc;
+pub mod translation;
