@@ -114,8 +114,11 @@ pub struct ModelConfig {
     pub spectral_norm_g: bool,
     /// MLP generator output: `tanh` (images in [-1, 1]) or `linear` (unbounded toy data).
     pub g_output: String,
-    /// PatchGAN discriminator (`pix2pix`): stride-2 layers; 3 gives 70×70 patches.
+    /// PatchGAN discriminator (`pix2pix`, `cyclegan`): stride-2 layers; 3 gives 70×70
+    /// patches.
     pub d_layers: i64,
+    /// `cyclegan`: residual blocks of the ResNet generator (6 in the paper at 128 px).
+    pub g_blocks: i64,
     /// PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, all real or all
     /// generated, concatenated along channels. A collapsed G is then easy to spot. 1 = off.
     pub pack: i64,
@@ -142,6 +145,11 @@ pub struct LossConfig {
     pub mismatched: bool,
     /// pix2pix: weight λ of the L1 distance between G(A) and the true B in G's loss.
     pub l1: f64,
+    /// CycleGAN: weight λ of the cycle-consistency losses |F(G(a)) − a|₁ + |G(F(b)) − b|₁.
+    pub cycle: f64,
+    /// CycleGAN: weight of the identity losses |G(b) − b|₁ + |F(a) − a|₁, as a fraction of
+    /// `cycle` (0.5 in the paper: 5 for λ = 10). 0 = off.
+    pub identity: f64,
 }
 
 /// Penalties and constraints on the discriminator (see `regularizers`); 0 turns one off.
@@ -175,7 +183,8 @@ pub struct TrainConfig {
     pub beta1: f64,
     pub beta2: f64,
     /// Learning-rate schedule of both players over `steps`: `constant`, `linear` (to 0 at the
-    /// last iteration) or `cosine` (to 0 along a half cosine).
+    /// last iteration), `cosine` (to 0 along a half cosine) or `constant-then-linear`
+    /// (constant for the first half, then linearly to 0: CycleGAN's schedule).
     pub lr_schedule: String,
     /// Keep an exponential moving average of G's weights, used for samples when on.
     pub ema: bool,
@@ -192,6 +201,9 @@ pub struct TrainConfig {
     pub keep_checkpoints: usize,
     /// Number of samples in each grid.
     pub grid_size: i64,
+    /// CycleGAN: D is shown a random mix of the newest fakes and this many stored older
+    /// ones (Shrivastava et al. 2017); 0 = only the newest.
+    pub pool_size: usize,
 }
 
 impl Default for Config {
@@ -243,6 +255,7 @@ impl Default for ModelConfig {
             g_output: "tanh".into(),
             pack: 1,
             d_layers: 3,
+            g_blocks: 6,
             classes: 0,
             conditioning: "concat".into(),
         }
@@ -256,6 +269,8 @@ impl Default for LossConfig {
             divergence: "js".into(),
             mismatched: true,
             l1: 100.0,
+            cycle: 10.0,
+            identity: 0.5,
         }
     }
 }
@@ -291,6 +306,7 @@ impl Default for TrainConfig {
             checkpoint_every: 250,
             keep_checkpoints: 0,
             grid_size: 64,
+            pool_size: 50,
         }
     }
 }
@@ -367,11 +383,11 @@ impl Config {
         )?;
         one_of("data.direction", &self.data.direction, &["a2b", "b2a"])?;
         let paired = ["emoji", "paired-folder"].contains(&self.data.source.as_str());
-        let translator = m.arch == "pix2pix";
+        let translator = m.arch == "pix2pix" || m.arch == "cyclegan";
         if paired != translator {
             bail!(
-                "config keys `model.arch`/`data.source`: the pix2pix translator trains on paired images \
-                 (data.source = \"emoji\" or \"paired-folder\"), and paired images need model.arch = \"pix2pix\" \
+                "config keys `model.arch`/`data.source`: the translators (pix2pix, cyclegan) train on two image domains \
+                 (data.source = \"emoji\" or \"paired-folder\"), and those need model.arch = \"pix2pix\" or \"cyclegan\" \
                  (got model.arch = {:?}, data.source = {:?})",
                 m.arch,
                 self.data.source
@@ -381,8 +397,17 @@ impl Config {
             if m.classes > 0 {
                 bail!("config key `model.classes`: pix2pix is conditioned on its input image, not on a class");
             }
-            if !(self.loss.l1 >= 0.0 && self.loss.l1.is_finite()) {
-                bail!("config key `loss.l1`: expected λ ≥ 0, got {}", self.loss.l1);
+            for (key, v) in [
+                ("loss.l1", self.loss.l1),
+                ("loss.cycle", self.loss.cycle),
+                ("loss.identity", self.loss.identity),
+            ] {
+                if !(v >= 0.0 && v.is_finite()) {
+                    bail!("config key `{key}`: expected a weight ≥ 0, got {v}");
+                }
+            }
+            if m.d_norm == "layer" {
+                bail!("config key `model.d_norm`: PatchGAN takes batch, instance or none");
             }
             if self.data.source == "paired-folder" && self.data.path.is_empty() {
                 bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
@@ -401,7 +426,11 @@ impl Config {
                 m.channels
             );
         }
-        one_of("model.arch", &m.arch, &["dcgan", "mlp", "pix2pix"])?;
+        one_of(
+            "model.arch",
+            &m.arch,
+            &["dcgan", "mlp", "pix2pix", "cyclegan"],
+        )?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
         one_of("loss.name", &self.loss.name, crate::losses::NAMES)?;
         one_of(
@@ -409,12 +438,19 @@ impl Config {
             &self.loss.divergence,
             crate::losses::DIVERGENCES,
         )?;
-        one_of("model.d_norm", &m.d_norm, &["batch", "layer", "none"])?;
+        one_of(
+            "model.d_norm",
+            &m.d_norm,
+            &["batch", "layer", "instance", "none"],
+        )?;
+        if m.d_norm == "instance" && !translator {
+            bail!("config key `model.d_norm`: instance normalisation is for the PatchGAN of pix2pix/cyclegan; DCGAN takes batch, layer or none");
+        }
         one_of("train.optimizer", &t.optimizer, &["adam", "rmsprop"])?;
         one_of(
             "train.lr_schedule",
             &t.lr_schedule,
-            &["constant", "linear", "cosine"],
+            &["constant", "linear", "cosine", "constant-then-linear"],
         )?;
         let r = &self.regularizer;
         for (key, v) in [

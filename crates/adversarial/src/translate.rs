@@ -1,4 +1,4 @@
-//! Applying a trained translator (pix2pix): to images or folders of the user's, and to its
+//! Applying a trained translator (pix2pix, or CycleGAN's G: A → B): to images or folders of the user's, and to its
 //! held-out pairs, where the translations are scored against the true counterparts.
 
 use crate::config::Config;
@@ -23,9 +23,9 @@ impl Translator {
     /// Loads the generator of a checkpoint file or run directory.
     pub fn load(path: &Path, device: Device) -> Result<Translator> {
         let (cfg, g) = crate::train::load_generator(path, true, device)?;
-        if cfg.model.arch != "pix2pix" {
+        if !["pix2pix", "cyclegan"].contains(&cfg.model.arch.as_str()) {
             bail!(
-                "{} holds a {} model, not an image-to-image translator (model.arch = \"pix2pix\")",
+                "{} holds a {} model, not an image-to-image translator (pix2pix or cyclegan)",
                 path.display(),
                 cfg.model.arch
             );

@@ -440,6 +440,15 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         if let Some(w) = s.d_mismatched {
             println!("D(x, wrong y) {w:.3} on real images given a wrong label");
         }
+        if let Some(v) = s.l1 {
+            println!("L1 |G(A) − B| {v:.4} (images in [−1, 1])");
+        }
+        if let Some(v) = s.cycle {
+            let idt = s
+                .identity
+                .map_or(String::new(), |i| format!("  identity {i:.4}"));
+            println!("cycle {v:.4}{idt} (unweighted L1, images in [−1, 1])");
+        }
         if let Some(m) = &summary.modes {
             println!(
                 "modes (2,500 samples): {}/{} covered, {:.1}% high quality, KL to uniform {:.3}",

@@ -101,6 +101,9 @@ pub enum Source {
         train: paired::PairedSet,
         test: paired::PairedSet,
         batcher: Batcher,
+        /// A second, independent order for B, for unpaired training (CycleGAN). Drawn once
+        /// per step like A's, it stays at A's position, so one state restores both.
+        batcher_b: Batcher,
         batch: usize,
         seed: u64,
     },
@@ -144,6 +147,25 @@ impl Source {
                 let idx = batcher.next_indices();
                 let get = |t: &Tensor| to_unit_range(&t.index_select(0, &idx)).to_device(device);
                 Some((get(&train.a), get(&train.b)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The next minibatches of A and of B drawn independently (unpaired: the pairing is
+    /// never seen), for paired sources.
+    pub fn next_unpaired(&mut self, device: Device) -> Option<(Tensor, Tensor)> {
+        match self {
+            Source::Paired {
+                train,
+                batcher,
+                batcher_b,
+                ..
+            } => {
+                let (ia, ib) = (batcher.next_indices(), batcher_b.next_indices());
+                let get =
+                    |t: &Tensor, i: &Tensor| to_unit_range(&t.index_select(0, i)).to_device(device);
+                Some((get(&train.a, &ia), get(&train.b, &ib)))
             }
             _ => None,
         }
@@ -264,12 +286,14 @@ impl Source {
         if let Source::Paired {
             train,
             batcher,
+            batcher_b,
             batch,
             seed,
             ..
         } = self
         {
             *batcher = Batcher::new(train.len(), *batch, *seed, state)?;
+            *batcher_b = Batcher::new(train.len(), *batch, unpaired_seed(*seed), state)?;
         }
         Ok(())
     }
@@ -307,16 +331,30 @@ pub fn open(cfg: &Config) -> Result<Source> {
         let batch = cfg.train.batch_size as usize;
         let batcher = Batcher::new(train.len(), batch, cfg.seed, BatcherState::default())
             .with_context(|| format!("paired images {}", train.name))?;
+        let batcher_b = Batcher::new(
+            train.len(),
+            batch,
+            unpaired_seed(cfg.seed),
+            BatcherState::default(),
+        )?;
         return Ok(Source::Paired {
             train,
             test,
             batcher,
+            batcher_b,
             batch,
             seed: cfg.seed,
         });
     }
     Source::images(load(cfg)?, cfg.train.batch_size as usize, cfg.seed)
 }
+
+/// The seed of B's own order in unpaired training.
+fn unpaired_seed(seed: u64) -> u64 {
+    rng::derive_seed(seed, &[STREAM_UNPAIRED])
+}
+
+const STREAM_UNPAIRED: u64 = 3;
 
 /// For paired sources: the A and B folders and how the held-out split groups names.
 pub fn paired_dirs(cfg: &Config) -> Result<Option<(PathBuf, PathBuf, paired::Grouping)>> {

@@ -8,8 +8,15 @@ use tch::Tensor;
 #[derive(Debug, Clone, Copy)]
 enum Op {
     Linear,
-    Conv { stride: i64, padding: i64 },
-    ConvTranspose { stride: i64, padding: i64 },
+    Conv {
+        stride: i64,
+        padding: i64,
+    },
+    ConvTranspose {
+        stride: i64,
+        padding: i64,
+        output_padding: i64,
+    },
 }
 
 /// Geometry and initialisation of a (transposed) convolution.
@@ -63,6 +70,19 @@ impl Affine {
         spec: ConvSpec,
         sn: bool,
     ) -> Affine {
+        Affine::conv_transpose_padded(p, input, output, spec, 0, sn)
+    }
+
+    /// Transposed convolution with `output_padding` extra rows/columns on one side (a 3×3
+    /// stride-2 layer with output padding 1 exactly doubles the side, as in CycleGAN).
+    pub fn conv_transpose_padded(
+        p: nn::Path,
+        input: i64,
+        output: i64,
+        spec: ConvSpec,
+        output_padding: i64,
+        sn: bool,
+    ) -> Affine {
         let ConvSpec {
             kernel,
             stride,
@@ -72,11 +92,17 @@ impl Affine {
         let cfg = nn::ConvTransposeConfig {
             stride,
             padding,
+            output_padding,
             ws_init: init,
             ..Default::default()
         };
         let c = nn::conv_transpose2d(&p, input, output, kernel, cfg);
-        Affine::wrap(&p, Op::ConvTranspose { stride, padding }, c.ws, c.bs, sn, 1)
+        let op = Op::ConvTranspose {
+            stride,
+            padding,
+            output_padding,
+        };
+        Affine::wrap(&p, op, c.ws, c.bs, sn, 1)
     }
 
     fn wrap(
@@ -107,9 +133,19 @@ impl ModuleT for Affine {
         match self.op {
             Op::Linear => x.linear(&w, b),
             Op::Conv { stride, padding } => x.conv2d(&w, b, [stride; 2], [padding; 2], [1; 2], 1),
-            Op::ConvTranspose { stride, padding } => {
-                x.conv_transpose2d(&w, b, [stride; 2], [padding; 2], [0; 2], 1, [1; 2])
-            }
+            Op::ConvTranspose {
+                stride,
+                padding,
+                output_padding,
+            } => x.conv_transpose2d(
+                &w,
+                b,
+                [stride; 2],
+                [padding; 2],
+                [output_padding; 2],
+                1,
+                [1; 2],
+            ),
         }
     }
 }

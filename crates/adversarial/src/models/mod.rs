@@ -13,6 +13,7 @@
 pub mod dcgan;
 pub mod layers;
 pub mod mlp;
+pub mod resnet;
 pub mod unet;
 
 use crate::config::ModelConfig;
@@ -145,7 +146,7 @@ enum Role {
 /// The registry: architecture name → constructor of each player.
 fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
     let arch = cfg.arch.as_str();
-    if !["dcgan", "mlp", "pix2pix"].contains(&arch) {
+    if !["dcgan", "mlp", "pix2pix", "cyclegan"].contains(&arch) {
         bail!("config key `model.arch`: unknown architecture {arch:?}");
     }
     let vs = nn::VarStore::new(device);
@@ -162,6 +163,13 @@ fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
             ),
         };
         return Ok(Net { vs, module, cond });
+    }
+    if arch == "cyclegan" {
+        let module = match role {
+            Role::Generator => resnet::generator(&p, cfg)?,
+            Role::Discriminator => unet::patch_discriminator(&p, cfg, cfg.channels)?,
+        };
+        return Ok(Net::plain(vs, module));
     }
     let k = cfg.classes;
     let (module, cond) = match role {

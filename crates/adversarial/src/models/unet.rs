@@ -140,19 +140,8 @@ pub fn patch_discriminator(
         ));
         seq = match cfg.d_norm.as_str() {
             "batch" => seq.add(bn(p / format!("bn{i}"), width(i))),
-            // the per-sample normalisation of a patch critic: InstanceNorm (no parameters)
-            "layer" => seq.add_fn(|x| {
-                x.instance_norm(
-                    None::<Tensor>,
-                    None::<Tensor>,
-                    None::<Tensor>,
-                    None::<Tensor>,
-                    true,
-                    0.1,
-                    1e-5,
-                    false,
-                )
-            }),
+            // the per-sample normalisation of a patch critic (CycleGAN's): InstanceNorm
+            "instance" | "layer" => seq.add_fn(super::resnet::instance_norm),
             _ => seq,
         };
         seq = seq.add_fn(leaky(cfg.leaky_slope));

@@ -3,6 +3,7 @@
 //! `run` wraps it with a run directory: config, metrics log, sample grids, checkpoints.
 
 pub mod checkpoint;
+pub mod pool;
 pub mod run;
 
 use crate::config::Config;
@@ -46,6 +47,23 @@ pub struct StepStats {
     /// pix2pix: mean |G(A) − B| on the minibatch (images in [-1, 1]), before G's update.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l1: Option<f64>,
+    /// CycleGAN: the cycle-consistency loss |F(G(a)) − a|₁ + |G(F(b)) − b|₁ (unweighted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<f64>,
+    /// CycleGAN: the identity loss |G(b) − b|₁ + |F(a) − a|₁ (unweighted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<f64>,
+}
+
+/// CycleGAN's second pair: F: B → A and D_A (G and D are G: A → B and D_B), their
+/// optimisers, and the pools of past fakes each D is shown.
+pub struct CycleParts {
+    pub f: Net,
+    pub d_a: Net,
+    opt_f: Optimizer,
+    opt_da: Optimizer,
+    pool_a: pool::ImagePool,
+    pool_b: pool::ImagePool,
 }
 
 /// Both players and everything needed to continue training them.
@@ -63,6 +81,8 @@ pub struct Trainer {
     pub ema: Option<Net>,
     opt_g: Optimizer,
     opt_d: Optimizer,
+    /// CycleGAN only.
+    pub cycle: Option<CycleParts>,
     loss: GanLoss,
     data: Source,
     /// Completed iterations.
@@ -105,6 +125,23 @@ impl Trainer {
             t.beta2,
             t.rmsprop_alpha,
         )?;
+        let cycle = if cfg.model.arch == "cyclegan" {
+            let f = models::build_generator(&cfg.model, device)?;
+            let d_a = models::build_discriminator(&cfg.model, device)?;
+            let opt = |vs: &tch::nn::VarStore, lr: f64| {
+                Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
+            };
+            Some(CycleParts {
+                opt_f: opt(&f.vs, t.lr_g)?,
+                opt_da: opt(&d_a.vs, t.lr_d)?,
+                f,
+                d_a,
+                pool_a: pool::ImagePool::new(t.pool_size),
+                pool_b: pool::ImagePool::new(t.pool_size),
+            })
+        } else {
+            None
+        };
         Ok(Trainer {
             cfg: cfg.clone(),
             device,
@@ -113,6 +150,7 @@ impl Trainer {
             ema,
             opt_g,
             opt_d,
+            cycle,
             loss: GanLoss::from_config(&cfg.loss)?,
             data: data.to_device(device),
             step: 0,
@@ -153,8 +191,10 @@ impl Trainer {
     /// forward graph) and runs with D's parameters frozen, so only the gradients G needs are
     /// computed; D is never re-initialised.
     pub fn train_step(&mut self) -> Result<StepStats> {
-        if self.cfg.model.arch == "pix2pix" {
-            return self.pix2pix_step();
+        match self.cfg.model.arch.as_str() {
+            "pix2pix" => return self.pix2pix_step(),
+            "cyclegan" => return self.cyclegan_step(),
+            _ => {}
         }
         let _rng = crate::rng::torch_rng();
         let t = &self.cfg.train;
@@ -264,6 +304,8 @@ impl Trainer {
             penalty: penalty.double_value(&[]),
             d_mismatched: mismatched_out.map(|w| mean(&w.detach().sigmoid())),
             l1: None,
+            cycle: None,
+            identity: None,
         };
         Ok(((f, y_fake), stats))
     }
@@ -319,6 +361,101 @@ impl Trainer {
                 self.step + 1,
                 stats.d_loss,
                 stats.g_loss
+            );
+        }
+        self.update_ema();
+        self.step += 1;
+        Ok(stats)
+    }
+
+    /// One CycleGAN iteration (Zhu et al. 2017) on unpaired minibatches a and b: a step of
+    /// both generators on the adversarial losses through D_B and D_A, λ·(cycle losses) and
+    /// λ·identity·(identity losses), then a step of each D on real images against fakes
+    /// drawn through its pool. With the least-squares loss the generators' adversarial
+    /// terms are E(D(fake) − 1)², as in the reference (our G loss carries a ½).
+    fn cyclegan_step(&mut self) -> Result<StepStats> {
+        let _rng = crate::rng::torch_rng();
+        let t = &self.cfg.train;
+        let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
+        let (a, b) = self
+            .data
+            .next_unpaired(self.device)
+            .expect("two image domains");
+        let (lam_cyc, lam_idt) = (
+            self.cfg.loss.cycle,
+            self.cfg.loss.cycle * self.cfg.loss.identity,
+        );
+        let adv_scale = if self.loss == GanLoss::LeastSquares {
+            2.0
+        } else {
+            1.0
+        };
+        let loss = self.loss;
+        let c = self.cycle.as_mut().expect("cyclegan parts");
+        for o in [&mut self.opt_g, &mut c.opt_f] {
+            o.hyper.lr = t.lr_g * scale;
+        }
+        for o in [&mut self.opt_d, &mut c.opt_da] {
+            o.hyper.lr = t.lr_d * scale;
+        }
+        // generators
+        let fake_b = self.g.forward(&a, true);
+        let fake_a = c.f.forward(&b, true);
+        let rec_a = c.f.forward(&fake_b, true);
+        let rec_b = self.g.forward(&fake_a, true);
+        let l1 = |x: &Tensor, y: &Tensor| (x - y).abs().mean(Kind::Float);
+        let cycle = l1(&rec_a, &a) + l1(&rec_b, &b);
+        let identity = if lam_idt > 0.0 {
+            l1(&self.g.forward(&b, true), &b) + l1(&c.f.forward(&a, true), &a)
+        } else {
+            Tensor::zeros([], (Kind::Float, self.device))
+        };
+        self.d.vs.freeze();
+        c.d_a.vs.freeze();
+        let adv = (loss.g_loss(&self.d.forward(&fake_b, true))
+            + loss.g_loss(&c.d_a.forward(&fake_a, true)))
+            * adv_scale;
+        let g_total = &adv + &cycle * lam_cyc + &identity * lam_idt;
+        self.opt_g.zero_grad();
+        c.opt_f.zero_grad();
+        g_total.backward();
+        self.d.vs.unfreeze();
+        c.d_a.vs.unfreeze();
+        self.opt_g.step()?;
+        c.opt_f.step()?;
+        // discriminators, each on real images against pooled fakes
+        let pooled_b = c.pool_b.query(&fake_b);
+        let pooled_a = c.pool_a.query(&fake_a);
+        let real_b = self.d.forward(&b, true);
+        let fake_b_out = self.d.forward(&pooled_b, true);
+        let d_b = loss.d_loss(&real_b, &fake_b_out);
+        let d_a = loss.d_loss(&c.d_a.forward(&a, true), &c.d_a.forward(&pooled_a, true));
+        self.opt_d.zero_grad();
+        c.opt_da.zero_grad();
+        (&d_b + &d_a).backward();
+        self.opt_d.step()?;
+        c.opt_da.step()?;
+        let mean = |t: &Tensor| t.detach().mean(Kind::Float).double_value(&[]);
+        let stats = StepStats {
+            d_loss: mean(&(&d_b + &d_a)),
+            g_loss: mean(&adv),
+            d_real: mean(&real_b.sigmoid()),
+            d_fake: mean(&fake_b_out.sigmoid()),
+            out_real: mean(&real_b),
+            out_fake: mean(&fake_b_out),
+            cycle: Some(mean(&cycle)),
+            identity: (lam_idt > 0.0).then(|| mean(&identity)),
+            ..Default::default()
+        };
+        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && mean(&cycle).is_finite()) {
+            bail!(
+                "training diverged at iteration {}: D loss {}, G loss {}, cycle loss {} (not all finite); the last checkpoint is left as it was",
+                self.step + 1,
+                stats.d_loss,
+                stats.g_loss,
+                mean(&cycle)
             );
         }
         self.update_ema();
@@ -402,6 +539,22 @@ impl Trainer {
         if let Some(e) = &self.ema {
             out.extend(checkpoint::named_vars("ema", &e.vs));
         }
+        if let Some(c) = &self.cycle {
+            out.extend(checkpoint::named_vars("f", &c.f.vs));
+            out.extend(checkpoint::named_vars("d_a", &c.d_a.vs));
+            for (prefix, o) in [("opt_f", &c.opt_f), ("opt_da", &c.opt_da)] {
+                out.extend(
+                    o.state()
+                        .into_iter()
+                        .map(|(n, t)| (format!("{prefix}.{n}"), t)),
+                );
+            }
+            for (name, p) in [("pool_a", &c.pool_a), ("pool_b", &c.pool_b)] {
+                if let Some(t) = p.state() {
+                    out.push((name.to_string(), t));
+                }
+            }
+        }
         out.extend(
             self.opt_g
                 .state()
@@ -449,6 +602,16 @@ impl Trainer {
             .load_state(&sub("opt_g"), "generator optimiser")?;
         self.opt_d
             .load_state(&sub("opt_d"), "discriminator optimiser")?;
+        if let Some(c) = &mut self.cycle {
+            checkpoint::load_vars(ckpt, "f", &c.f.vs)?;
+            checkpoint::load_vars(ckpt, "d_a", &c.d_a.vs)?;
+            c.opt_f
+                .load_state(&sub("opt_f"), "generator F's optimiser")?;
+            c.opt_da
+                .load_state(&sub("opt_da"), "discriminator D_A's optimiser")?;
+            c.pool_a.restore(ckpt.tensors.get("pool_a"), self.device);
+            c.pool_b.restore(ckpt.tensors.get("pool_b"), self.device);
+        }
         self.step = ckpt.meta.step;
         self.data.restore(ckpt.meta.batcher)?;
         Ok(())
@@ -470,6 +633,7 @@ pub fn lr_scale(schedule: &str, step: u64, total: u64) -> f64 {
     match schedule {
         "linear" => 1.0 - frac,
         "cosine" => 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()),
+        "constant-then-linear" => (2.0 * (1.0 - frac)).min(1.0),
         _ => 1.0,
     }
 }
@@ -583,6 +747,8 @@ mod tests {
         assert!((lr_scale("linear", 25, 100) - 0.75).abs() < 1e-12);
         assert!((lr_scale("cosine", 50, 100) - 0.5).abs() < 1e-12);
         assert!(lr_scale("cosine", 100, 100).abs() < 1e-12);
+        assert_eq!(lr_scale("constant-then-linear", 40, 100), 1.0);
+        assert!((lr_scale("constant-then-linear", 75, 100) - 0.5).abs() < 1e-12);
         // resuming past the planned end keeps the rate at its final value
         assert_eq!(lr_scale("linear", 150, 100), 0.0);
     }

@@ -73,6 +73,11 @@ struct LogLine {
     /// pix2pix: mean |G(A) − B|.
     #[serde(skip_serializing_if = "Option::is_none")]
     l1: Option<f64>,
+    /// CycleGAN: cycle-consistency and identity losses (unweighted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cycle: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<f64>,
     time_s: f64,
 }
 
@@ -206,6 +211,8 @@ fn execute(
                 value: -s.d_loss,
                 d_mismatched: s.d_mismatched,
                 l1: s.l1,
+                cycle: s.cycle,
+                identity: s.identity,
                 time_s: now,
             };
             writeln!(log, "{}", serde_json::to_string(&line)?)
@@ -221,8 +228,9 @@ fn execute(
                 s.d_loss, s.g_loss, s.d_real, s.d_fake
             )
         } else {
+            let cyc = s.cycle.map_or(String::new(), |v| format!("  cycle {v:.3}"));
             format!(
-                "D {:.3}  G {:.3}  D out real {:.3} fake {:.3}",
+                "D {:.3}  G {:.3}  D out real {:.3} fake {:.3}{cyc}",
                 s.d_loss, s.g_loss, s.out_real, s.out_fake
             )
         };
@@ -283,6 +291,8 @@ fn execute(
             .d_mismatched
             .map(|w| a.d_mismatched.unwrap_or(0.0) + w / n),
         l1: s.l1.map(|v| a.l1.unwrap_or(0.0) + v / n),
+        cycle: s.cycle.map(|v| a.cycle.unwrap_or(0.0) + v / n),
+        identity: s.identity.map(|v| a.identity.unwrap_or(0.0) + v / n),
     });
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
