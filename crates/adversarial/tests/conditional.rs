@@ -3,9 +3,11 @@
 //! D learns to reject real images under a wrong label; resumes are exact; bad
 //! combinations are refused by name.
 
+mod common;
+
 use adversarial::config::Config;
 use adversarial::data;
-use adversarial::train::{checkpoint, Trainer};
+use adversarial::train::Trainer;
 
 fn config(arch: &str, overrides: &[&str]) -> Config {
     let mut all: Vec<String> = vec![
@@ -103,29 +105,7 @@ fn conditional_runs_resume_bit_for_bit() {
             "model.d_norm=none",
         ],
     );
-    let mut straight = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-    for _ in 0..4 {
-        straight.train_step().unwrap();
-    }
-    let mut first = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-    for _ in 0..2 {
-        first.train_step().unwrap();
-    }
-    let bytes = checkpoint::encode(&first.state_tensors(), &first.meta(0.0)).unwrap();
-    let mut resumed = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-    resumed
-        .restore(&checkpoint::decode(&bytes).unwrap())
-        .unwrap();
-    for _ in 0..2 {
-        resumed.train_step().unwrap();
-    }
-    for ((n, x), (_, y)) in straight
-        .state_tensors()
-        .iter()
-        .zip(&resumed.state_tensors())
-    {
-        assert!(x.equal(y), "tensor {n} differs after resume");
-    }
+    common::assert_resumes_bit_for_bit(&cfg, "conditional projection");
 }
 
 #[test]

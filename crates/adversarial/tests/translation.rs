@@ -3,9 +3,11 @@
 //! never trained on) and learns to reconstruct through its cycle; both translators resume
 //! bit for bit, CycleGAN's pools of past fakes included.
 
+mod common;
+
 use adversarial::config::Config;
 use adversarial::data;
-use adversarial::train::{checkpoint, Trainer};
+use adversarial::train::Trainer;
 
 fn config(arch: &str, overrides: &[&str]) -> Config {
     let file = format!(
@@ -57,32 +59,12 @@ fn cyclegan_learns_to_reconstruct() {
 fn translators_resume_bit_for_bit() {
     for arch in ["cyclegan", "pix2pix"] {
         let cfg = config(arch, &[]);
-        let mut straight = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        for _ in 0..4 {
-            straight.train_step().unwrap();
-        }
-        let mut first = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        for _ in 0..2 {
-            first.train_step().unwrap();
-        }
-        let bytes = checkpoint::encode(&first.state_tensors(), &first.meta(0.0)).unwrap();
-        let mut resumed = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        resumed
-            .restore(&checkpoint::decode(&bytes).unwrap())
-            .unwrap();
-        for _ in 0..2 {
-            resumed.train_step().unwrap();
-        }
-        let (a, b) = (straight.state_tensors(), resumed.state_tensors());
-        assert_eq!(a.len(), b.len(), "{arch}");
+        let names = common::assert_resumes_bit_for_bit(&cfg, arch);
         if arch == "cyclegan" {
             assert!(
-                a.iter().any(|(n, _)| n == "pool_b"),
+                names.iter().any(|n| n == "pool_b"),
                 "the pool is checkpointed"
             );
-        }
-        for ((n, x), (_, y)) in a.iter().zip(&b) {
-            assert!(x.equal(y), "{arch}: tensor {n} differs after resume");
         }
     }
 }

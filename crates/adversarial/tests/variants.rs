@@ -2,9 +2,11 @@
 //! model families: each trains a few steps on real digits with finite losses, honours its
 //! constraint, and resumes exactly from a checkpoint (spectral norm's u and v included).
 
+mod common;
+
 use adversarial::config::Config;
 use adversarial::data;
-use adversarial::train::{checkpoint, Trainer};
+use adversarial::train::Trainer;
 fn config(arch: &str, overrides: &[&str]) -> Config {
     let mut all: Vec<String> = vec![
         format!("model.arch={arch}"),
@@ -128,28 +130,6 @@ fn variants_resume_bit_for_bit() {
         .iter()
         .filter(|(n, _)| ["wgan", "wgan-gp", "hinge-sn"].contains(n))
     {
-        let cfg = config("dcgan", ov);
-        let mut straight = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        for _ in 0..4 {
-            straight.train_step().unwrap();
-        }
-        let mut first = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        for _ in 0..2 {
-            first.train_step().unwrap();
-        }
-        let bytes = checkpoint::encode(&first.state_tensors(), &first.meta(0.0)).unwrap();
-        drop(first);
-        let mut resumed = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        resumed
-            .restore(&checkpoint::decode(&bytes).unwrap())
-            .unwrap();
-        for _ in 0..2 {
-            resumed.train_step().unwrap();
-        }
-        let (a, b) = (straight.state_tensors(), resumed.state_tensors());
-        assert_eq!(a.len(), b.len());
-        for ((n, x), (_, y)) in a.iter().zip(&b) {
-            assert!(x.equal(y), "{name}: tensor {n} differs after resume");
-        }
+        common::assert_resumes_bit_for_bit(&config("dcgan", ov), name);
     }
 }

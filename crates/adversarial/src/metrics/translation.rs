@@ -139,8 +139,11 @@ mod tests {
         let a = Tensor::full([1, 1, 12, 12], 0.2, (Kind::Double, Device::Cpu));
         let b = Tensor::full([1, 1, 12, 12], 0.6, (Kind::Double, Device::Cpu));
         let want = (2.0 * 0.2 * 0.6 + 1e-4) / (0.04 + 0.36 + 1e-4);
-        // (to float32 precision: the window is built in float32, as the reference does)
-        assert!((ssim(&a, &b).unwrap().double_value(&[0]) - want).abs() < 1e-6);
+        // the float32 window (as the reference builds it) sums to 1 only to float32
+        // precision, which the tiny variances amplify: pytorch_msssim gives 0.6000934175948403
+        let got = ssim(&a, &b).unwrap().double_value(&[0]);
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+        assert!((got - 0.6000934175948403).abs() < 1e-12, "{got}");
         assert!(ssim(&a, &b.narrow(3, 0, 11)).is_err());
         assert!(ssim(&a.narrow(2, 0, 8), &b.narrow(2, 0, 8)).is_err());
     }
