@@ -12,17 +12,35 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};
 
-/// A trained generator A → B with its config.
+/// A trained generator A → B (or, for CycleGAN, F: B → A) with its config.
 pub struct Translator {
     pub cfg: Config,
     pub g: Net,
     pub device: Device,
+    /// Translating B → A with CycleGAN's F.
+    pub reverse: bool,
 }
 
 impl Translator {
-    /// Loads the generator of a checkpoint file or run directory.
-    pub fn load(path: &Path, device: Device) -> Result<Translator> {
-        let (cfg, g) = crate::train::load_generator(path, true, device)?;
+    /// Loads the generator of a checkpoint file or run directory: G (A → B), or with
+    /// `reverse` CycleGAN's F (B → A).
+    pub fn load(path: &Path, reverse: bool, device: Device) -> Result<Translator> {
+        let (cfg, g) = crate::train::load_generator_named(
+            path,
+            |cfg| match (reverse, cfg.model.arch.as_str(), cfg.train.ema) {
+                (true, "cyclegan", _) => "f",
+                (_, _, true) => "ema",
+                _ => "g",
+            },
+            device,
+        )?;
+        if reverse && cfg.model.arch != "cyclegan" {
+            bail!(
+                "{}: only a CycleGAN has a reverse generator (this is {})",
+                path.display(),
+                cfg.model.arch
+            );
+        }
         if !["pix2pix", "cyclegan"].contains(&cfg.model.arch.as_str()) {
             bail!(
                 "{} holds a {} model, not an image-to-image translator (pix2pix or cyclegan)",
@@ -30,7 +48,12 @@ impl Translator {
                 cfg.model.arch
             );
         }
-        Ok(Translator { cfg, g, device })
+        Ok(Translator {
+            cfg,
+            g,
+            device,
+            reverse,
+        })
     }
 
     /// Translates images (bytes N×C×H×W at the model's size) into bytes, in batches.
@@ -53,7 +76,7 @@ impl Translator {
         if s.is_empty() {
             bail!("{}: no pair is held out (about one name in ten is)", s.name);
         }
-        Ok(if d.direction == "b2a" {
+        Ok(if (d.direction == "b2a") != self.reverse {
             s.reversed()
         } else {
             s

@@ -71,6 +71,9 @@ struct TranslateArgs {
     /// Rows of the held-out panel (source | translation | truth).
     #[arg(long, default_value_t = 12)]
     panel: i64,
+    /// CycleGAN: translate B → A with its second generator F.
+    #[arg(long)]
+    reverse: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
 }
@@ -1072,7 +1075,7 @@ fn tch_version() -> &'static str {
 fn cmd_translate(a: TranslateArgs) -> Result<()> {
     use adversarial::translate;
     let dev = device::parse_device(&a.device)?;
-    let t = translate::Translator::load(&a.checkpoint, dev)?;
+    let t = translate::Translator::load(&a.checkpoint, a.reverse, dev)?;
     let base = if a.checkpoint.is_dir() {
         a.checkpoint.clone()
     } else {

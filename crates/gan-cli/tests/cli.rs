@@ -807,7 +807,7 @@ fn conditional_run_samples_by_class_and_reads_them_back() {
 /// pix2pix end to end on real emoji pairs (scripts/setup-emoji.sh): the L1 term falls, the
 /// panel shows source | translation | truth, `gan translate` scores the held-out pairs and
 /// translates a folder; a paired folder trains too, and one with no matching names is
-/// refused with a message that says so.
+/// refused with a message that says so. A short CycleGAN run translates both ways.
 #[test]
 fn pix2pix_trains_on_emoji_pairs_and_translates() {
     let dir = tempfile::tempdir().unwrap();
@@ -916,4 +916,27 @@ fn pix2pix_trains_on_emoji_pairs_and_translates() {
     train(&plain, &["--steps", "2"]);
     let e = fails(&["translate", plain.to_str().unwrap()]);
     assert!(e.contains("not an image-to-image translator"), "{e}");
+    // CycleGAN translates both ways; pix2pix has no reverse generator
+    let e = fails(&["translate", r, "--reverse", "--features", "none"]);
+    assert!(e.contains("only a CycleGAN"), "{e}");
+    let cyc = dir.path().join("cyc");
+    let mut args = vec![
+        "train",
+        "--config",
+        "../../configs/cyclegan-emoji.toml",
+        "--steps",
+        "3",
+        "--set",
+        "model.g_blocks=1",
+        "--out",
+        cyc.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&small);
+    ok(&args);
+    for extra in [&[][..], &["--reverse"][..]] {
+        let mut a = vec!["translate", cyc.to_str().unwrap(), "--features", "none"];
+        a.extend_from_slice(extra);
+        let out = ok(&a);
+        assert!(out.contains("held-out pairs"), "{out}");
+    }
 }

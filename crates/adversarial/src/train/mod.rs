@@ -718,18 +718,33 @@ pub fn load_generator(
     prefer_ema: bool,
     device: Device,
 ) -> Result<(Config, Net)> {
+    load_generator_named(
+        path,
+        |cfg| {
+            if prefer_ema && cfg.train.ema {
+                "ema"
+            } else {
+                "g"
+            }
+        },
+        device,
+    )
+}
+
+/// Loads the generator stored under the prefix that `pick` chooses from the run's config
+/// (`g`, `ema`, or CycleGAN's `f`).
+pub fn load_generator_named(
+    path: &std::path::Path,
+    pick: impl FnOnce(&Config) -> &'static str,
+    device: Device,
+) -> Result<(Config, Net)> {
     let file = checkpoint::resolve_path(path);
     let ckpt = checkpoint::load(&file)?;
     let cfg = Config::from_toml_str(&ckpt.meta.config)
         .with_context(|| format!("config stored in {}", file.display()))?;
     device::check_device(device)?;
     let g = models::build_generator(&cfg.model, device)?;
-    let prefix = if prefer_ema && cfg.train.ema {
-        "ema"
-    } else {
-        "g"
-    };
-    checkpoint::load_vars(&ckpt, prefix, &g.vs)
+    checkpoint::load_vars(&ckpt, pick(&cfg), &g.vs)
         .with_context(|| format!("loading {}", file.display()))?;
     Ok((cfg, g))
 }
