@@ -99,8 +99,9 @@ pub struct TranslationEval {
     pub seconds: f64,
 }
 
-/// Translates the held-out pairs, scores them, and writes into `out` a panel of the first
-/// `panel` rows (source | translation | truth) and the scores as `translation.json`.
+/// Translates the held-out pairs, scores them, and writes into `out` a panel of `panel`
+/// rows spread over them (source | translation | truth) and the scores as
+/// `translation.json`.
 pub fn evaluate(
     t: &Translator,
     checkpoint: &Path,
@@ -112,9 +113,9 @@ pub fn evaluate(
     let pairs = t.held_out()?;
     let translated = t.apply(&pairs.a);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let k = panel.min(pairs.len() as i64);
-    if k > 0 {
-        let unit = |b: &Tensor| data::to_unit_range(&b.narrow(0, 0, k));
+    if panel > 0 {
+        let idx = pairs.spread(panel);
+        let unit = |b: &Tensor| data::to_unit_range(&b.index_select(0, &idx));
         let rows =
             Tensor::stack(&[unit(&pairs.a), unit(&translated), unit(&pairs.b)], 1).flatten(0, 1);
         grid::save_png(

@@ -171,15 +171,15 @@ impl Source {
         }
     }
 
-    /// The first `n` held-out pairs (floats in [-1, 1]; training pairs when none is held
-    /// out), for paired sources.
+    /// `n` held-out pairs spread over the set (floats in [-1, 1]; training pairs when none
+    /// is held out), for paired sources' sample panels.
     pub fn held_out_pairs(&self, n: i64, device: Device) -> Option<(Tensor, Tensor)> {
         match self {
             Source::Paired { test, train, .. } => {
                 // a small folder may hold no held-out pair: show training pairs then
                 let set = if test.is_empty() { train } else { test };
-                let n = n.min(set.len() as i64);
-                let get = |t: &Tensor| to_unit_range(&t.narrow(0, 0, n)).to_device(device);
+                let idx = set.spread(n);
+                let get = |t: &Tensor| to_unit_range(&t.index_select(0, &idx)).to_device(device);
                 Some((get(&set.a), get(&set.b)))
             }
             _ => None,

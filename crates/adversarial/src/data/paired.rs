@@ -29,6 +29,15 @@ impl PairedSet {
         self.names.is_empty()
     }
 
+    /// Indices of `k` pairs spread evenly over the set (sorted names group similar emoji,
+    /// so the first k would all be keycaps or flags), for sample panels.
+    pub fn spread(&self, k: i64) -> Tensor {
+        let n = self.len() as i64;
+        let k = k.min(n).max(1);
+        let idx: Vec<i64> = (0..k).map(|i| i * n / k).collect();
+        Tensor::from_slice(&idx)
+    }
+
     /// The same pairs translated the other way (B → A).
     pub fn reversed(self) -> PairedSet {
         PairedSet {
