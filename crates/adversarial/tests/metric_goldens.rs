@@ -1,7 +1,8 @@
 //! KID, the Inception Score and precision/recall/density/coverage against the reference packages
 //! (torch-fidelity 0.3.0, prdc 0.2) on real Inception features: Fashion-MNIST train[0:400]
 //! vs t10k[0:400]. Goldens made by scripts/make_metric_goldens.py. SSIM against
-//! pytorch_msssim 1.0.0 (scripts/make_translation_goldens.py).
+//! pytorch_msssim 1.0.0 (scripts/make_translation_goldens.py). BLEU against NLTK 3.9.1
+//! (scripts/make_bleu_goldens.py).
 
 use adversarial::metrics::{kid, prdc};
 use std::path::Path;
@@ -154,5 +155,39 @@ fn ssim_matches_pytorch_msssim() {
     for (i, want) in g["ssim"].as_array().unwrap().iter().enumerate() {
         let (a, b) = (got.double_value(&[i as i64]), want.as_f64().unwrap());
         assert!((a - b).abs() < 1e-12, "image {i}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn bleu_matches_nltk_sentence_bleu_with_smoothing() {
+    use adversarial::metrics::bleu::BleuReferences;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bleu_golden.json");
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let lists = |key: &str| -> Vec<Vec<i64>> {
+        g[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_i64().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let (refs, hyps) = (lists("references"), lists("hypotheses"));
+    let bleu = BleuReferences::new(&refs, 4);
+    for n in [2usize, 3, 4] {
+        let want = g["sentence_bleu"][n.to_string()].as_array().unwrap();
+        for (h, w) in hyps.iter().zip(want) {
+            let (got, w) = (bleu.sentence(h, n), w.as_f64().unwrap());
+            assert!(
+                (got - w).abs() < 1e-12,
+                "BLEU-{n} of {h:?}: {got} vs NLTK {w}"
+            );
+        }
     }
 }

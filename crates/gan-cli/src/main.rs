@@ -2,10 +2,12 @@
 //! config and calls the library; nothing here trains or measures on its own.
 
 use adversarial::bench::{self, BenchOptions};
+use adversarial::config::TextConfig;
 use adversarial::lab::figure1;
 use adversarial::lab::optimal_d::{self, OptimalDOptions};
 use adversarial::lab::sweep;
 use adversarial::report::grid;
+use adversarial::train::text as text_train;
 use adversarial::train::{self, run, run::Progress};
 use adversarial::{device, Config};
 use anyhow::{bail, Context, Result};
@@ -54,6 +56,58 @@ enum Cmd {
     /// (`input | output` side by side), or with no input to its held-out pairs, scored
     /// against the true counterparts (L1, PSNR, SSIM, FID) beside the untranslated inputs.
     Translate(TranslateArgs),
+    /// Sequence GANs on discrete tokens: SeqGAN (policy gradient with Monte Carlo
+    /// roll-outs), Gumbel-softmax, and the maximum-likelihood baseline, on SeqGAN's
+    /// synthetic oracle benchmark or on text.
+    #[command(subcommand)]
+    Text(TextCmd),
+}
+
+#[derive(Subcommand)]
+enum TextCmd {
+    /// Train a sequence GAN (default: SeqGAN on the synthetic oracle benchmark).
+    Train(TextTrainArgs),
+    /// Print sentences sampled from a trained text generator.
+    Sample(TextSampleArgs),
+    /// Print the default text configuration.
+    Config,
+}
+
+#[derive(clap::Args)]
+struct TextTrainArgs {
+    /// TOML file overriding the defaults (see `gan text config`).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Override one key, e.g. --set train.adv_rounds=50 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Run directory (default: a new runs/text-<method>-<source>-<n>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its latest checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "overrides", "out", "seed"])]
+    resume: Option<PathBuf>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct TextSampleArgs {
+    /// A text run directory or its checkpoint.
+    checkpoint: PathBuf,
+    /// Number of sentences.
+    #[arg(long, short, default_value_t = 20)]
+    n: i64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the sentences to this file (one per line) instead of printing them.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -372,6 +426,12 @@ fn main() {
         Cmd::Classifier(ClassifierCmd::Train(a)) => cmd_classifier_train(a),
         Cmd::Classifier(ClassifierCmd::Test(a)) => cmd_classifier_test(a),
         Cmd::Translate(a) => cmd_translate(a),
+        Cmd::Text(TextCmd::Train(a)) => cmd_text_train(a),
+        Cmd::Text(TextCmd::Sample(a)) => cmd_text_sample(a),
+        Cmd::Text(TextCmd::Config) => {
+            print!("{}", TextConfig::default().to_toml_string());
+            Ok(())
+        }
         Cmd::Config => {
             print!("{}", Config::default().to_toml_string());
             Ok(())
@@ -1121,5 +1181,67 @@ fn cmd_translate(a: TranslateArgs) -> Result<()> {
         out.join("held-out-panel.png").display(),
         json.display()
     );
+    Ok(())
+}
+
+fn cmd_text_train(a: TextTrainArgs) -> Result<()> {
+    let progress = if a.quiet {
+        Progress::Quiet
+    } else {
+        Progress::Auto
+    };
+    let summary = if let Some(dir) = &a.resume {
+        text_train::resume(dir, progress)?
+    } else {
+        let mut overrides = Vec::new();
+        if let Some(s) = a.seed {
+            overrides.push(format!("seed={s}"));
+        }
+        overrides.extend(a.overrides.iter().cloned());
+        let cfg = TextConfig::resolve(a.config.as_deref(), &overrides)?;
+        let out = a.out.clone().unwrap_or_else(|| {
+            let base = format!("text-{}-{}", cfg.train.method, cfg.data.source);
+            (1..)
+                .map(|n| Path::new("runs").join(format!("{base}-{n}")))
+                .find(|p| !p.exists())
+                .expect("unbounded")
+        });
+        text_train::start(&cfg, &out, progress)?
+    };
+    if !a.quiet {
+        eprintln!(
+            "done: {} steps, {:.0} s in all",
+            summary.steps, summary.elapsed_s
+        );
+        eprintln!("{}", text_train::describe_eval(&summary.last_eval));
+        eprintln!("samples:    {}", summary.run_dir.join("samples").display());
+        eprintln!("checkpoint: {}", summary.checkpoint.display());
+        eprintln!(
+            "evaluations: {}",
+            summary.run_dir.join("text_eval.jsonl").display()
+        );
+    }
+    Ok(())
+}
+
+fn cmd_text_sample(a: TextSampleArgs) -> Result<()> {
+    if a.n < 1 {
+        bail!("--n must be at least 1");
+    }
+    let device = device::parse_device(&a.device)?;
+    let g = text_train::TextGenerator::load(&a.checkpoint, device)?;
+    let lines = g.sample(a.n, a.seed);
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, lines.join("\n") + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("{} sentences → {}", lines.len(), path.display());
+        }
+        None => {
+            for l in lines {
+                println!("{l}");
+            }
+        }
+    }
     Ok(())
 }

@@ -940,3 +940,147 @@ fn pix2pix_trains_on_emoji_pairs_and_translates() {
         assert!(out.contains("held-out pairs"), "{out}");
     }
 }
+
+/// A small sequence GAN: `--set` pairs for a tiny SeqGAN whose D fits 8-token rows.
+fn text_small(extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "threads=1",
+        "data.seq_len=8",
+        "generator.emb_dim=8",
+        "generator.hidden=16",
+        "discriminator.emb_dim=8",
+        "discriminator.filter_widths=[1, 2, 4]",
+        "discriminator.filter_counts=[6, 6, 6]",
+        "train.batch_size=32",
+        "train.rollouts=2",
+        "train.adv_d_steps=1",
+        "train.mle_steps=40",
+        "train.d_pretrain_steps=4",
+        "train.adv_rounds=2",
+        "train.eval_every=20",
+        "train.adv_eval_every=1",
+        "train.eval_samples=200",
+        "train.bleu_samples=100",
+        "train.checkpoint_every=20",
+    ]
+    .iter()
+    .chain(extra)
+    .flat_map(|kv| ["--set".to_string(), kv.to_string()])
+    .collect();
+    v.push("--quiet".into());
+    v
+}
+
+#[test]
+fn text_gan_trains_samples_and_resumes_on_oracle_and_fortunes() {
+    let dir = tempfile::tempdir().unwrap();
+    // the synthetic benchmark with a small oracle
+    let run = dir.path().join("oracle");
+    let mut args = vec![
+        "text".to_string(),
+        "train".into(),
+        "--out".into(),
+        run.display().to_string(),
+    ];
+    args.extend(text_small(&[
+        "data.vocab_size=50",
+        "data.sequences=640",
+        "data.oracle_hidden=8",
+    ]));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&argv);
+    for f in [
+        "config.toml",
+        "vocab.txt",
+        "metrics.jsonl",
+        "text_eval.jsonl",
+        "summary.json",
+        "checkpoint.safetensors",
+        "samples/step-000046.txt",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let evals: Vec<serde_json::Value> = std::fs::read_to_string(run.join("text_eval.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // at 0, 20, 40 (end of MLE), and after each of the 2 rounds
+    let steps: Vec<u64> = evals.iter().map(|e| e["step"].as_u64().unwrap()).collect();
+    assert_eq!(steps, [0, 20, 40, 45, 46]);
+    let nll = |i: usize| evals[i]["nll_oracle"].as_f64().unwrap();
+    assert!(
+        nll(2) < nll(0),
+        "MLE lowers NLL_oracle: {} → {}",
+        nll(0),
+        nll(2)
+    );
+    let lines = ok(&["text", "sample", run.to_str().unwrap(), "--n", "5"]);
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines
+        .iter()
+        .all(|l| l.split(' ').count() == 8 && l.starts_with('t')));
+    // resuming a finished run changes nothing
+    let before = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    ok(&[
+        "text",
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let after = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    assert!(
+        after == before,
+        "resuming a finished run rewrote its checkpoint"
+    );
+
+    // real text: Debian's fortunes, with BLEU against the held-out quotations
+    let run = dir.path().join("fortunes");
+    let mut args = vec![
+        "text".to_string(),
+        "train".into(),
+        "--out".into(),
+        run.display().to_string(),
+    ];
+    args.extend(text_small(&[
+        "data.source=fortunes",
+        "data.vocab_size=2000",
+    ]));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&argv);
+    let last: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(run.join("text_eval.jsonl"))
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    let bleu = last["bleu"].as_array().unwrap();
+    assert_eq!(bleu.len(), 3);
+    let b2 = bleu[0].as_f64().unwrap();
+    assert!(b2 > 0.0 && b2 < 1.0, "BLEU-2 {b2}");
+    let text = ok(&["text", "sample", run.to_str().unwrap(), "--n", "3"]);
+    assert_eq!(text.lines().count(), 3);
+    assert!(!text.contains("<eos>"));
+
+    // errors name the key or the file
+    let err = fails(&["text", "train", "--set", "train.rolouts=3"]);
+    assert!(err.contains("train.rolouts"), "{err}");
+    let err = fails(&[
+        "text",
+        "train",
+        "--set",
+        "data.source=lines",
+        "--set",
+        "data.path=/nonexistent/corpus.txt",
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert!(err.contains("/nonexistent/corpus.txt"), "{err}");
+    assert!(!dir.path().join("bad").exists());
+    let err = fails(&["text", "sample", dir.path().to_str().unwrap()]);
+    assert!(err.contains("checkpoint"), "{err}");
+}

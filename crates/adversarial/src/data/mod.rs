@@ -6,6 +6,7 @@
 pub mod folder;
 pub mod idx;
 pub mod paired;
+pub mod text;
 pub mod toy;
 
 use crate::config::{Config, DataConfig};

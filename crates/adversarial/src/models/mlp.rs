@@ -1,5 +1,5 @@
-//! Fully connected G and D in the style of Goodfellow et al. 2014 (LeakyReLU in place of
-//! maxout units). With the default widths this is the PyTorch reference benchmark's model:
+//! Fully connected G and D in the style of Goodfellow et al. 2014 (LeakyReLU units, or
+//! maxout units in D with `model.d_maxout`; BatchNorm in G with `model.g_norm`). With the default widths this is the PyTorch reference benchmark's model:
 //! G z-256-512-1024-(C·H·W) with Tanh, D (C·H·W)-512-256-1.
 
 use super::layers::Affine;
@@ -9,15 +9,20 @@ use tch::nn;
 
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     let out = cfg.channels * cfg.resolution * cfg.resolution;
-    let seq = stack(
-        nn::seq_t(),
-        p,
-        cfg.z_dim,
-        &cfg.g_hidden,
+    let units = Units {
+        slope: cfg.leaky_slope,
+        sn: cfg.spectral_norm_g,
+        batch_norm: cfg.g_norm == "batch",
+        maxout: 1,
+    };
+    let (seq, last) = hidden(nn::seq_t(), p, cfg.z_dim, &cfg.g_hidden, &units);
+    let n = cfg.g_hidden.len();
+    let seq = seq.add(Affine::linear(
+        p / format!("fc{n}"),
+        last,
         out,
-        cfg.leaky_slope,
         cfg.spectral_norm_g,
-    );
+    ));
     let shape = [-1, cfg.channels, cfg.resolution, cfg.resolution];
     if cfg.g_output == "linear" {
         seq.add_fn(move |x| x.view(shape))
@@ -41,46 +46,63 @@ pub fn discriminator_parts(
 ) -> (nn::SequentialT, Affine, i64) {
     let input = cfg.channels * cfg.resolution * cfg.resolution + extra;
     let seq = nn::seq_t().add_fn(|x| x.flatten(1, -1));
-    let Some((&last, hidden)) = cfg.d_hidden.split_last() else {
-        // no hidden layer: φ is the input itself
-        let head = Affine::linear(p / "fc0", input, 1, cfg.spectral_norm_d);
-        return (seq, head, input);
+    let units = Units {
+        slope: cfg.leaky_slope,
+        sn: cfg.spectral_norm_d,
+        batch_norm: false,
+        maxout: cfg.d_maxout,
     };
-    let trunk = stack(
-        seq,
-        p,
-        input,
-        hidden,
-        last,
-        cfg.leaky_slope,
-        cfg.spectral_norm_d,
-    )
-    .add_fn(leaky(cfg.leaky_slope));
+    // with no hidden layer φ is the input itself
+    let (trunk, last) = hidden(seq, p, input, &cfg.d_hidden, &units);
     let n = cfg.d_hidden.len();
     let head = Affine::linear(p / format!("fc{n}"), last, 1, cfg.spectral_norm_d);
     (trunk, head, last)
 }
 
-/// Linear layers `fc0..` from `input` through `hidden` to `output`, with LeakyReLU between
-/// them (none after the last).
-fn stack(
+/// How the hidden units of an MLP are built.
+struct Units {
+    /// LeakyReLU slope (0 = ReLU) when `maxout` is 1.
+    slope: f64,
+    sn: bool,
+    /// BatchNorm between each linear layer and its activation.
+    batch_norm: bool,
+    /// Maxout pieces: each unit is the max of this many linear pieces; 1 = LeakyReLU.
+    maxout: i64,
+}
+
+/// Hidden layers `fc0..` from `input` through `widths`, each followed by its activation;
+/// returns the stack and the width of its output. Parameter names and the order of random
+/// draws do not depend on the options, so plain MLPs keep their reference layout.
+fn hidden(
     mut seq: nn::SequentialT,
     p: &nn::Path,
     input: i64,
-    hidden: &[i64],
-    output: i64,
-    slope: f64,
-    sn: bool,
-) -> nn::SequentialT {
-    let widths: Vec<i64> = std::iter::once(input)
-        .chain(hidden.iter().copied())
-        .chain([output])
-        .collect();
-    for (i, io) in widths.windows(2).enumerate() {
-        if i > 0 {
-            seq = seq.add_fn(leaky(slope));
+    widths: &[i64],
+    units: &Units,
+) -> (nn::SequentialT, i64) {
+    let mut last = input;
+    for (i, &w) in widths.iter().enumerate() {
+        let pieces = units.maxout;
+        seq = seq.add(Affine::linear(
+            p / format!("fc{i}"),
+            last,
+            w * pieces,
+            units.sn,
+        ));
+        if units.batch_norm {
+            seq = seq.add(nn::batch_norm1d(
+                p / format!("bn{i}"),
+                w,
+                Default::default(),
+            ));
         }
-        seq = seq.add(Affine::linear(p / format!("fc{i}"), io[0], io[1], sn));
+        seq = if pieces > 1 {
+            // unit j is the max over pieces j·k .. j·k + k − 1
+            seq.add_fn(move |x| x.view([-1, w, pieces]).amax([2i64].as_slice(), false))
+        } else {
+            seq.add_fn(leaky(units.slope))
+        };
+        last = w;
     }
-    seq
+    (seq, last)
 }

@@ -12,8 +12,10 @@
 
 pub mod dcgan;
 pub mod layers;
+pub mod lstm;
 pub mod mlp;
 pub mod resnet;
+pub mod text_cnn;
 pub mod unet;
 
 use crate::config::ModelConfig;
@@ -421,5 +423,59 @@ mod tests {
         .unwrap();
         assert_eq!(mlp.g.num_parameters(), 1_486_352);
         assert_eq!(mlp.d.num_parameters(), 533_505);
+    }
+
+    /// PacGAN's toy models: BatchNorm + ReLU in G, maxout units in D.
+    #[test]
+    fn mlp_batch_norm_generator_and_maxout_discriminator() {
+        let cfg = ModelConfig {
+            arch: "mlp".into(),
+            resolution: 1,
+            channels: 2,
+            z_dim: 2,
+            g_hidden: vec![16, 16],
+            d_hidden: vec![8],
+            g_norm: "batch".into(),
+            d_maxout: 5,
+            leaky_slope: 0.0,
+            g_output: "linear".into(),
+            ..Default::default()
+        };
+        let pair = build(&cfg, Device::Cpu).unwrap();
+        // G: fc0 2→16, bn0, fc1 16→16, bn1, fc2 16→2 (BatchNorm: weight, bias and statistics)
+        let g = pair.g.vs.variables();
+        assert!(g.contains_key("bn0.running_mean") && g.contains_key("bn1.weight"));
+        assert_eq!(
+            pair.g.num_parameters(),
+            (2 * 16 + 16) + (16 * 16 + 16) + (16 * 2 + 2) + 2 * 2 * 16
+        );
+        // D: 8 units of 5 pieces each, then the output layer
+        let d = pair.d.vs.variables();
+        assert_eq!(d["fc0.weight"].size(), [40, 2]);
+        assert_eq!(d["fc1.weight"].size(), [1, 8]);
+        // a maxout unit is the largest of its pieces: set piece 3 of every unit high
+        tch::no_grad(|| {
+            let mut w = d["fc0.weight"].shallow_clone();
+            let mut b = d["fc0.bias"].shallow_clone();
+            let _ = w.zero_();
+            let _ = b.fill_(-1.0);
+            let _ = b.view([8, 5]).select(1, 3).fill_(2.0);
+            let mut w1 = d["fc1.weight"].shallow_clone();
+            let _ = w1.fill_(1.0);
+            let _ = d["fc1.bias"].shallow_clone().zero_();
+        });
+        let x = Tensor::randn([4, 2, 1, 1], (Kind::Float, Device::Cpu));
+        let out = pair.d.forward(&x, false);
+        assert!((out - 16.0).abs().max().double_value(&[]) < 1e-5);
+        // the plain MLP keeps its layout: no bn, no pieces
+        let plain = build(
+            &ModelConfig {
+                arch: "mlp".into(),
+                ..Default::default()
+            },
+            Device::Cpu,
+        )
+        .unwrap();
+        assert!(!plain.g.vs.variables().keys().any(|k| k.starts_with("bn")));
     }
 }

@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod pool;
 pub mod run;
+pub mod text;
 
 use crate::config::Config;
 use crate::data::Source;

@@ -163,6 +163,9 @@ fn execute(
         .append(true)
         .open(&metrics_path)
         .with_context(|| format!("cannot open {}", metrics_path.display()))?;
+    // 2-D toy runs: mode coverage at every sample step, for curves over training
+    let modes_path = run_dir.join("modes.jsonl");
+    truncate_log(&modes_path, trainer.step)?;
     let t = cfg.train.clone();
     let fixed = trainer.fixed_latent();
     if progress != Progress::Quiet {
@@ -251,6 +254,7 @@ fn execute(
                 &fixed,
                 &run_dir.join(format!("samples/step-{step:06}.png")),
             )?;
+            log_modes(&trainer, &modes_path)?;
         }
         let eval_now = cfg.eval.every > 0 && step % cfg.eval.every == 0 && step < t.steps;
         if eval_now || (t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps)
@@ -314,6 +318,36 @@ fn execute(
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     Ok(summary)
+}
+
+/// Appends the mode statistics of 2,500 samples (as VEEGAN and PacGAN count them) to
+/// `path`, for toy mixtures.
+fn log_modes(trainer: &Trainer, path: &Path) -> Result<()> {
+    let Some(m) = trainer.mode_stats(2500) else {
+        return Ok(());
+    };
+    #[derive(Serialize)]
+    struct Line {
+        step: u64,
+        modes_covered: usize,
+        total_modes: usize,
+        high_quality: f64,
+        kl_to_uniform: f64,
+    }
+    let line = Line {
+        step: trainer.step,
+        modes_covered: m.modes_covered,
+        total_modes: m.total_modes,
+        high_quality: m.high_quality,
+        kl_to_uniform: m.kl_to_uniform,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    writeln!(f, "{}", serde_json::to_string(&line)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// A grid of images from `z`, or for 2-D toy data a scatter plot over the true modes.
@@ -468,7 +502,7 @@ fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()
 
 /// Deletes half-written files that a killed process left (`.NAME.tmp-PID`); the files they
 /// were meant to replace are intact.
-fn remove_stale_temporaries(run_dir: &Path) {
+pub(crate) fn remove_stale_temporaries(run_dir: &Path) {
     for dir in [
         run_dir.to_path_buf(),
         run_dir.join("samples"),
@@ -488,7 +522,7 @@ fn remove_stale_temporaries(run_dir: &Path) {
 
 /// Keeps only the well-formed metric lines up to `step` (a killed run may have logged past
 /// its last checkpoint, or died mid-line).
-fn truncate_log(path: &Path, step: u64) -> Result<()> {
+pub(crate) fn truncate_log(path: &Path, step: u64) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
@@ -510,7 +544,7 @@ fn truncate_log(path: &Path, step: u64) -> Result<()> {
     Ok(())
 }
 
-fn progress_bar(progress: Progress, total: u64, at: u64) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(progress: Progress, total: u64, at: u64) -> Option<ProgressBar> {
     if progress == Progress::Quiet || !std::io::stderr().is_terminal() {
         return None;
     }

@@ -9,6 +9,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+pub mod text;
+pub use text::TextConfig;
+
 /// The whole configuration of a training run. Written resolved into each run directory,
 /// where it is enough to rebuild the models for loading a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +106,12 @@ pub struct ModelConfig {
     pub g_hidden: Vec<i64>,
     /// MLP: hidden layer widths of D.
     pub d_hidden: Vec<i64>,
+    /// MLP generator: normalisation of its hidden layers, `none` or `batch` (PacGAN's toy
+    /// generators use BatchNorm before each ReLU).
+    pub g_norm: String,
+    /// MLP discriminator: maxout pieces per hidden unit (Goodfellow et al. 2014; PacGAN's toy
+    /// D uses 5). 1 = LeakyReLU units instead.
+    pub d_maxout: i64,
     /// Negative slope of D's LeakyReLU (and of the MLP generator's).
     pub leaky_slope: f64,
     /// DCGAN discriminator normalisation: `batch`, `layer` or `none` (a gradient penalty
@@ -248,6 +257,8 @@ impl Default for ModelConfig {
             d_width: 32,
             g_hidden: vec![256, 512, 1024],
             d_hidden: vec![512, 256],
+            g_norm: "none".into(),
+            d_maxout: 1,
             leaky_slope: 0.2,
             d_norm: "batch".into(),
             spectral_norm_d: false,
@@ -318,17 +329,7 @@ impl Config {
     /// relative to the file): the base is applied first, then the file's own keys, so an
     /// experiment file holds only what it changes.
     pub fn resolve(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
-        let mut value = toml::Value::try_from(Config::default())?;
-        if let Some(path) = file {
-            for (table, origin) in config_layers(path)? {
-                merge(&mut value, toml::Value::Table(table), "")
-                    .with_context(|| format!("in {origin}"))?;
-            }
-        }
-        for ov in overrides {
-            apply_override(&mut value, ov)?;
-        }
-        Config::from_value(value)
+        Config::from_value(layered::<Config>(file, overrides)?)
     }
 
     /// Like [`Config::resolve`] with the file's text given; `origin` names it in errors.
@@ -345,15 +346,11 @@ impl Config {
 
     /// Parses a complete configuration (as written into a run directory).
     pub fn from_toml_str(text: &str) -> Result<Config> {
-        let table: toml::Table = toml::from_str(text).context("config is not valid TOML")?;
-        let mut value = toml::Value::try_from(Config::default())?;
-        merge(&mut value, toml::Value::Table(table), "")?;
-        Config::from_value(value)
+        Config::from_value(complete::<Config>(text)?)
     }
 
     fn from_value(value: toml::Value) -> Result<Config> {
-        let cfg: Config = serde_path_to_error::deserialize(value)
-            .map_err(|e| anyhow!("config key `{}`: {}", e.path(), e.inner()))?;
+        let cfg: Config = typed(value)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -432,6 +429,16 @@ impl Config {
             &["dcgan", "mlp", "pix2pix", "cyclegan"],
         )?;
         one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
+        one_of("model.g_norm", &m.g_norm, &["none", "batch"])?;
+        if m.d_maxout < 1 {
+            bail!(
+                "config key `model.d_maxout`: expected 1 (LeakyReLU units) or more maxout pieces, got {}",
+                m.d_maxout
+            );
+        }
+        if m.arch != "mlp" && (m.g_norm != "none" || m.d_maxout != 1) {
+            bail!("config keys `model.g_norm`/`model.d_maxout`: these shape the MLP models; model.arch = {:?} has its own normalisation", m.arch);
+        }
         one_of("loss.name", &self.loss.name, crate::losses::NAMES)?;
         one_of(
             "loss.divergence",
@@ -563,7 +570,40 @@ impl Config {
     }
 }
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
+/// `T`'s defaults as TOML, overlaid with the file (and the files it `extends`), then with
+/// `key=value` overrides; unknown keys and wrong types are errors naming the key.
+pub(crate) fn layered<T: Serialize + Default>(
+    file: Option<&Path>,
+    overrides: &[String],
+) -> Result<toml::Value> {
+    let mut value = toml::Value::try_from(T::default())?;
+    if let Some(path) = file {
+        for (table, origin) in config_layers(path)? {
+            merge(&mut value, toml::Value::Table(table), "")
+                .with_context(|| format!("in {origin}"))?;
+        }
+    }
+    for ov in overrides {
+        apply_override(&mut value, ov)?;
+    }
+    Ok(value)
+}
+
+/// Deserialises a merged TOML value, naming the key of any type error.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(value: toml::Value) -> Result<T> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| anyhow!("config key `{}`: {}", e.path(), e.inner()))
+}
+
+/// Merges a complete TOML text (as written into a run directory) over `T`'s defaults.
+pub(crate) fn complete<T: Serialize + Default>(text: &str) -> Result<toml::Value> {
+    let table: toml::Table = toml::from_str(text).context("config is not valid TOML")?;
+    let mut value = toml::Value::try_from(T::default())?;
+    merge(&mut value, toml::Value::Table(table), "")?;
+    Ok(value)
+}
+
+pub(crate) fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
     if allowed.contains(&value) {
         Ok(())
     } else {
@@ -574,7 +614,7 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
     }
 }
 
-fn positive(key: &str, v: f64) -> Result<()> {
+pub(crate) fn positive(key: &str, v: f64) -> Result<()> {
     if v > 0.0 && v.is_finite() {
         Ok(())
     } else {
@@ -744,8 +784,13 @@ mod tests {
                     dirs.push(path);
                     continue;
                 }
-                Config::resolve(Some(&path), &[])
-                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                // configs/text/ holds sequence-GAN configs (`gan text train`)
+                let checked = if path.components().any(|c| c.as_os_str() == "text") {
+                    TextConfig::resolve(Some(&path), &[]).map(|_| ())
+                } else {
+                    Config::resolve(Some(&path), &[]).map(|_| ())
+                };
+                checked.unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
                 n += 1;
             }
         }

@@ -1,0 +1,801 @@
+//! Sequence GANs over discrete tokens (`gan text train`): SeqGAN (Yu et al. 2017) and a
+//! Gumbel-softmax variant, with the maximum-likelihood baseline.
+//!
+//! D's score of a sampled sentence has no gradient with respect to G's parameters, because
+//! sampling a token is not differentiable. SeqGAN treats G as a policy instead: each token
+//! is an action whose reward is D's probability that the finished sentence is real,
+//! estimated for unfinished prefixes by Monte Carlo roll-outs, and G follows the
+//! REINFORCE gradient Σₜ Q(x₁..ₜ) ∇ log G(xₜ | x₁..ₜ₋₁). The Gumbel-softmax variant relaxes
+//! sampling instead, so D's gradient flows through soft one-hot tokens.
+//!
+//! A run has three phases, counted by one step counter: `mle_steps` G updates by maximum
+//! likelihood, `d_pretrain_steps` D updates on real vs generated sequences, then
+//! `adv_rounds` rounds (one G update and `adv_d_steps` D updates; for the `mle` baseline
+//! one epoch of maximum likelihood). The run directory, checkpoints and resume follow the
+//! image trainer's conventions.
+
+use super::checkpoint::{self, write_atomic, CheckpointMeta, LATEST};
+use super::run::{progress_bar, remove_stale_temporaries, truncate_log, Progress};
+use crate::config::TextConfig;
+use crate::data::text::{self, TextCorpus, Vocab};
+use crate::data::{Batcher, BatcherState};
+use crate::device;
+use crate::metrics::bleu::BleuReferences;
+use crate::models::lstm::TokenLstm;
+use crate::models::text_cnn::TextCnn;
+use crate::optim::Optimizer;
+use crate::rng::{derive_seed, torch_rng};
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{nn, Device, Kind, Tensor};
+
+const STREAM_INIT: u64 = 20;
+const STREAM_STEP: u64 = 21;
+const STREAM_EVAL: u64 = 22;
+
+/// The phase a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Mle,
+    DPretrain,
+    Adversarial,
+}
+
+/// What one step measured.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TextStepStats {
+    pub phase: Phase,
+    /// G's loss: NLL per token (MLE), or the policy-gradient / generator loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub g_loss: Option<f64>,
+    /// D's cross-entropy (without the L2 term), mean D(x) on real and on generated rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub d_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub d_real: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub d_fake: Option<f64>,
+    /// SeqGAN: the mean per-token reward of G's batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reward: Option<f64>,
+    /// Gumbel-softmax: the temperature of this round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tau: Option<f64>,
+}
+
+/// One evaluation of G (a line of `text_eval.jsonl`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TextEval {
+    pub step: u64,
+    pub phase: Phase,
+    /// Synthetic benchmark: mean NLL per token of G's samples under the oracle (nats).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nll_oracle: Option<f64>,
+    /// G's own mean NLL per token on the held-out sequences.
+    pub nll_test: f64,
+    /// Text: BLEU-2, -3, -4 of G's samples against the held-out sentences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bleu: Option<[f64; 3]>,
+    /// A few decoded samples.
+    pub samples: Vec<String>,
+    pub time_s: f64,
+}
+
+/// Both players, the roll-out policy, optimisers, data and (for the synthetic benchmark)
+/// the oracle.
+pub struct TextTrainer {
+    pub cfg: TextConfig,
+    pub corpus: TextCorpus,
+    oracle: Option<(nn::VarStore, TokenLstm)>,
+    g_vs: nn::VarStore,
+    pub g: TokenLstm,
+    roll_vs: nn::VarStore,
+    roll: TokenLstm,
+    d_vs: nn::VarStore,
+    pub d: TextCnn,
+    opt_g: Optimizer,
+    opt_d: Optimizer,
+    batcher: Batcher,
+    references: Option<BleuReferences>,
+    device: Device,
+    /// Completed steps over all phases.
+    pub step: u64,
+}
+
+impl TextTrainer {
+    pub fn new(cfg: &TextConfig) -> Result<TextTrainer> {
+        cfg.validate()?;
+        let device = device::parse_device(&cfg.device)?;
+        device::check_device(device)?;
+        device::set_threads(cfg.threads);
+        let oracle = (cfg.data.source == "oracle").then(|| text::oracle(&cfg.data, device));
+        let corpus = TextCorpus::load(&cfg.data, oracle.as_ref().map(|o| &o.1))?;
+        let vocab = corpus.vocab.len();
+        let rng = torch_rng();
+        rng.seed(derive_seed(cfg.seed, &[STREAM_INIT]));
+        let gc = &cfg.generator;
+        let g_vs = nn::VarStore::new(device);
+        let g = TokenLstm::new(&g_vs.root(), vocab, gc.emb_dim, gc.hidden, gc.init_std);
+        let mut roll_vs = nn::VarStore::new(device);
+        let roll = TokenLstm::new(&roll_vs.root(), vocab, gc.emb_dim, gc.hidden, gc.init_std);
+        roll_vs.freeze();
+        let d_vs = nn::VarStore::new(device);
+        let d = TextCnn::new(&d_vs.root(), vocab, &cfg.discriminator);
+        drop(rng);
+        let t = &cfg.train;
+        let opt_g = Optimizer::new(&g_vs, t.lr_g, 0.9, 0.999);
+        let opt_d = Optimizer::new(&d_vs, t.lr_d, 0.9, 0.999);
+        let n = corpus.train.size()[0] as usize;
+        if (n as i64) < t.batch_size {
+            bail!(
+                "{}: {n} training sequences cannot fill one batch of {} (train.batch_size)",
+                corpus.name,
+                t.batch_size
+            );
+        }
+        let batcher = Batcher::new(n, t.batch_size as usize, cfg.seed, BatcherState::default())?;
+        let references = corpus
+            .has_eos
+            .then(|| BleuReferences::new(&corpus.test_sentences(), 4));
+        Ok(TextTrainer {
+            cfg: cfg.clone(),
+            corpus,
+            oracle,
+            g_vs,
+            g,
+            roll_vs,
+            roll,
+            d_vs,
+            d,
+            opt_g,
+            opt_d,
+            batcher,
+            references,
+            device,
+            step: 0,
+        })
+    }
+
+    /// The phase of step `s` and the step's index within it.
+    pub fn phase_of(&self, s: u64) -> (Phase, u64) {
+        let mle = self.cfg.train.mle_steps;
+        let dpre = self.cfg.d_pretrain_steps();
+        if s < mle {
+            (Phase::Mle, s)
+        } else if s < mle + dpre {
+            (Phase::DPretrain, s - mle)
+        } else {
+            (Phase::Adversarial, s - mle - dpre)
+        }
+    }
+
+    /// Runs one step of the current phase.
+    pub fn train_step(&mut self) -> Result<TextStepStats> {
+        let rng = torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
+        let (phase, i) = self.phase_of(self.step);
+        let stats = match phase {
+            Phase::Mle => self.mle_step(phase)?,
+            Phase::DPretrain => self.d_step(phase)?,
+            Phase::Adversarial => self.adversarial_round(i)?,
+        };
+        self.step += 1;
+        Ok(stats)
+    }
+
+    fn real_batch(&mut self) -> Tensor {
+        let idx = self.batcher.next_indices();
+        self.corpus
+            .train
+            .index_select(0, &idx)
+            .to_device(self.device)
+    }
+
+    fn mle_step(&mut self, phase: Phase) -> Result<TextStepStats> {
+        let x = self.real_batch();
+        self.opt_g.zero_grad();
+        let loss = self.g.nll(&x);
+        loss.backward();
+        self.g_update()?;
+        Ok(TextStepStats {
+            g_loss: Some(finite(loss.double_value(&[]), "G's NLL")?),
+            ..TextStepStats::empty(phase)
+        })
+    }
+
+    /// One D update on a real batch and a generated batch (labels 1 and 0).
+    fn d_step(&mut self, phase: Phase) -> Result<TextStepStats> {
+        let real = self.real_batch();
+        let b = real.size()[0];
+        let fake = self.g.sample(b, self.cfg.data.seq_len);
+        self.opt_d.zero_grad();
+        let logits = self.d.forward(&Tensor::cat(&[&real, &fake], 0), true);
+        let labels = Tensor::cat(
+            &[
+                Tensor::ones([b], (Kind::Float, self.device)),
+                Tensor::zeros([b], (Kind::Float, self.device)),
+            ],
+            0,
+        );
+        let ce = logits.binary_cross_entropy_with_logits::<Tensor>(
+            &labels,
+            None,
+            None,
+            tch::Reduction::Mean,
+        );
+        let loss = &ce + self.d.output_l2() * self.cfg.discriminator.l2;
+        loss.backward();
+        self.opt_d.step()?;
+        let p = logits.detach().sigmoid();
+        Ok(TextStepStats {
+            d_loss: Some(finite(ce.double_value(&[]), "D's loss")?),
+            d_real: Some(p.narrow(0, 0, b).mean(Kind::Float).double_value(&[])),
+            d_fake: Some(p.narrow(0, b, b).mean(Kind::Float).double_value(&[])),
+            ..TextStepStats::empty(phase)
+        })
+    }
+
+    fn adversarial_round(&mut self, round: u64) -> Result<TextStepStats> {
+        let phase = Phase::Adversarial;
+        if self.cfg.train.method == "mle" {
+            // the baseline's round: one epoch of maximum likelihood
+            let batches = self.corpus.train.size()[0] / self.cfg.train.batch_size;
+            let mut sum = 0.0;
+            for _ in 0..batches {
+                sum += self.mle_step(phase)?.g_loss.unwrap_or(0.0);
+            }
+            return Ok(TextStepStats {
+                g_loss: Some(sum / batches as f64),
+                ..TextStepStats::empty(phase)
+            });
+        }
+        if round == 0 {
+            // the roll-out policy starts as a copy of the pre-trained G
+            self.update_rollout(0.0);
+        }
+        let mut stats = if self.cfg.train.method == "gumbel" {
+            self.gumbel_g_step(round)?
+        } else {
+            self.policy_gradient_step()?
+        };
+        for _ in 0..self.cfg.train.adv_d_steps {
+            let d = self.d_step(phase)?;
+            stats.d_loss = d.d_loss;
+            stats.d_real = d.d_real;
+            stats.d_fake = d.d_fake;
+        }
+        Ok(stats)
+    }
+
+    /// SeqGAN's G update: REINFORCE with per-token rewards from roll-outs.
+    fn policy_gradient_step(&mut self) -> Result<TextStepStats> {
+        let t = &self.cfg.train;
+        let x = self.g.sample(t.batch_size, self.cfg.data.seq_len);
+        let rewards = self.rewards(&x);
+        self.opt_g.zero_grad();
+        let loss = -(self.g.token_log_probs(&x) * &rewards).mean(Kind::Float);
+        loss.backward();
+        self.g_update()?;
+        self.update_rollout(self.cfg.train.rollout_update);
+        Ok(TextStepStats {
+            g_loss: Some(finite(loss.double_value(&[]), "G's policy-gradient loss")?),
+            reward: Some(rewards.mean(Kind::Float).double_value(&[])),
+            ..TextStepStats::empty(Phase::Adversarial)
+        })
+    }
+
+    /// Q(x₁..ₜ) for every prefix of every row of `x` (B×T): the mean of D's probability
+    /// "real" over `rollouts` completions of the prefix by the roll-out policy, and D's
+    /// probability of the whole row at the last position.
+    pub fn rewards(&self, x: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            let (b, len) = (x.size()[0], x.size()[1]);
+            let r = self.cfg.train.rollouts;
+            let mut cols = Vec::with_capacity(len as usize);
+            for t in 1..len {
+                let prefix = x.narrow(1, 0, t).repeat([r, 1]);
+                let full = self.roll.complete(&prefix, len);
+                let p = self.d.forward(&full, false).sigmoid().view([r, b]);
+                cols.push(p.mean_dim(0, false, Kind::Float));
+            }
+            cols.push(self.d.forward(x, false).sigmoid());
+            Tensor::stack(&cols, 1)
+        })
+    }
+
+    /// The Gumbel-softmax G update: non-saturating loss −log D(G) on straight-through
+    /// relaxed one-hots, the temperature annealed geometrically over the rounds.
+    fn gumbel_g_step(&mut self, round: u64) -> Result<TextStepStats> {
+        let t = &self.cfg.train;
+        let frac = if t.adv_rounds > 1 {
+            round as f64 / (t.adv_rounds - 1) as f64
+        } else {
+            0.0
+        };
+        let tau = t.gumbel_tau * (t.gumbel_tau_end / t.gumbel_tau).powf(frac);
+        let (_, soft) = self
+            .g
+            .sample_relaxed(t.batch_size, self.cfg.data.seq_len, tau);
+        self.opt_g.zero_grad();
+        let logits = self.d.forward_soft(&soft, true);
+        let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
+            &logits.ones_like(),
+            None,
+            None,
+            tch::Reduction::Mean,
+        );
+        loss.backward();
+        self.g_update()?;
+        Ok(TextStepStats {
+            g_loss: Some(finite(loss.double_value(&[]), "G's loss")?),
+            tau: Some(tau),
+            ..TextStepStats::empty(Phase::Adversarial)
+        })
+    }
+
+    /// Clips G's gradient norm and steps its optimiser.
+    fn g_update(&mut self) -> Result<()> {
+        let clip = self.cfg.train.grad_clip;
+        if clip > 0.0 {
+            let grads: Vec<Tensor> = self
+                .g_vs
+                .trainable_variables()
+                .iter()
+                .map(Tensor::grad)
+                .filter(Tensor::defined)
+                .collect();
+            let norm = grads
+                .iter()
+                .map(|g| g.square().sum(Kind::Float))
+                .fold(Tensor::zeros([], (Kind::Float, self.device)), |a, b| a + b)
+                .sqrt()
+                .double_value(&[]);
+            if norm > clip {
+                tch::no_grad(|| {
+                    for mut g in grads {
+                        let _ = g.g_mul_scalar_(clip / (norm + 1e-6));
+                    }
+                });
+            }
+        }
+        self.opt_g.step()
+    }
+
+    /// θ_roll ← rate·θ_roll + (1 − rate)·θ_G.
+    fn update_rollout(&mut self, rate: f64) {
+        let src = self.g_vs.variables();
+        tch::no_grad(|| {
+            for (name, mut r) in self.roll_vs.variables() {
+                let _ = r.lerp_(&src[&name], 1.0 - rate);
+            }
+        });
+    }
+
+    /// Samples, held-out NLL, NLL_oracle (synthetic) or BLEU (text), seeded by the step.
+    pub fn evaluate(&self, time_s: f64) -> TextEval {
+        let rng = torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
+        let n = self.cfg.train.eval_samples;
+        let len = self.cfg.data.seq_len;
+        let samples = tch::no_grad(|| {
+            let chunks: Vec<Tensor> = (0..n)
+                .step_by(1000)
+                .map(|i| self.g.sample((n - i).min(1000), len))
+                .collect();
+            Tensor::cat(&chunks, 0)
+        });
+        let mean_nll = |m: &TokenLstm, x: &Tensor| -> f64 {
+            tch::no_grad(|| {
+                let rows = x.size()[0];
+                if rows == 0 {
+                    return f64::NAN;
+                }
+                let mut sum = 0.0;
+                for i in (0..rows).step_by(1000) {
+                    let c = x.narrow(0, i, (rows - i).min(1000)).to_device(self.device);
+                    sum += m.nll(&c).double_value(&[]) * c.size()[0] as f64;
+                }
+                sum / rows as f64
+            })
+        };
+        let nll_oracle = self.oracle.as_ref().map(|(_, o)| mean_nll(o, &samples));
+        let nll_test = mean_nll(&self.g, &self.corpus.test);
+        let rows = text::rows(&samples);
+        let bleu = self.references.as_ref().map(|refs| {
+            let k = (self.cfg.train.bleu_samples as usize).min(rows.len());
+            let hyps: Vec<Vec<i64>> = rows[..k].iter().map(|r| text::strip_eos(r, true)).collect();
+            [
+                refs.mean(&hyps, 2),
+                refs.mean(&hyps, 3),
+                refs.mean(&hyps, 4),
+            ]
+        });
+        let vocab = &self.corpus.vocab;
+        TextEval {
+            step: self.step,
+            phase: self.phase_of(self.step.saturating_sub(1)).0,
+            nll_oracle,
+            nll_test,
+            bleu,
+            samples: rows
+                .iter()
+                .take(20)
+                .map(|r| vocab.decode(r, self.corpus.has_eos))
+                .collect(),
+            time_s,
+        }
+    }
+
+    /// All state a resume needs, as named tensors.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = checkpoint::named_vars("g", &self.g_vs);
+        out.extend(checkpoint::named_vars("roll", &self.roll_vs));
+        out.extend(checkpoint::named_vars("d", &self.d_vs));
+        for (prefix, o) in [("opt_g", &self.opt_g), ("opt_d", &self.opt_d)] {
+            out.extend(
+                o.state()
+                    .into_iter()
+                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
+            );
+        }
+        out
+    }
+
+    pub fn meta(&self, elapsed_s: f64) -> CheckpointMeta {
+        CheckpointMeta {
+            format_version: checkpoint::FORMAT_VERSION,
+            step: self.step,
+            batcher: self.batcher.state(),
+            elapsed_s,
+            config: self.cfg.to_toml_string(),
+        }
+    }
+
+    /// Continues from a checkpoint written by this trainer's config.
+    pub fn restore(&mut self, c: &checkpoint::Checkpoint) -> Result<()> {
+        checkpoint::load_vars(c, "g", &self.g_vs)?;
+        checkpoint::load_vars(c, "roll", &self.roll_vs)?;
+        checkpoint::load_vars(c, "d", &self.d_vs)?;
+        let sub = |prefix: &str| {
+            let dot = format!("{prefix}.");
+            c.tensors
+                .iter()
+                .filter_map(|(k, t)| {
+                    k.strip_prefix(&dot)
+                        .map(|n| (n.to_string(), t.shallow_clone()))
+                })
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        self.opt_g.load_state(&sub("opt_g"), "G's optimiser")?;
+        self.opt_d.load_state(&sub("opt_d"), "D's optimiser")?;
+        let n = self.corpus.train.size()[0] as usize;
+        self.batcher = Batcher::new(
+            n,
+            self.cfg.train.batch_size as usize,
+            self.cfg.seed,
+            c.meta.batcher,
+        )?;
+        self.step = c.meta.step;
+        Ok(())
+    }
+}
+
+impl TextStepStats {
+    fn empty(phase: Phase) -> TextStepStats {
+        TextStepStats {
+            phase,
+            g_loss: None,
+            d_loss: None,
+            d_real: None,
+            d_fake: None,
+            reward: None,
+            tau: None,
+        }
+    }
+}
+
+fn finite(v: f64, what: &str) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        bail!("{what} is {v}: training diverged (try a lower train.lr_g / train.lr_d)")
+    }
+}
+
+/// What a finished text run reports (also `summary.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TextRunSummary {
+    pub run_dir: PathBuf,
+    pub steps: u64,
+    pub elapsed_s: f64,
+    pub corpus: String,
+    pub train_sequences: i64,
+    pub test_sequences: i64,
+    pub vocabulary: i64,
+    pub last_eval: TextEval,
+    pub checkpoint: PathBuf,
+}
+
+/// Starts a new text run in `run_dir` (which must not hold a run yet).
+pub fn start(cfg: &TextConfig, run_dir: &Path, progress: Progress) -> Result<TextRunSummary> {
+    if run_dir.join("config.toml").exists() {
+        bail!(
+            "{} already holds a run: resume it with `gan text train --resume {}` or choose another --out",
+            run_dir.display(),
+            run_dir.display()
+        );
+    }
+    execute(cfg, run_dir, None, progress)
+}
+
+/// Continues the text run in `run_dir` from its latest checkpoint.
+pub fn resume(run_dir: &Path, progress: Progress) -> Result<TextRunSummary> {
+    let cfg_path = run_dir.join("config.toml");
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
+        format!(
+            "{} is not a run directory (no readable config.toml)",
+            run_dir.display()
+        )
+    })?;
+    let cfg =
+        TextConfig::from_toml_str(&text).with_context(|| format!("in {}", cfg_path.display()))?;
+    let ckpt_path = run_dir.join(LATEST);
+    let ckpt = if ckpt_path.exists() {
+        let c = checkpoint::load(&ckpt_path)?;
+        if TextConfig::from_toml_str(&c.meta.config)? != cfg {
+            bail!(
+                "{} was edited after its checkpoint was written",
+                cfg_path.display()
+            );
+        }
+        Some(c)
+    } else {
+        None
+    };
+    execute(&cfg, run_dir, ckpt, progress)
+}
+
+fn execute(
+    cfg: &TextConfig,
+    run_dir: &Path,
+    ckpt: Option<checkpoint::Checkpoint>,
+    progress: Progress,
+) -> Result<TextRunSummary> {
+    let mut trainer = TextTrainer::new(cfg)?;
+    let mut elapsed_before = 0.0;
+    if let Some(c) = &ckpt {
+        trainer.restore(c)?;
+        elapsed_before = c.meta.elapsed_s;
+    }
+    std::fs::create_dir_all(run_dir.join("samples"))
+        .with_context(|| format!("cannot create run directory {}", run_dir.display()))?;
+    remove_stale_temporaries(run_dir);
+    if ckpt.is_none() {
+        write_atomic(
+            &run_dir.join("config.toml"),
+            cfg.to_toml_string().as_bytes(),
+        )?;
+        write_atomic(
+            &run_dir.join("vocab.txt"),
+            trainer.corpus.vocab.tokens.join("\n").as_bytes(),
+        )?;
+    }
+    let log_path = run_dir.join("metrics.jsonl");
+    let eval_path = run_dir.join("text_eval.jsonl");
+    truncate_log(&log_path, trainer.step)?;
+    truncate_log(&eval_path, trainer.step)?;
+    let total = cfg.total_steps();
+    let t = &cfg.train;
+    if progress != Progress::Quiet {
+        eprintln!(
+            "{} on {}: {} training / {} held-out sequences of {} tokens, vocabulary {}; \
+             {} MLE + {} D pre-training steps + {} adversarial rounds → {}",
+            t.method,
+            trainer.corpus.name,
+            trainer.corpus.train.size()[0],
+            trainer.corpus.test.size()[0],
+            cfg.data.seq_len,
+            trainer.corpus.vocab.len(),
+            t.mle_steps,
+            cfg.d_pretrain_steps(),
+            t.adv_rounds,
+            run_dir.display()
+        );
+    }
+    let bar = progress_bar(progress, total, trainer.step);
+    let start = Instant::now();
+    let start_step = trainer.step;
+    let plain_every = (total / 20).max(1);
+    let mut last_eval = None;
+    let mle_end = t.mle_steps;
+    let adv_start = t.mle_steps + cfg.d_pretrain_steps();
+    if trainer.step == 0 {
+        let e = trainer.evaluate(0.0);
+        append_json(&eval_path, &e)?;
+        last_eval = Some(e);
+    }
+    while trainer.step < total {
+        let s = trainer.train_step()?;
+        let step = trainer.step;
+        let now = elapsed_before + start.elapsed().as_secs_f64();
+        if step % t.log_every == 0 || step == total || s.phase == Phase::Adversarial {
+            #[derive(Serialize)]
+            struct Line<'a> {
+                step: u64,
+                #[serde(flatten)]
+                stats: &'a TextStepStats,
+                time_s: f64,
+            }
+            append_json(
+                &log_path,
+                &Line {
+                    step,
+                    stats: &s,
+                    time_s: now,
+                },
+            )?;
+        }
+        let msg = describe(&s);
+        match &bar {
+            Some(b) => {
+                b.set_position(step);
+                b.set_message(msg);
+            }
+            None if progress != Progress::Quiet
+                && (step % plain_every == 0 || s.phase == Phase::Adversarial && step % 10 == 0) =>
+            {
+                eprintln!("[{step}/{total}] {msg}");
+            }
+            None => {}
+        }
+        let in_adv = step > adv_start;
+        let eval_due = if in_adv {
+            (step - adv_start).is_multiple_of(t.adv_eval_every.max(1))
+        } else {
+            t.eval_every > 0 && step % t.eval_every == 0
+        };
+        if eval_due || step == mle_end || step == total {
+            let e = trainer.evaluate(now);
+            append_json(&eval_path, &e)?;
+            write_atomic(
+                &run_dir.join(format!("samples/step-{step:06}.txt")),
+                (e.samples.join("\n") + "\n").as_bytes(),
+            )?;
+            if progress != Progress::Quiet {
+                eprintln!("{}", describe_eval(&e));
+            }
+            last_eval = Some(e);
+        }
+        if t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < total {
+            save(&trainer, run_dir, now)?;
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    let elapsed = elapsed_before + start.elapsed().as_secs_f64();
+    if trainer.step > start_step || ckpt.is_none() {
+        save(&trainer, run_dir, elapsed)?;
+    }
+    let last_eval = match last_eval {
+        Some(e) => e,
+        None => trainer.evaluate(elapsed),
+    };
+    let summary = TextRunSummary {
+        run_dir: run_dir.to_path_buf(),
+        steps: trainer.step,
+        elapsed_s: elapsed,
+        corpus: trainer.corpus.name.clone(),
+        train_sequences: trainer.corpus.train.size()[0],
+        test_sequences: trainer.corpus.test.size()[0],
+        vocabulary: trainer.corpus.vocab.len(),
+        last_eval,
+        checkpoint: run_dir.join(LATEST),
+    };
+    write_atomic(
+        &run_dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    Ok(summary)
+}
+
+fn save(trainer: &TextTrainer, run_dir: &Path, elapsed: f64) -> Result<()> {
+    checkpoint::save(
+        &run_dir.join(LATEST),
+        &trainer.state_tensors(),
+        &trainer.meta(elapsed),
+    )
+}
+
+fn append_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    writeln!(f, "{}", serde_json::to_string(value)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn describe(s: &TextStepStats) -> String {
+    let mut parts = vec![format!("{:?}", s.phase)];
+    let mut add = |name: &str, v: Option<f64>| {
+        if let Some(v) = v {
+            parts.push(format!("{name} {v:.3}"));
+        }
+    };
+    add("G", s.g_loss);
+    add("D", s.d_loss);
+    add("D(x)", s.d_real);
+    add("D(G(z))", s.d_fake);
+    add("reward", s.reward);
+    add("tau", s.tau);
+    parts.join("  ")
+}
+
+/// One line about an evaluation, with its first sample.
+pub fn describe_eval(e: &TextEval) -> String {
+    let mut s = format!("eval at step {}:", e.step);
+    if let Some(v) = e.nll_oracle {
+        s += &format!(" NLL_oracle {v:.3}");
+    }
+    s += &format!(" NLL_test {:.3}", e.nll_test);
+    if let Some(b) = e.bleu {
+        s += &format!(" BLEU-2/3/4 {:.3}/{:.3}/{:.3}", b[0], b[1], b[2]);
+    }
+    if let Some(first) = e.samples.first() {
+        s += &format!("  e.g. \"{first}\"");
+    }
+    s
+}
+
+/// A trained generator with its vocabulary, for `gan text sample`.
+pub struct TextGenerator {
+    pub cfg: TextConfig,
+    pub vocab: Vocab,
+    _vs: nn::VarStore,
+    pub g: TokenLstm,
+}
+
+impl TextGenerator {
+    /// Loads G from a run directory (or a checkpoint inside one, beside its vocab.txt).
+    pub fn load(path: &Path, device: Device) -> Result<TextGenerator> {
+        let file = checkpoint::resolve_path(path);
+        let ckpt = checkpoint::load(&file)?;
+        let cfg = TextConfig::from_toml_str(&ckpt.meta.config)
+            .with_context(|| format!("{} is not a text run's checkpoint", file.display()))?;
+        let vocab_path = file.parent().unwrap_or(Path::new(".")).join("vocab.txt");
+        let words = std::fs::read_to_string(&vocab_path).with_context(|| {
+            format!("cannot read the run's vocabulary {}", vocab_path.display())
+        })?;
+        let vocab = Vocab::from_tokens(words.split('\n').map(str::to_string).collect());
+        device::check_device(device)?;
+        let vs = nn::VarStore::new(device);
+        let gc = &cfg.generator;
+        let g = TokenLstm::new(&vs.root(), vocab.len(), gc.emb_dim, gc.hidden, gc.init_std);
+        checkpoint::load_vars(&ckpt, "g", &vs)
+            .with_context(|| format!("loading {}", file.display()))?;
+        Ok(TextGenerator {
+            cfg,
+            vocab,
+            _vs: vs,
+            g,
+        })
+    }
+
+    /// `n` decoded samples drawn with `seed`.
+    pub fn sample(&self, n: i64, seed: u64) -> Vec<String> {
+        let rng = torch_rng();
+        rng.seed(seed);
+        let x = self.g.sample(n, self.cfg.data.seq_len);
+        let eos = self.cfg.data.source != "oracle";
+        text::rows(&x)
+            .iter()
+            .map(|r| self.vocab.decode(r, eos))
+            .collect()
+    }
+}
