@@ -52,6 +52,8 @@ fn mle_learns_the_oracle() {
     let (b, a) = (before.nll_oracle.unwrap(), after.nll_oracle.unwrap());
     // G's samples become likelier under the oracle, and the held-out data under G
     assert!(a < b - 0.5, "NLL_oracle {b} → {a}");
+    // the oracle's own held-out data is the floor
+    assert!(after.nll_oracle_real.unwrap() < a);
     // (by less: ln 40 = 3.69 is uniform, the oracle's own entropy sets the floor)
     assert!(
         after.nll_test < before.nll_test - 0.2,

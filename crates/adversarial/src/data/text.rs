@@ -393,6 +393,39 @@ mod tests {
     }
 
     #[test]
+    fn a_text_file_gives_one_sentence_per_line_split_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.txt");
+        let lines: Vec<String> = (0..200)
+            .map(|i| format!("line number {i} is here ."))
+            .collect();
+        std::fs::write(
+            &path,
+            lines.join("\n") + "\n\nway too long a line for eight tokens of room\n",
+        )
+        .unwrap();
+        let cfg = TextDataConfig {
+            source: "lines".into(),
+            path: path.display().to_string(),
+            seq_len: 8,
+            min_count: 1,
+            max_unknown: 0,
+            ..Default::default()
+        };
+        let c = TextCorpus::load(&cfg, None).unwrap();
+        // the empty and the over-long line are dropped; about a tenth is held out, and
+        // held-out lines whose number never occurs in training hold an <unk>: with
+        // max_unknown = 0 they are dropped too
+        let (tr, te) = (c.train.size()[0], c.test.size()[0]);
+        assert!((150..=195).contains(&tr) && tr + te <= 200, "{tr} + {te}");
+        assert_eq!(
+            c.vocab.decode(&rows(&c.train)[0], true).split(' ').count(),
+            6
+        );
+        assert!(rows(&c.test).iter().all(|r| !r.contains(&UNK)));
+    }
+
+    #[test]
     fn vocabulary_orders_by_frequency_and_maps_rare_words_to_unk() {
         let s: Vec<Vec<String>> = [["b", "a", "b"], ["c", "b", "a"]]
             .iter()

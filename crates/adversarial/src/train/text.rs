@@ -75,6 +75,10 @@ pub struct TextEval {
     /// Synthetic benchmark: mean NLL per token of G's samples under the oracle (nats).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nll_oracle: Option<f64>,
+    /// Synthetic benchmark: the same for the oracle's own held-out sequences (the floor a
+    /// perfect G would reach: the oracle's entropy per token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nll_oracle_real: Option<f64>,
     /// G's own mean NLL per token on the held-out sequences.
     pub nll_test: f64,
     /// Text: BLEU-2, -3, -4 of G's samples against the held-out sentences.
@@ -403,6 +407,10 @@ impl TextTrainer {
             })
         };
         let nll_oracle = self.oracle.as_ref().map(|(_, o)| mean_nll(o, &samples));
+        let nll_oracle_real = self
+            .oracle
+            .as_ref()
+            .map(|(_, o)| mean_nll(o, &self.corpus.test));
         let nll_test = mean_nll(&self.g, &self.corpus.test);
         let rows = text::rows(&samples);
         let bleu = self.references.as_ref().map(|refs| {
@@ -419,6 +427,7 @@ impl TextTrainer {
             step: self.step,
             phase: self.phase_of(self.step.saturating_sub(1)).0,
             nll_oracle,
+            nll_oracle_real,
             nll_test,
             bleu,
             samples: rows
@@ -742,6 +751,9 @@ pub fn describe_eval(e: &TextEval) -> String {
     let mut s = format!("eval at step {}:", e.step);
     if let Some(v) = e.nll_oracle {
         s += &format!(" NLL_oracle {v:.3}");
+    }
+    if let Some(v) = e.nll_oracle_real {
+        s += &format!(" (oracle's own data {v:.3})");
     }
     s += &format!(" NLL_test {:.3}", e.nll_test);
     if let Some(b) = e.bleu {
