@@ -971,24 +971,32 @@ fn text_small(extra: &[&str]) -> Vec<String> {
     v
 }
 
-#[test]
-fn text_gan_trains_samples_and_resumes_on_oracle_and_fortunes() {
-    let dir = tempfile::tempdir().unwrap();
-    // the synthetic benchmark with a small oracle
-    let run = dir.path().join("oracle");
+/// `gan text train --out RUN` with the small setup and `extra` overrides.
+fn text_train(run: &Path, extra: &[&str]) -> String {
     let mut args = vec![
         "text".to_string(),
         "train".into(),
         "--out".into(),
         run.display().to_string(),
     ];
-    args.extend(text_small(&[
-        "data.vocab_size=50",
-        "data.sequences=640",
-        "data.oracle_hidden=8",
-    ]));
+    args.extend(text_small(extra));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    ok(&argv);
+    ok(&argv)
+}
+
+#[test]
+fn text_gan_trains_samples_and_resumes_on_oracle_and_fortunes() {
+    let dir = tempfile::tempdir().unwrap();
+    // the synthetic benchmark with a small oracle
+    let run = dir.path().join("oracle");
+    text_train(
+        &run,
+        &[
+            "data.vocab_size=50",
+            "data.sequences=640",
+            "data.oracle_hidden=8",
+        ],
+    );
     for f in [
         "config.toml",
         "vocab.txt",
@@ -1038,18 +1046,7 @@ fn text_gan_trains_samples_and_resumes_on_oracle_and_fortunes() {
 
     // real text: Debian's fortunes, with BLEU against the held-out quotations
     let run = dir.path().join("fortunes");
-    let mut args = vec![
-        "text".to_string(),
-        "train".into(),
-        "--out".into(),
-        run.display().to_string(),
-    ];
-    args.extend(text_small(&[
-        "data.source=fortunes",
-        "data.vocab_size=2000",
-    ]));
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    ok(&argv);
+    text_train(&run, &["data.source=fortunes", "data.vocab_size=2000"]);
     let last: serde_json::Value = serde_json::from_str(
         std::fs::read_to_string(run.join("text_eval.jsonl"))
             .unwrap()
