@@ -227,7 +227,12 @@ fn sigkill_at_random_moments_never_corrupts_and_resume_matches() {
             checkpoint::load(&ck).expect("checkpoint readable after SIGKILL");
         }
     }
-    ok(&resume_args);
+    // on a loaded machine every kill may have landed before the run directory existed
+    if killed.join("config.toml").exists() {
+        ok(&resume_args);
+    } else {
+        ok(&args);
+    }
     assert!(
         kills >= 6,
         "only {kills} of {rounds} runs were still going when killed"
