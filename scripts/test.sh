@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README; .ci/run calls it): installs what is missing
-# (libtorch 2.13.0, Fashion-MNIST, the FID Inception network, the paired emoji), checks formatting and lints, runs every test.
+# (libtorch 2.13.0, Fashion-MNIST, the fortunes corpus, the FID Inception network, the paired
+# emoji), checks formatting and lints, runs every test.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
