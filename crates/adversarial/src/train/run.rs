@@ -341,12 +341,17 @@ fn log_modes(trainer: &Trainer, path: &Path) -> Result<()> {
         high_quality: m.high_quality,
         kl_to_uniform: m.kl_to_uniform,
     };
+    append_json(path, &line)
+}
+
+/// Appends `value` as one JSON line to `path`.
+pub(crate) fn append_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    writeln!(f, "{}", serde_json::to_string(&line)?)
+    writeln!(f, "{}", serde_json::to_string(value)?)
         .with_context(|| format!("writing {}", path.display()))
 }
 

@@ -15,7 +15,7 @@
 //! image trainer's conventions.
 
 use super::checkpoint::{self, write_atomic, CheckpointMeta, LATEST};
-use super::run::{progress_bar, remove_stale_temporaries, truncate_log, Progress};
+use super::run::{append_json, progress_bar, remove_stale_temporaries, truncate_log, Progress};
 use crate::config::TextConfig;
 use crate::data::text::{self, TextCorpus, Vocab};
 use crate::data::{Batcher, BatcherState};
@@ -27,7 +27,6 @@ use crate::optim::Optimizer;
 use crate::rng::{derive_seed, torch_rng};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
@@ -718,16 +717,6 @@ fn save(trainer: &TextTrainer, run_dir: &Path, elapsed: f64) -> Result<()> {
         &trainer.state_tensors(),
         &trainer.meta(elapsed),
     )
-}
-
-fn append_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    writeln!(f, "{}", serde_json::to_string(value)?)
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn describe(s: &TextStepStats) -> String {
