@@ -61,6 +61,35 @@ enum Cmd {
     /// synthetic oracle benchmark or on text.
     #[command(subcommand)]
     Text(TextCmd),
+    /// Write a run's report: one self-contained HTML file (config, loss and D-output
+    /// curves, metric curves, the sample timeline, evaluations, figures, warnings).
+    Report(ReportArgs),
+    /// Serve a dashboard of the runs under a folder on a local port: their state and
+    /// warnings, curves of several runs on one chart, and live reports.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Run directories (each gets its own report).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Output file (default: RUN/report.html); only with one run.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Folder holding run directories, at any depth up to four (default: runs).
+    #[arg(default_value = "runs")]
+    root: PathBuf,
+    /// Address to listen on; 127.0.0.1 keeps the dashboard private to this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
 }
 
 #[derive(Subcommand)]
@@ -428,6 +457,8 @@ fn main() {
         Cmd::Translate(a) => cmd_translate(a),
         Cmd::Text(TextCmd::Train(a)) => cmd_text_train(a),
         Cmd::Text(TextCmd::Sample(a)) => cmd_text_sample(a),
+        Cmd::Report(a) => cmd_report(a),
+        Cmd::Serve(a) => cmd_serve(a),
         Cmd::Text(TextCmd::Config) => {
             print!("{}", TextConfig::default().to_toml_string());
             Ok(())
@@ -799,6 +830,30 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn cmd_report(a: ReportArgs) -> Result<()> {
+    if a.out.is_some() && a.runs.len() > 1 {
+        bail!("--out names one file; give one run with it");
+    }
+    for run in &a.runs {
+        let (path, alerts) = adversarial::report::html::write_report(run, a.out.as_deref())?;
+        for al in &alerts {
+            eprintln!("warning: {}: {}", run.display(), al.message);
+        }
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn cmd_serve(a: ServeArgs) -> Result<()> {
+    let addr = format!("{}:{}", a.host, a.port);
+    let server = adversarial::report::serve::Dashboard::bind(&a.root, &addr)?;
+    let bound = server.local_addr().map_or(addr, |s| s.to_string());
+    // the first line of output is the address, so scripts (and tests) can read the port
+    println!("serving {} at http://{bound}/", a.root.display());
+    std::io::Write::flush(&mut std::io::stdout())?;
+    server.run()
 }
 
 fn cmd_memorization(a: MemorizationArgs) -> Result<()> {

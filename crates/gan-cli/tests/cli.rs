@@ -2,35 +2,13 @@
 //! usable run, resume is bit-for-bit, SIGKILL never corrupts a checkpoint, bad input gets
 //! clear errors, sampling and the benchmark work.
 
+mod common;
+
 use adversarial::train::checkpoint;
+use common::{fails, ok};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
-
-fn gan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gan"))
-        .args(args)
-        .output()
-        .expect("gan runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = gan(args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "gan {args:?} failed:\n{text}");
-    text
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = gan(args);
-    let text = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "gan {args:?} should fail");
-    text
-}
 
 /// A small, fast MLP setup on real digits (milliseconds per iteration).
 const SMALL: &[&str] = &[

@@ -213,6 +213,9 @@ pub struct TrainConfig {
     /// CycleGAN: D is shown a random mix of the newest fakes and this many stored older
     /// ones (Shrivastava et al. 2017); 0 = only the newest.
     pub pool_size: usize,
+    /// Also write TensorBoard event files (losses, D outputs, sample grids, modes and
+    /// evaluations) under `RUN/tensorboard/`.
+    pub tensorboard: bool,
 }
 
 impl Default for Config {
@@ -318,6 +321,7 @@ impl Default for TrainConfig {
             keep_checkpoints: 0,
             grid_size: 64,
             pool_size: 50,
+            tensorboard: false,
         }
     }
 }

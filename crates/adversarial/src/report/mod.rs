@@ -1,9 +1,14 @@
-//! What a person looks at: image grids, scatter plots and line charts as PNG; HTML reports
-//! build on these.
+//! What a person looks at: image grids, scatter plots and line charts as PNG; the HTML run
+//! report and the live dashboard; collapse and divergence warnings; TensorBoard event files.
 
 pub mod grid;
+pub mod health;
+pub mod html;
 pub mod lines;
+pub mod run_data;
 pub mod scatter;
+pub mod serve;
+pub mod tensorboard;
 pub mod text;
 
 use crate::train::checkpoint::write_atomic;

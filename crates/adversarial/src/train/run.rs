@@ -8,6 +8,11 @@
 //! RUN_DIR/checkpoint.safetensors    latest checkpoint (atomic)
 //! RUN_DIR/checkpoints/step-NNNNNN.safetensors   kept history, if train.keep_checkpoints > 0
 //! RUN_DIR/summary.json              written when the run completes
+//! RUN_DIR/modes.jsonl               mode coverage at each sample step (2-D toy data)
+//! RUN_DIR/theory.jsonl              JSD and V(G, D) against V(G, D*) (1-D toy data)
+//! RUN_DIR/eval.jsonl                evaluations during training (eval.every)
+//! RUN_DIR/failure.json              the step and error that stopped training, if one did
+//! RUN_DIR/tensorboard/events.out.tfevents.*   with train.tensorboard = true
 //! ```
 //!
 //! Resuming loads the latest checkpoint, drops metric lines logged after it, and continues;
@@ -17,6 +22,8 @@ use super::checkpoint::{self, write_atomic, LATEST};
 use super::{StepStats, Trainer};
 use crate::config::Config;
 use crate::data;
+use crate::report::health::Monitor;
+use crate::report::tensorboard::EventWriter;
 use crate::report::{grid, scatter};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -166,6 +173,20 @@ fn execute(
     // 2-D toy runs: mode coverage at every sample step, for curves over training
     let modes_path = run_dir.join("modes.jsonl");
     truncate_log(&modes_path, trainer.step)?;
+    // 1-D toy runs: JSD(p_data, p_g) and V(G, D) against V(G, D*) at each sample step
+    let theory_path = run_dir.join("theory.jsonl");
+    truncate_log(&theory_path, trainer.step)?;
+    // a new attempt: the error that stopped the last one no longer describes the run
+    let failure_path = run_dir.join("failure.json");
+    if failure_path.exists() {
+        std::fs::remove_file(&failure_path)
+            .with_context(|| format!("removing {}", failure_path.display()))?;
+    }
+    let mut tb = if cfg.train.tensorboard {
+        Some(EventWriter::create(&run_dir.join("tensorboard"))?)
+    } else {
+        None
+    };
     let t = cfg.train.clone();
     let fixed = trainer.fixed_latent();
     if progress != Progress::Quiet {
@@ -193,8 +214,21 @@ fn execute(
     // σ(D's output) is a probability only for the cross-entropy losses; show raw outputs otherwise
     let probabilistic = trainer.loss().is_probabilistic();
     let mut evaluator = Evaluator::new(cfg);
+    let mut monitor = Monitor::new();
+    let warn = |message: &str| match &bar {
+        Some(b) => b.println(format!("warning: {message}")),
+        None if progress != Progress::Quiet => eprintln!("warning: {message}"),
+        None => {}
+    };
     while trainer.step < t.steps {
-        let s = trainer.train_step()?;
+        let s = match trainer.train_step() {
+            Ok(s) => s,
+            Err(e) => {
+                log.flush()?;
+                record_failure(&failure_path, trainer.step + 1, &e)?;
+                return Err(e);
+            }
+        };
         let step = trainer.step;
         recent.push_back(s);
         if recent.len() > 100 {
@@ -220,6 +254,13 @@ fn execute(
             };
             writeln!(log, "{}", serde_json::to_string(&line)?)
                 .with_context(|| format!("writing {}", metrics_path.display()))?;
+            let d_fake = probabilistic.then_some(s.d_fake);
+            for a in monitor.losses(step, s.d_loss, s.g_loss, d_fake) {
+                warn(&a.message);
+            }
+            if let Some(tb) = &mut tb {
+                tb_scalars(tb, &line, probabilistic)?;
+            }
         }
         let msg = if probabilistic {
             let wrong = s
@@ -249,12 +290,18 @@ fn execute(
             None => {}
         }
         if t.sample_every > 0 && step % t.sample_every == 0 {
-            save_samples(
-                &trainer,
-                &fixed,
-                &run_dir.join(format!("samples/step-{step:06}.png")),
-            )?;
-            log_modes(&trainer, &modes_path)?;
+            let grid_path = run_dir.join(format!("samples/step-{step:06}.png"));
+            save_samples(&trainer, &fixed, &grid_path)?;
+            let modes = log_modes(&trainer, &modes_path)?;
+            log_theory(&trainer, &theory_path)?;
+            if let Some(m) = &modes {
+                for a in monitor.modes(step, m.modes_covered, m.total_modes) {
+                    warn(&a.message);
+                }
+            }
+            if let Some(tb) = &mut tb {
+                tb_samples(tb, step, &grid_path, modes.as_ref())?;
+            }
         }
         let eval_now = cfg.eval.every > 0 && step % cfg.eval.every == 0 && step < t.steps;
         if eval_now || (t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps)
@@ -263,7 +310,10 @@ fn execute(
             save_checkpoint(&trainer, run_dir, now)?;
         }
         if eval_now {
-            evaluator.run(run_dir, step, progress)?;
+            let r = evaluator.run(run_dir, step, progress)?;
+            if let Some(tb) = &mut tb {
+                tb_eval(tb, &r)?;
+            }
         }
     }
     log.flush()?;
@@ -279,8 +329,15 @@ fn execute(
     if trainer.step > start_step || ckpt.is_none() {
         save_checkpoint(&trainer, run_dir, elapsed)?;
         if cfg.eval.every > 0 {
-            evaluator.run(run_dir, trainer.step, progress)?;
+            let r = evaluator.run(run_dir, trainer.step, progress)?;
+            if let Some(tb) = &mut tb {
+                tb_eval(tb, &r)?;
+            }
         }
+    }
+    if let Some(tb) = &mut tb {
+        tb_samples(tb, trainer.step, &samples, None)?;
+        tb.flush()?;
     }
     let n = recent.len().max(1) as f64;
     let avg = recent.iter().fold(StepStats::default(), |a, s| StepStats {
@@ -320,11 +377,82 @@ fn execute(
     Ok(summary)
 }
 
+/// Writes `failure.json`: the iteration that failed and why, for reports and dashboards.
+fn record_failure(path: &Path, step: u64, e: &anyhow::Error) -> Result<()> {
+    let v = serde_json::json!({ "step": step, "error": format!("{e:#}") });
+    write_atomic(path, serde_json::to_string_pretty(&v)?.as_bytes())
+}
+
+/// The logged line as TensorBoard scalars, grouped by tag prefix.
+fn tb_scalars(tb: &mut EventWriter, l: &LogLine, probabilistic: bool) -> Result<()> {
+    let mut v = vec![
+        ("loss/D", l.d_loss),
+        ("loss/G", l.g_loss),
+        ("D_output/real", l.out_real),
+        ("D_output/fake", l.out_fake),
+        ("objective/value", l.value),
+        ("objective/penalty", l.penalty),
+    ];
+    if probabilistic {
+        v.push(("D/real", l.d_real));
+        v.push(("D/fake", l.d_fake));
+    }
+    let opt = [
+        ("D/mismatched", l.d_mismatched),
+        ("loss/L1", l.l1),
+        ("loss/cycle", l.cycle),
+        ("loss/identity", l.identity),
+    ];
+    v.extend(opt.iter().filter_map(|(k, x)| x.map(|x| (*k, x))));
+    tb.scalars(l.step, &v)?;
+    tb.flush()
+}
+
+/// A saved sample grid (and mode coverage, on toy data) as TensorBoard events.
+fn tb_samples(
+    tb: &mut EventWriter,
+    step: u64,
+    grid: &Path,
+    modes: Option<&crate::metrics::modes::ModeStats>,
+) -> Result<()> {
+    if let Ok(png) = std::fs::read(grid) {
+        tb.png(step, "samples", &png)?;
+    }
+    if let Some(m) = modes {
+        tb.scalars(
+            step,
+            &[
+                ("modes/covered", m.modes_covered as f64),
+                ("modes/high_quality", m.high_quality),
+                ("modes/kl_to_uniform", m.kl_to_uniform),
+            ],
+        )?;
+    }
+    tb.flush()
+}
+
+/// An evaluation's headline numbers as TensorBoard scalars.
+fn tb_eval(tb: &mut EventWriter, r: &crate::metrics::eval::EvalResult) -> Result<()> {
+    let mut v = Vec::new();
+    v.extend(r.fid.map(|x| ("eval/FID", x)));
+    v.extend(r.kid.as_ref().map(|k| ("eval/KID", k.mean)));
+    v.extend(r.inception_score.as_ref().map(|k| ("eval/IS", k.mean)));
+    if let Some(p) = &r.precision_recall {
+        v.push(("eval/precision", p.precision));
+        v.push(("eval/recall", p.recall));
+    }
+    if let Some(c) = &r.classes {
+        v.push(("eval/classes_covered", c.covered as f64));
+    }
+    tb.scalars(r.step.unwrap_or(0), &v)?;
+    tb.flush()
+}
+
 /// Appends the mode statistics of 2,500 samples (as VEEGAN and PacGAN count them) to
-/// `path`, for toy mixtures.
-fn log_modes(trainer: &Trainer, path: &Path) -> Result<()> {
+/// `path`, for toy mixtures, and returns them.
+fn log_modes(trainer: &Trainer, path: &Path) -> Result<Option<crate::metrics::modes::ModeStats>> {
     let Some(m) = trainer.mode_stats(2500) else {
-        return Ok(());
+        return Ok(None);
     };
     #[derive(Serialize)]
     struct Line {
@@ -341,7 +469,27 @@ fn log_modes(trainer: &Trainer, path: &Path) -> Result<()> {
         high_quality: m.high_quality,
         kl_to_uniform: m.kl_to_uniform,
     };
-    append_json(path, &line)
+    append_json(path, &line)?;
+    Ok(Some(m))
+}
+
+/// Appends, for 1-D toy mixtures, JSD(p_data ‖ p_g), V(G, D) of the current D, and
+/// V(G, D*) = −2 log 2 + 2 JSD (Goodfellow et al. 2014, Theorem 1) to `path`.
+fn log_theory(trainer: &Trainer, path: &Path) -> Result<()> {
+    match trainer.data().mixture() {
+        Some(mix) if mix.dim() == 1 && trainer.cfg.model.pack == 1 => {
+            let m = crate::lab::measure(trainer, mix, 20_000);
+            let jsd = m.jsd();
+            let line = serde_json::json!({
+                "step": trainer.step,
+                "jsd": jsd,
+                "v_of_d": m.v_of_d,
+                "v_of_d_star": -2.0 * std::f64::consts::LN_2 + 2.0 * jsd,
+            });
+            append_json(path, &line)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Appends `value` as one JSON line to `path`.
@@ -379,7 +527,17 @@ fn save_samples(trainer: &Trainer, latent: &super::Latent, path: &Path) -> Resul
                 path,
             )
         }
-        Some(_) => Ok(()), // 1-D plots belong to the theory lab
+        // 1-D: the theory lab's panel (p_data, p_g, D and D*), Figure 1 of the GAN paper
+        Some(mix) if trainer.cfg.model.pack == 1 => {
+            let m = crate::lab::measure(trainer, mix, 20_000);
+            let title = format!(
+                "iteration {}: JSD(p_data, p_g) = {:.3}",
+                trainer.step,
+                m.jsd()
+            );
+            crate::lab::save_chart(&m, true, &title, path)
+        }
+        Some(_) => Ok(()),
         None => match &latent.targets {
             // translation panel: each row source | translation | truth
             Some(b) => {
@@ -408,7 +566,12 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn run(&mut self, run_dir: &Path, step: u64, progress: Progress) -> Result<()> {
+    fn run(
+        &mut self,
+        run_dir: &Path,
+        step: u64,
+        progress: Progress,
+    ) -> Result<crate::metrics::eval::EvalResult> {
         use crate::metrics::{eval, features};
         let e = &self.cfg.eval;
         let device = crate::device::parse_device(&self.cfg.device)?;
@@ -468,7 +631,7 @@ impl<'a> Evaluator<'a> {
             if let Some(c) = &r.classes {
                 parts.push(format!("classes {}/{}", c.covered, c.counts.len()));
             }
-            if let Some(p) = r.precision_recall {
+            if let Some(p) = &r.precision_recall {
                 parts.push(format!(
                     "precision {:.3} recall {:.3}",
                     p.precision, p.recall
@@ -476,7 +639,7 @@ impl<'a> Evaluator<'a> {
             }
             eprintln!("[eval {step}] {} ({:.0} s)", parts.join("  "), r.seconds);
         }
-        Ok(())
+        Ok(r)
     }
 }
 
