@@ -1045,6 +1045,12 @@ fn text_gan_trains_samples_and_resumes_on_oracle_and_fortunes() {
     let text = ok(&["text", "sample", run.to_str().unwrap(), "--n", "3"]);
     assert_eq!(text.lines().count(), 3);
     assert!(!text.contains("<eos>"));
+    // the report of a text run: NLL and BLEU curves, sentences in the timeline
+    ok(&["report", run.to_str().unwrap()]);
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    for expected in ["Negative log-likelihood", "BLEU-4", "\"text\":"] {
+        assert!(html.contains(expected), "report lacks {expected}");
+    }
 
     // errors name the key or the file
     let err = fails(&["text", "train", "--set", "train.rolouts=3"]);

@@ -109,6 +109,13 @@ fn pinned_run(dir: &Path) -> String {
         "train.log_every=2",
         "--set",
         "train.sample_every=20",
+        // the shipped digit classifier scores it along the way: IS and classes covered
+        "--set",
+        "eval.every=30",
+        "--set",
+        "eval.n=200",
+        "--set",
+        "eval.metrics=[\"is\",\"classes\"]",
         "--set",
         "threads=1",
         "--out",
@@ -220,16 +227,19 @@ fn report_is_self_contained_and_renders_with_warnings_in_chromium() {
         "url": url(&pinned),
         "screenshot": shots.join("report-pinned.png"),
         "count": ["#alerts .banner[data-kind=discriminator-wins]", ".chart",
-                  "#memorization tbody tr", "figure img"],
+                  "#memorization tbody tr", "figure img", "#evals tbody tr"],
     }));
     assert_eq!(v["counts"]["#memorization tbody tr"], 1, "{v}");
+    // evaluations at 30 and 60: a table and IS and class-coverage curves
+    assert_eq!(v["counts"]["#evals tbody tr"], 2, "{v}");
+    assert_eq!(v["counts"][".chart"], 6, "{v}");
     assert_eq!(v["counts"]["figure img"], 2, "{v}");
     assert_eq!(v["images_loaded"], true);
     assert_eq!(
         v["counts"]["#alerts .banner[data-kind=discriminator-wins]"], 1,
         "{v}"
     );
-    assert_charts_drawn(&v, 3);
+    assert_charts_drawn(&v, 6);
 
     let v = browse(json!({
         "url": url(&diverged),
