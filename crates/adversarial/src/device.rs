@@ -53,3 +53,48 @@ pub fn set_threads(threads: usize) {
         tch::set_num_threads(threads as i32);
     }
 }
+
+/// Runs `f`, turning a panic raised inside tch (libtorch errors such as a failed allocation
+/// surface that way) into an error that starts with `what` and gives libtorch's reason.
+pub fn catch_torch<T>(what: &str, f: impl FnOnce() -> T) -> anyhow::Result<T> {
+    // the default hook would print the panic and libtorch's whole C++ trace first
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    r.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "libtorch failed".into());
+        anyhow::anyhow!("{what}: {}", torch_reason(&text))
+    })
+}
+
+/// The useful sentence of a libtorch error: without the Rust unwrap wrapper, the
+/// `[enforce fail at …]` prefix and the C++ stack.
+fn torch_reason(text: &str) -> String {
+    let t = text.split_once("Torch(\"").map_or(text, |(_, rest)| rest);
+    let t = t.split("\\n").next().unwrap_or(t);
+    let t = t.split('\n').next().unwrap_or(t);
+    let t = match t.find("] ") {
+        Some(i) if t.starts_with("[enforce") => &t[i + 2..],
+        _ => t,
+    };
+    t.trim_start_matches("err == 0. ").trim().to_string()
+}
+
+#[cfg(test)]
+mod catch_tests {
+    #[test]
+    fn torch_errors_become_one_sentence() {
+        let raw = "called `Result::unwrap()` on an `Err` value: Torch(\"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried to allocate 400000000000 bytes. Error code 12 (Cannot allocate memory)\\nframe #0: c10::ThrowEnforceNotMet\")";
+        assert_eq!(
+            super::torch_reason(raw),
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 400000000000 bytes. Error code 12 (Cannot allocate memory)"
+        );
+        let e = super::catch_torch("building", || -> u32 { panic!("plain") }).unwrap_err();
+        assert_eq!(format!("{e}"), "building: plain");
+    }
+}

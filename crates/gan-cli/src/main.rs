@@ -625,6 +625,32 @@ fn cmd_sample(a: SampleArgs) -> Result<()> {
         .grid
         .clone()
         .unwrap_or_else(|| base.join("sample-grid.png"));
+    if cfg.data.source == "toy" {
+        // toy generators output points, not images: a scatter plot over the true modes
+        let mix = adversarial::data::toy::GaussianMixture::named(&cfg.data.toy)?;
+        if mix.dim() != 2 || a.dir.is_some() || a.interpolate.is_some() {
+            bail!(
+                "{} is a {}-D toy model: `gan sample` draws 2-D toy samples as a scatter plot (no --dir or --interpolate); for 1-D models use `gan toy figure1`",
+                a.checkpoint.display(),
+                mix.dim()
+            );
+        }
+        let reach = mix
+            .centers
+            .iter()
+            .flatten()
+            .fold(0.0f64, |m, &v| m.max(v.abs()));
+        let title = format!("{}: {n} samples (blue), modes (red)", cfg.data.toy);
+        adversarial::report::scatter::save_scatter(
+            &images.flatten(1, -1).to_device(tch::Device::Cpu),
+            &mix.centers_tensor(),
+            reach * 1.5,
+            &title,
+            &grid_path,
+        )?;
+        println!("scatter plot of {n} samples: {}", grid_path.display());
+        return Ok(());
+    }
     grid::save_png(&grid::tile(&images, latent.columns, 2, 0)?, &grid_path)?;
     let what = match (a.class, classes) {
         (Some(c), _) => format!(" of class {c}"),

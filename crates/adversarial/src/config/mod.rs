@@ -82,6 +82,9 @@ pub struct DataConfig {
     /// each channel a digit drawn at random from the (gray) source, fixed by the seed: 1,000
     /// modes (digit triples) for mode-counting. Needs `model.channels = 3`.
     pub stacked: usize,
+    /// Image folders only: decode each batch from disk instead of holding the decoded
+    /// folder in memory (for folders larger than RAM; slower per step).
+    pub stream: bool,
 }
 
 /// Which generator/discriminator pair to build (see `models::build`).
@@ -216,6 +219,12 @@ pub struct TrainConfig {
     /// Also write TensorBoard event files (losses, D outputs, sample grids, modes and
     /// evaluations) under `RUN/tensorboard/`.
     pub tensorboard: bool,
+    /// When losses or weights turn NaN or infinite: `stop` (report the iteration and cause,
+    /// keep the last checkpoint) or `rollback` (reload the last checkpoint, multiply both
+    /// learning rates by `rollback_lr_factor` and go on, at most `max_rollbacks` times).
+    pub on_divergence: String,
+    pub rollback_lr_factor: f64,
+    pub max_rollbacks: u32,
 }
 
 impl Default for Config {
@@ -244,6 +253,7 @@ impl Default for DataConfig {
             direction: "a2b".into(),
             limit: 0,
             stacked: 0,
+            stream: false,
         }
     }
 }
@@ -322,6 +332,9 @@ impl Default for TrainConfig {
             grid_size: 64,
             pool_size: 50,
             tensorboard: false,
+            on_divergence: "stop".into(),
+            rollback_lr_factor: 0.5,
+            max_rollbacks: 3,
         }
     }
 }
@@ -463,6 +476,20 @@ impl Config {
             &t.lr_schedule,
             &["constant", "linear", "cosine", "constant-then-linear"],
         )?;
+        one_of(
+            "train.on_divergence",
+            &t.on_divergence,
+            &["stop", "rollback"],
+        )?;
+        if self.data.stream && (self.data.source != "folder" || self.data.stacked > 0) {
+            bail!("config key `data.stream`: streaming from disk is for image folders (data.source = \"folder\", no data.stacked)");
+        }
+        if !(t.rollback_lr_factor > 0.0 && t.rollback_lr_factor < 1.0) {
+            bail!(
+                "config key `train.rollback_lr_factor`: must be between 0 and 1 (exclusive), got {}",
+                t.rollback_lr_factor
+            );
+        }
         let r = &self.regularizer;
         for (key, v) in [
             ("regularizer.gradient_penalty", r.gradient_penalty),

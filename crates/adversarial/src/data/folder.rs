@@ -42,6 +42,26 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The image files under `root` (first `limit`, 0 = all) with their subfolder labels, not
+/// decoded: for streaming from disk.
+pub fn index_folder(root: &Path, limit: usize) -> Result<(Vec<PathBuf>, Option<Vec<i64>>)> {
+    if !root.is_dir() {
+        bail!(
+            "image folder {} does not exist or is not a folder",
+            root.display()
+        );
+    }
+    let mut files = list_images(root)?;
+    if files.is_empty() {
+        bail!("no PNG or JPEG images found under {}", root.display());
+    }
+    if limit > 0 {
+        files.truncate(limit);
+    }
+    let (labels, _) = labels_from_subfolders(root, &files);
+    Ok((files, labels))
+}
+
 /// Loads every image under `root` at `resolution`² with `channels` (1 or 3) channels.
 pub fn load_folder(
     root: &Path,

@@ -96,6 +96,18 @@ pub enum Source {
         name: String,
         mixture: toy::GaussianMixture,
     },
+    /// An image folder decoded batch by batch from disk (`data.stream = true`): memory holds
+    /// one batch, whatever the folder's size. Same order and pixels as the in-memory set.
+    Stream {
+        name: String,
+        files: Vec<PathBuf>,
+        labels: Option<Tensor>,
+        resolution: u32,
+        channels: u32,
+        batcher: Batcher,
+        batch: usize,
+        seed: u64,
+    },
     /// Matched (A, B) images for translation, drawn in shuffled minibatches, with the
     /// held-out pairs kept for sample panels.
     Paired {
@@ -130,6 +142,7 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Images { dataset, .. } => dataset.name.clone(),
+            Source::Stream { name, .. } => name.clone(),
             Source::Toy { name, mixture } => format!(
                 "{name} ({} Gaussians, σ {})",
                 mixture.centers.len(),
@@ -213,19 +226,42 @@ impl Source {
     }
 
     /// The next minibatch of `m` real samples (N×C×H×W floats), on `device`.
-    pub fn next_batch(&mut self, m: i64, device: Device) -> Tensor {
-        self.next_labelled(m, device).0
+    pub fn next_batch(&mut self, m: i64, device: Device) -> Result<Tensor> {
+        Ok(self.next_labelled(m, device)?.0)
     }
 
-    /// The next minibatch with its labels (int64, N) when the data has labels.
-    pub fn next_labelled(&mut self, m: i64, device: Device) -> (Tensor, Option<Tensor>) {
-        match self {
+    /// The next minibatch with its labels (int64, N) when the data has labels. Fails only
+    /// for streamed folders, when a file can no longer be read.
+    pub fn next_labelled(&mut self, m: i64, device: Device) -> Result<(Tensor, Option<Tensor>)> {
+        Ok(match self {
             Source::Images {
                 dataset, batcher, ..
             } => {
                 let idx = batcher.next_indices().to_device(device);
                 let labels = dataset.labels.as_ref().map(|l| l.index_select(0, &idx));
                 (dataset.batch(&idx), labels)
+            }
+            Source::Stream {
+                files,
+                labels,
+                resolution,
+                channels,
+                batcher,
+                ..
+            } => {
+                let idx = batcher.next_indices();
+                let picked: Vec<PathBuf> = Vec::<i64>::try_from(&idx)
+                    .expect("int64 indices")
+                    .iter()
+                    .map(|&i| files[i as usize].clone())
+                    .collect();
+                let data = folder::decode_files(&picked, *resolution, *channels)?;
+                let (r, c) = (*resolution as i64, *channels as i64);
+                let x = Tensor::from_slice(&data).view([picked.len() as i64, c, r, r]);
+                let y = labels
+                    .as_ref()
+                    .map(|l| l.index_select(0, &idx).to_device(device));
+                (to_unit_range(&x).to_device(device), y)
             }
             Source::Toy { mixture, .. } => {
                 let x = mixture
@@ -237,7 +273,7 @@ impl Source {
                 let (_, b) = self.next_pair(device).expect("paired");
                 (b, None)
             }
-        }
+        })
     }
 
     /// Checks that the data can train a model over `classes` classes: it has labels, all in
@@ -245,6 +281,7 @@ impl Source {
     pub fn check_labels(&self, classes: i64) -> Result<()> {
         let labels = match self {
             Source::Images { dataset, .. } => dataset.labels.as_ref(),
+            Source::Stream { labels, .. } => labels.as_ref(),
             _ => None,
         };
         let Some(labels) = labels else {
@@ -268,7 +305,9 @@ impl Source {
     /// Position in the data stream, for checkpoints.
     pub fn state(&self) -> BatcherState {
         match self {
-            Source::Images { batcher, .. } | Source::Paired { batcher, .. } => batcher.state(),
+            Source::Images { batcher, .. }
+            | Source::Stream { batcher, .. }
+            | Source::Paired { batcher, .. } => batcher.state(),
             Source::Toy { .. } => BatcherState::default(),
         }
     }
@@ -283,6 +322,16 @@ impl Source {
         } = self
         {
             *batcher = Batcher::new(dataset.len(), *batch, *seed, state)?;
+        }
+        if let Source::Stream {
+            files,
+            batcher,
+            batch,
+            seed,
+            ..
+        } = self
+        {
+            *batcher = Batcher::new(files.len(), *batch, *seed, state)?;
         }
         if let Source::Paired {
             train,
@@ -347,7 +396,33 @@ pub fn open(cfg: &Config) -> Result<Source> {
             seed: cfg.seed,
         });
     }
+    if cfg.data.stream {
+        return open_stream(cfg);
+    }
     Source::images(load(cfg)?, cfg.train.batch_size as usize, cfg.seed)
+}
+
+/// An image folder read batch by batch (`data.stream = true`). The first image is decoded
+/// now, so a folder that cannot be read fails at the start, not mid-run.
+fn open_stream(cfg: &Config) -> Result<Source> {
+    let d = &cfg.data;
+    let root = Path::new(&d.path);
+    let (files, labels) = folder::index_folder(root, d.limit)?;
+    let (res, ch) = (cfg.model.resolution as u32, cfg.model.channels as u32);
+    folder::decode_files(&files[..1], res, ch)?;
+    let batch = cfg.train.batch_size as usize;
+    let batcher = Batcher::new(files.len(), batch, cfg.seed, BatcherState::default())
+        .with_context(|| format!("image folder {}", root.display()))?;
+    Ok(Source::Stream {
+        name: format!("{} ({} images, streamed from disk)", d.path, files.len()),
+        labels: labels.map(|l| Tensor::from_slice(&l)),
+        files,
+        resolution: res,
+        channels: ch,
+        batcher,
+        batch,
+        seed: cfg.seed,
+    })
 }
 
 /// The seed of B's own order in unpaired training.

@@ -164,6 +164,7 @@ impl DomainClassifier {
             batcher: Default::default(),
             elapsed_s: 0.0,
             config: toml::to_string(info)?,
+            lr_factor: 1.0,
         };
         checkpoint::save(path, &checkpoint::named_vars("classifier", &self.vs), &meta)
     }

@@ -146,7 +146,20 @@ enum Role {
 }
 
 /// The registry: architecture name → constructor of each player.
+/// Builds one network. libtorch reports a failed allocation (a config asking for a model
+/// larger than memory) by a panic inside tch; it comes back here as an error naming the
+/// network and the size it asked for.
 fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
+    let who = match role {
+        Role::Generator => "the generator",
+        Role::Discriminator => "the discriminator",
+    };
+    crate::device::catch_torch(&format!("cannot build {who} of config `model.*`"), || {
+        build_net_unchecked(cfg, device, role)
+    })?
+}
+
+fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
     let arch = cfg.arch.as_str();
     if !["dcgan", "mlp", "pix2pix", "cyclegan"].contains(&arch) {
         bail!("config key `model.arch`: unknown architecture {arch:?}");

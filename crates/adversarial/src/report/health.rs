@@ -25,6 +25,8 @@ pub enum AlertKind {
     ModesDropped,
     /// Training stopped with an error (`failure.json`).
     Stopped,
+    /// A divergence was undone by reloading a checkpoint (`rollbacks.jsonl`).
+    RolledBack,
 }
 
 /// One warning: its kind, the iteration where it began, and a sentence for people.
@@ -158,6 +160,19 @@ pub fn scan(run: &RunData) -> Vec<Alert> {
                 }
             }
         }
+    }
+    for r in &run.rollbacks {
+        out.push(Alert {
+            kind: AlertKind::RolledBack,
+            step: r.get("step").and_then(|s| s.as_u64()).unwrap_or(0),
+            message: format!(
+                "training diverged at iteration {} ({}); rolled back to iteration {} with learning rates × {}",
+                r.get("step").and_then(|s| s.as_u64()).unwrap_or(0),
+                r.get("cause").and_then(|s| s.as_str()).unwrap_or("?"),
+                r.get("restored_step").and_then(|s| s.as_u64()).unwrap_or(0),
+                r.get("lr_factor").and_then(|s| s.as_f64()).unwrap_or(f64::NAN),
+            ),
+        });
     }
     if let Some(f) = &run.failure {
         out.push(Alert {

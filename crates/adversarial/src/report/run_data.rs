@@ -50,6 +50,8 @@ pub struct RunData {
     pub summary: Option<Value>,
     /// `failure.json`, written when training stopped with an error.
     pub failure: Option<Value>,
+    /// `rollbacks.jsonl`: divergences undone by going back to a checkpoint.
+    pub rollbacks: Vec<Value>,
     pub curves: Vec<Curves>,
     /// Every line of `eval.jsonl` (evaluations during training and by `gan eval`).
     pub evals: Vec<Value>,
@@ -82,6 +84,9 @@ impl RunData {
         let config_text = read_text("config.toml");
         let summary = read_text("summary.json").and_then(|t| serde_json::from_str(&t).ok());
         let failure = read_text("failure.json").and_then(|t| serde_json::from_str(&t).ok());
+        let rollbacks = read_text("rollbacks.jsonl")
+            .map(|t| json_lines(&t))
+            .unwrap_or_default();
         let mut curves = Vec::new();
         let mut evals = Vec::new();
         for file in CURVE_FILES {
@@ -109,6 +114,7 @@ impl RunData {
             config_text,
             summary,
             failure,
+            rollbacks,
             curves,
             evals,
             samples,

@@ -29,6 +29,13 @@ pub struct CheckpointMeta {
     pub elapsed_s: f64,
     /// The resolved config, TOML.
     pub config: String,
+    /// Learning-rate multiplier left by divergence rollbacks (1 when none happened).
+    #[serde(default = "one")]
+    pub lr_factor: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// A loaded checkpoint: named tensors on the CPU plus metadata.
@@ -169,6 +176,12 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint> {
             meta.format_version
         );
     }
+    if !(meta.lr_factor > 0.0 && meta.lr_factor <= 1.0) {
+        bail!(
+            "metadata `lr_factor` is {}; expected a learning-rate multiplier in (0, 1]",
+            meta.lr_factor
+        );
+    }
     let st = SafeTensors::deserialize(bytes).context("tensor data is corrupt or truncated")?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
@@ -245,6 +258,7 @@ mod tests {
             },
             elapsed_s: 1.5,
             config: "seed = 1\n".into(),
+            lr_factor: 1.0,
         }
     }
 

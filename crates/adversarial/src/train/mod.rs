@@ -88,7 +88,31 @@ pub struct Trainer {
     data: Source,
     /// Completed iterations.
     pub step: u64,
+    /// Multiplies both learning rates; lowered by each divergence rollback
+    /// (`train.on_divergence = "rollback"`) and kept in checkpoints.
+    pub lr_factor: f64,
 }
+
+/// Training produced non-finite losses or weights. The step's updates are already in the
+/// weights, so the run must stop or go back to its last checkpoint.
+#[derive(Debug, Clone)]
+pub struct Diverged {
+    /// The iteration that failed.
+    pub step: u64,
+    pub cause: String,
+}
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "training diverged at iteration {}: {}",
+            self.step, self.cause
+        )
+    }
+}
+
+impl std::error::Error for Diverged {}
 
 impl Trainer {
     /// Fresh models (initialised from the seed) on the configured device.
@@ -155,6 +179,7 @@ impl Trainer {
             loss: GanLoss::from_config(&cfg.loss)?,
             data: data.to_device(device),
             step: 0,
+            lr_factor: 1.0,
         })
     }
 
@@ -199,7 +224,7 @@ impl Trainer {
         }
         let _rng = crate::rng::torch_rng();
         let t = &self.cfg.train;
-        let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
+        let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
         self.opt_d.hyper.lr = t.lr_d * scale;
         self.opt_g.hyper.lr = t.lr_g * scale;
         let k = self.cfg.train.d_steps;
@@ -224,13 +249,14 @@ impl Trainer {
         self.opt_g.step()?;
         stats.g_loss = g_loss.double_value(&[]);
         if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && stats.penalty.is_finite()) {
-            bail!(
-                "training diverged at iteration {}: D loss {}, penalty {}, G loss {} (not all finite); the last checkpoint is left as it was",
-                self.step + 1,
-                stats.d_loss,
-                stats.penalty,
-                stats.g_loss
-            );
+            return Err(Diverged {
+                step: self.step + 1,
+                cause: format!(
+                    "D loss {}, penalty {}, G loss {} (not all finite)",
+                    stats.d_loss, stats.penalty, stats.g_loss
+                ),
+            }
+            .into());
         }
         self.update_ema();
         self.step += 1;
@@ -248,7 +274,7 @@ impl Trainer {
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, seed_path));
         let reg = &self.cfg.regularizer;
-        let (real, y_real) = self.data.next_labelled(m, self.device);
+        let (real, y_real) = self.data.next_labelled(m, self.device)?;
         let real = real.set_requires_grad(reg.r1 > 0.0);
         let z = self.noise(m);
         let classes = self.cfg.model.classes;
@@ -318,7 +344,7 @@ impl Trainer {
     fn pix2pix_step(&mut self) -> Result<StepStats> {
         let _rng = crate::rng::torch_rng();
         let t = &self.cfg.train;
-        let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
+        let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
         self.opt_d.hyper.lr = t.lr_d * scale;
         self.opt_g.hyper.lr = t.lr_g * scale;
         let mut stats = StepStats::default();
@@ -357,12 +383,14 @@ impl Trainer {
         stats.g_loss = adv.double_value(&[]);
         stats.l1 = Some(l1.double_value(&[]));
         if !(stats.d_loss.is_finite() && stats.g_loss.is_finite()) {
-            bail!(
-                "training diverged at iteration {}: D loss {}, G loss {} (not all finite); the last checkpoint is left as it was",
-                self.step + 1,
-                stats.d_loss,
-                stats.g_loss
-            );
+            return Err(Diverged {
+                step: self.step + 1,
+                cause: format!(
+                    "D loss {}, G loss {} (not all finite)",
+                    stats.d_loss, stats.g_loss
+                ),
+            }
+            .into());
         }
         self.update_ema();
         self.step += 1;
@@ -377,7 +405,7 @@ impl Trainer {
     fn cyclegan_step(&mut self) -> Result<StepStats> {
         let _rng = crate::rng::torch_rng();
         let t = &self.cfg.train;
-        let scale = lr_scale(&t.lr_schedule, self.step, t.steps);
+        let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
         let (a, b) = self
@@ -451,13 +479,16 @@ impl Trainer {
             ..Default::default()
         };
         if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && mean(&cycle).is_finite()) {
-            bail!(
-                "training diverged at iteration {}: D loss {}, G loss {}, cycle loss {} (not all finite); the last checkpoint is left as it was",
-                self.step + 1,
-                stats.d_loss,
-                stats.g_loss,
-                mean(&cycle)
-            );
+            return Err(Diverged {
+                step: self.step + 1,
+                cause: format!(
+                    "D loss {}, G loss {}, cycle loss {} (not all finite)",
+                    stats.d_loss,
+                    stats.g_loss,
+                    mean(&cycle)
+                ),
+            }
+            .into());
         }
         self.update_ema();
         self.step += 1;
@@ -579,11 +610,43 @@ impl Trainer {
             batcher: self.data.state(),
             elapsed_s,
             config: self.cfg.to_toml_string(),
+            lr_factor: self.lr_factor,
         }
+    }
+
+    /// Sets one of D's weights to NaN: a simulated numeric fault, for testing the divergence
+    /// guard (`GAN_FAULT_NAN_AT`).
+    pub fn poison_weights(&mut self) {
+        let _guard = tch::no_grad_guard();
+        if let Some(mut w) = self.d.vs.trainable_variables().into_iter().next() {
+            let _ = w.fill_(f64::NAN);
+        }
+    }
+
+    /// Fails with [`Diverged`] when any weight of the trained networks is NaN or infinite,
+    /// naming the tensor, so that such a model is never written as a checkpoint.
+    pub fn check_finite_weights(&self) -> Result<()> {
+        let mut nets: Vec<(&str, &Net)> = vec![("G", &self.g), ("D", &self.d)];
+        if let Some(c) = &self.cycle {
+            nets.extend([("F", &c.f), ("D_A", &c.d_a)]);
+        }
+        for (who, net) in nets {
+            for (name, t) in net.vs.variables() {
+                if !bool::try_from(t.isfinite().all()).unwrap_or(false) {
+                    return Err(Diverged {
+                        step: self.step,
+                        cause: format!("{who}'s weight {name} holds NaN or infinite values"),
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Continues from a checkpoint: weights, optimiser moments, EMA, step and data position.
     pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
+        self.lr_factor = ckpt.meta.lr_factor;
         checkpoint::load_vars(ckpt, "g", &self.g.vs)?;
         checkpoint::load_vars(ckpt, "d", &self.d.vs)?;
         if let Some(e) = &self.ema {

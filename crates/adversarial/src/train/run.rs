@@ -12,6 +12,7 @@
 //! RUN_DIR/theory.jsonl              JSD and V(G, D) against V(G, D*) (1-D toy data)
 //! RUN_DIR/eval.jsonl                evaluations during training (eval.every)
 //! RUN_DIR/failure.json              the step and error that stopped training, if one did
+//! RUN_DIR/rollbacks.jsonl           divergences undone (train.on_divergence = "rollback")
 //! RUN_DIR/tensorboard/events.out.tfevents.*   with train.tensorboard = true
 //! ```
 //!
@@ -19,7 +20,7 @@
 //! on CPU the continued run is bit-for-bit the run that was interrupted.
 
 use super::checkpoint::{self, write_atomic, LATEST};
-use super::{StepStats, Trainer};
+use super::{Diverged, StepStats, Trainer};
 use crate::config::Config;
 use crate::data;
 use crate::report::health::Monitor;
@@ -165,11 +166,7 @@ fn execute(
     }
     let metrics_path = run_dir.join("metrics.jsonl");
     truncate_log(&metrics_path, trainer.step)?;
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&metrics_path)
-        .with_context(|| format!("cannot open {}", metrics_path.display()))?;
+    let mut log = open_log(&metrics_path)?;
     // 2-D toy runs: mode coverage at every sample step, for curves over training
     let modes_path = run_dir.join("modes.jsonl");
     truncate_log(&modes_path, trainer.step)?;
@@ -215,17 +212,99 @@ fn execute(
     let probabilistic = trainer.loss().is_probabilistic();
     let mut evaluator = Evaluator::new(cfg);
     let mut monitor = Monitor::new();
+    let mut rollbacks = 0u32;
+    // Fault injection for the divergence-guard tests: a transient NaN in D's weights just
+    // before the given iteration, once per process (a rollback then succeeds).
+    let mut fault_at: Option<u64> = std::env::var("GAN_FAULT_NAN_AT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    // a rollback needs a checkpoint to go back to, even before the first save
+    if t.on_divergence == "rollback" && !run_dir.join(LATEST).exists() {
+        save_checkpoint(&trainer, run_dir, elapsed_before)?;
+    }
     let warn = |message: &str| match &bar {
         Some(b) => b.println(format!("warning: {message}")),
         None if progress != Progress::Quiet => eprintln!("warning: {message}"),
         None => {}
     };
     while trainer.step < t.steps {
-        let s = match trainer.train_step() {
+        let ckpt_due = |step: u64| {
+            let eval_now =
+                cfg.eval.every > 0 && step.is_multiple_of(cfg.eval.every) && step < t.steps;
+            eval_now
+                || (t.checkpoint_every > 0
+                    && step.is_multiple_of(t.checkpoint_every)
+                    && step < t.steps)
+        };
+        if fault_at == Some(trainer.step + 1) {
+            fault_at = None;
+            trainer.poison_weights();
+        }
+        // a model with broken weights is never checkpointed: check before each save
+        // libtorch failures inside tch (out of memory, say) come back as errors, not aborts
+        let step_result = crate::device::catch_torch(
+            &format!("iteration {} failed inside libtorch", trainer.step + 1),
+            || trainer.train_step(),
+        )
+        .and_then(|r| r);
+        let result = match step_result {
+            Ok(s) if ckpt_due(trainer.step) => trainer.check_finite_weights().map(|_| s),
+            r => r,
+        };
+        let s = match result {
             Ok(s) => s,
             Err(e) => {
                 log.flush()?;
-                record_failure(&failure_path, trainer.step + 1, &e)?;
+                let Some(div) = e.downcast_ref::<Diverged>().cloned() else {
+                    record_failure(&failure_path, trainer.step + 1, &e)?;
+                    return Err(e);
+                };
+                let latest = run_dir.join(LATEST);
+                if t.on_divergence == "rollback" && rollbacks < t.max_rollbacks && latest.exists() {
+                    let ck = checkpoint::load(&latest)?;
+                    // the factor compounds over rollbacks, whatever the checkpoint held
+                    let factor = trainer.lr_factor * t.rollback_lr_factor;
+                    trainer.restore(&ck)?;
+                    trainer.lr_factor = factor;
+                    rollbacks += 1;
+                    for p in [&metrics_path, &modes_path, &theory_path] {
+                        truncate_log(p, trainer.step)?;
+                    }
+                    log = open_log(&metrics_path)?;
+                    append_json(
+                        &run_dir.join("rollbacks.jsonl"),
+                        &serde_json::json!({
+                            "step": div.step,
+                            "cause": div.cause,
+                            "restored_step": trainer.step,
+                            "lr_factor": trainer.lr_factor,
+                        }),
+                    )?;
+                    let shown = if factor >= 1e-4 {
+                        format!("{factor}")
+                    } else {
+                        format!("{factor:e}")
+                    };
+                    warn(&format!(
+                        "{div}; rolled back to the checkpoint of iteration {} with both learning rates × {shown} (rollback {rollbacks} of {})",
+                        trainer.step, t.max_rollbacks
+                    ));
+                    continue;
+                }
+                let kept = match checkpoint::load(&latest) {
+                    Ok(c) => format!(
+                        "the last checkpoint (iteration {}) is left as it was",
+                        c.meta.step
+                    ),
+                    Err(_) => "no checkpoint was written".to_string(),
+                };
+                let after = if rollbacks > 0 {
+                    format!(" after {rollbacks} rollbacks")
+                } else {
+                    String::new()
+                };
+                let e = anyhow::anyhow!("{div}{after}; {kept}");
+                record_failure(&failure_path, div.step, &e)?;
                 return Err(e);
             }
         };
@@ -304,8 +383,7 @@ fn execute(
             }
         }
         let eval_now = cfg.eval.every > 0 && step % cfg.eval.every == 0 && step < t.steps;
-        if eval_now || (t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < t.steps)
-        {
+        if ckpt_due(step) {
             log.flush()?;
             save_checkpoint(&trainer, run_dir, now)?;
         }
@@ -375,6 +453,15 @@ fn execute(
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     Ok(summary)
+}
+
+/// Opens a JSON-lines log for appending.
+fn open_log(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// Writes `failure.json`: the iteration that failed and why, for reports and dashboards.
@@ -644,6 +731,7 @@ impl<'a> Evaluator<'a> {
 }
 
 fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()> {
+    trainer.check_finite_weights()?;
     let tensors = trainer.state_tensors();
     let meta = trainer.meta(elapsed);
     let bytes = checkpoint::encode(&tensors, &meta)?;

@@ -460,6 +460,7 @@ impl TextTrainer {
             batcher: self.batcher.state(),
             elapsed_s,
             config: self.cfg.to_toml_string(),
+            lr_factor: 1.0,
         }
     }
 
