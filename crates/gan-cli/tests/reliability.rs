@@ -270,6 +270,7 @@ fn the_same_config_and_seed_give_the_same_run() {
 }
 
 /// Runs `gan` and returns whether it succeeded, its stderr and its peak resident memory.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its memory
 fn run_measuring_memory(args: &[&str]) -> (bool, String, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_gan"))
         .args(args)
