@@ -129,7 +129,7 @@ fn fuzz(
     let (mut total, mut rejected) = (0, 0);
     let mut failures = Vec::new();
     for (k, (name, seed)) in seeds.iter().enumerate() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (k as u64 + 1) * 7919);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((k as u64 + 1) * 7919));
         for i in 0..scale(per_seed) {
             let m = make(seed, &mut rng);
             std::fs::write(file, &m).unwrap();
@@ -248,7 +248,7 @@ fn config_parser_never_panics_and_names_the_key_or_file() {
     let crashes = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-crashes");
     let mut total = 0;
     for (k, (name, seed)) in seeds.iter().enumerate() {
-        let mut rng = Rng(0x51ed_270b_a1c3_5e11 ^ (k as u64 + 1) * 104_729);
+        let mut rng = Rng(0x51ed_270b_a1c3_5e11 ^ ((k as u64 + 1) * 104_729));
         for i in 0..scale(150) {
             let m = mutate(seed, &mut rng);
             std::fs::write(&file, &m).unwrap();
