@@ -20,6 +20,8 @@ pub struct BenchOptions {
     pub reps: usize,
     pub threads: usize,
     pub device: String,
+    /// Minibatch size m (the reference benchmark's is 64).
+    pub batch: i64,
     /// Python interpreter and script of the PyTorch reference; `None` skips it.
     pub reference: Option<(PathBuf, PathBuf)>,
 }
@@ -63,7 +65,7 @@ pub fn median(v: &[f64]) -> f64 {
 }
 
 /// The config of a benchmark model, identical to the reference script's.
-pub fn bench_config(model: &str, threads: usize, device: &str) -> Result<Config> {
+pub fn bench_config(model: &str, threads: usize, device: &str, batch: i64) -> Result<Config> {
     let mut cfg = Config {
         threads,
         device: device.to_string(),
@@ -79,7 +81,7 @@ pub fn bench_config(model: &str, threads: usize, device: &str) -> Result<Config>
         }
         other => bail!("unknown benchmark model {other:?}, expected mlp or dcgan"),
     }
-    cfg.train.batch_size = 64;
+    cfg.train.batch_size = batch;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -98,7 +100,10 @@ pub fn peak_rss_mib(children: bool) -> f64 {
 }
 
 /// Finds a Python with torch 2.13.0 and the reference script; `None` when either is missing.
+/// A Python named explicitly is taken with whatever torch it has (the run prints it), for
+/// machines where 2.13.0 cannot be installed.
 pub fn find_reference(python: Option<&Path>, script: Option<&Path>) -> Option<(PathBuf, PathBuf)> {
+    let explicit = python.map(Path::to_path_buf);
     let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf));
@@ -119,11 +124,13 @@ pub fn find_reference(python: Option<&Path>, script: Option<&Path>) -> Option<(P
     }
     pys.push("python3".into());
     let py = pys.into_iter().find(|p| {
+        let check = if explicit.as_ref() == Some(p) {
+            "import torch"
+        } else {
+            "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='2.13.0' else 1)"
+        };
         Command::new(p)
-            .args([
-                "-c",
-                "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='2.13.0' else 1)",
-            ])
+            .args(["-c", check])
             .output()
             .is_ok_and(|o| o.status.success())
     })?;
@@ -150,6 +157,10 @@ fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Resu
             &opts.iters.to_string(),
             "--reps",
             "1",
+            "--device",
+            &opts.device,
+            "--batch",
+            &opts.batch.to_string(),
         ])
         .output()
         .with_context(|| format!("running {} {}", py.display(), script.display()))?;
@@ -173,10 +184,11 @@ pub fn run_model(
     opts: &BenchOptions,
     mut on_rep: impl FnMut(&str, usize, f64),
 ) -> Result<BenchResult> {
-    let cfg = bench_config(model, opts.threads, &opts.device)?;
+    let cfg = bench_config(model, opts.threads, &opts.device, opts.batch)?;
+    let b = opts.batch as usize;
     let data = Source::images(
-        Dataset::random(64 * 16, cfg.model.channels, cfg.model.resolution, 0),
-        64,
+        Dataset::random(opts.batch * 16, cfg.model.channels, cfg.model.resolution, 0),
+        b,
         0,
     )?;
     let mut trainer = Trainer::new(&cfg, data)?;
@@ -207,7 +219,8 @@ pub fn run_model(
     Ok(res)
 }
 
-/// Matmul FLOPs of one iteration (reference README's count), for the ceiling fraction.
+/// Matmul GFLOP of one iteration at batch 64 (reference README's count; it scales with the
+/// batch), for the ceiling fraction.
 pub fn iteration_gflop(model: &str) -> f64 {
     match model {
         "dcgan" => 26.3,

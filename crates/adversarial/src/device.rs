@@ -16,6 +16,9 @@ pub fn parse_device(name: &str) -> Result<Device> {
                     .map_err(|_| anyhow::anyhow!("bad CUDA device index in {name:?}"))?,
                 None => 0,
             };
+            // as early as possible: libtorch answers "no GPU" for good once it has been
+            // asked before its CUDA library was loaded
+            load_cuda_library();
             Ok(Device::Cuda(index))
         }
         _ => bail!("unknown device {name:?}, expected cpu, cuda or cuda:N"),

@@ -430,6 +430,9 @@ struct BenchArgs {
     threads: usize,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Minibatch size (the reference benchmark's is 64).
+    #[arg(long, default_value_t = 64)]
+    batch: i64,
     /// Skip the PyTorch side.
     #[arg(long)]
     no_reference: bool,
@@ -1142,6 +1145,7 @@ fn cmd_optimal_d(a: OptimalDArgs) -> Result<()> {
 }
 
 fn cmd_bench(a: BenchArgs) -> Result<()> {
+    device::parse_device(&a.device)?;
     let models: Vec<&str> = match a.model.as_str() {
         "all" => vec!["mlp", "dcgan"],
         "mlp" => vec!["mlp"],
@@ -1163,10 +1167,12 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         reps: a.reps,
         threads: a.threads,
         device: a.device.clone(),
+        batch: a.batch,
         reference,
     };
     println!(
-        "gan bench: batch 64, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
+        "gan bench: batch {}, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
+        a.batch,
         a.warmup,
         a.reps,
         a.iters,
@@ -1196,7 +1202,7 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
             r.ours_median(),
             t,
             ratio,
-            r.ours_median() * bench::iteration_gflop(&r.model),
+            r.ours_median() * bench::iteration_gflop(&r.model) * a.batch as f64 / 64.0,
             r.ours_peak_mib,
             tpk
         );

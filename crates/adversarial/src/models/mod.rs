@@ -422,7 +422,9 @@ mod tests {
     #[test]
     fn reference_models_have_the_reference_parameter_counts() {
         let dc = build(
-            &crate::bench::bench_config("dcgan", 0, "cpu").unwrap().model,
+            &crate::bench::bench_config("dcgan", 0, "cpu", 64)
+                .unwrap()
+                .model,
             Device::Cpu,
         )
         .unwrap();
@@ -430,7 +432,9 @@ mod tests {
         assert_eq!(dc.g.num_parameters(), 1_067_329);
         assert_eq!(dc.d.num_parameters(), 661_697);
         let mlp = build(
-            &crate::bench::bench_config("mlp", 0, "cpu").unwrap().model,
+            &crate::bench::bench_config("mlp", 0, "cpu", 64)
+                .unwrap()
+                .model,
             Device::Cpu,
         )
         .unwrap();
