@@ -68,3 +68,57 @@ fn figure1_snapshots_show_g_approaching_the_data() {
     }
     assert!(dir.path().join("figure1.json").is_file());
 }
+
+/// A ring-of-8 run's samples and the mean distance from each to its nearest mode.
+fn mean_distance_to_modes(x: &tch::Tensor) -> f64 {
+    let mix = adversarial::data::toy::GaussianMixture::named("ring8").unwrap();
+    let centers = mix.centers_tensor().to_kind(tch::Kind::Float);
+    let x = x.flatten(1, -1).to_kind(tch::Kind::Float);
+    let d = x.unsqueeze(1) - centers.unsqueeze(0);
+    let nearest = d
+        .square()
+        .sum_dim_intlist(-1, false, tch::Kind::Float)
+        .sqrt()
+        .min_dim(1, false)
+        .0;
+    nearest.mean(tch::Kind::Float).double_value(&[])
+}
+
+#[test]
+fn rejection_sampling_keeps_samples_nearer_the_modes() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/toy/ns.toml");
+    let cfg = Config::resolve(
+        Some(std::path::Path::new(path)),
+        &["threads=1".into(), "eval.drs=true".into()],
+    )
+    .unwrap();
+    let data = adversarial::data::open(&cfg).unwrap();
+    let mut t = adversarial::train::Trainer::new(&cfg, data).unwrap();
+    for _ in 0..400 {
+        t.train_step().unwrap();
+    }
+    // D near D* for this G, as DRS assumes
+    t.set_lr_d(1e-3);
+    t.train_discriminator(1500, 0).unwrap();
+    let raw = t.generate(&t.noise(4000), None);
+    let (kept, rate) = t.drs_sample(4000, 0.8).unwrap();
+    assert_eq!(kept.size(), raw.size());
+    assert!(rate > 0.01 && rate < 0.9, "acceptance {rate}");
+    let (before, after) = (mean_distance_to_modes(&raw), mean_distance_to_modes(&kept));
+    println!("mean distance to the nearest mode: G {before:.4}, DRS {after:.4}, kept {rate:.3}");
+    assert!(after < 0.7 * before, "DRS {after} against G {before}");
+    // mode statistics use it when asked, and both are reported
+    let with = t.mode_stats_with(2500, true).unwrap().unwrap();
+    let without = t.mode_stats_with(2500, false).unwrap().unwrap();
+    assert!(with.high_quality >= without.high_quality);
+
+    // refused where D's output is not log(p_data/p_g), or judges packs
+    for bad in ["loss.name=wasserstein", "model.pack=2"] {
+        let e = Config::resolve(
+            Some(std::path::Path::new(path)),
+            &["eval.drs=true".into(), bad.into()],
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("eval.drs"), "{bad}: {e:#}");
+    }
+}

@@ -45,6 +45,11 @@ pub struct EvalConfig {
     /// The real set, as `gan eval` takes it (e.g. `fashion-mnist:test`); empty = `n` images
     /// of the training data in a fixed shuffled order.
     pub reference: String,
+    /// Toy mode statistics from discriminator rejection sampling (Azadi et al. 2019)
+    /// instead of G's raw samples; needs a cross-entropy loss and no packing.
+    pub drs: bool,
+    /// DRS's γ as a percentile of F over the burn-in: higher keeps fewer, surer samples.
+    pub drs_percentile: f64,
 }
 
 impl Default for EvalConfig {
@@ -54,6 +59,8 @@ impl Default for EvalConfig {
             n: 1000,
             metrics: vec!["fid".into()],
             reference: String::new(),
+            drs: false,
+            drs_percentile: 0.8,
         }
     }
 }
@@ -588,6 +595,18 @@ impl Config {
         }
         crate::device::parse_device(&self.device).context("config key `device`")?;
         let e = &self.eval;
+        if e.drs {
+            let probabilistic = crate::losses::GanLoss::from_config(&self.loss)?.is_probabilistic();
+            if !probabilistic || m.pack != 1 || self.data.source != "toy" {
+                bail!("config key `eval.drs`: rejection sampling is for toy runs with a cross-entropy loss (minimax or non-saturating) and model.pack = 1");
+            }
+            if !(0.0..1.0).contains(&e.drs_percentile) {
+                bail!(
+                    "config key `eval.drs_percentile`: expected a value in [0, 1), got {}",
+                    e.drs_percentile
+                );
+            }
+        }
         if e.every > 0 {
             if self.data.source == "toy" {
                 bail!("config key `eval.every`: toy data is measured by its mode coverage, not by image metrics; set eval.every = 0");

@@ -515,15 +515,94 @@ impl Trainer {
 
     /// Mode coverage of `n` fresh samples on 2-D toy data (None for other data), from a noise
     /// stream of its own so that measuring never disturbs or depends on training.
-    pub fn mode_stats(&self, n: i64) -> Option<crate::metrics::modes::ModeStats> {
-        let mix = self.data.mixture()?;
+    pub fn mode_stats(&self, n: i64) -> Result<Option<crate::metrics::modes::ModeStats>> {
+        self.mode_stats_with(n, self.cfg.eval.drs)
+    }
+
+    /// [`Trainer::mode_stats`] of G's raw samples (`drs = false`) or of rejection-sampled ones.
+    pub fn mode_stats_with(
+        &self,
+        n: i64,
+        drs: bool,
+    ) -> Result<Option<crate::metrics::modes::ModeStats>> {
+        let Some(mix) = self.data.mixture() else {
+            return Ok(None);
+        };
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
-        let x = self.generate(&self.noise(n), None).flatten(1, -1);
-        Some(crate::metrics::modes::mode_stats(
+        let x = if drs {
+            drop(rng);
+            self.drs_sample(n, self.cfg.eval.drs_percentile)?.0
+        } else {
+            self.generate(&self.noise(n), None)
+        }
+        .flatten(1, -1);
+        Ok(Some(crate::metrics::modes::mode_stats(
             &x,
             &mix.centers_tensor(),
             mix.sigma,
+        )))
+    }
+
+    /// Discriminator rejection sampling (Azadi et al. 2019): `n` samples of G, each candidate
+    /// kept with probability σ(F(x)), where F(x) = D̃(x) − D̃_M − log(1 − exp(D̃(x) − D̃_M − ε))
+    /// − γ, D̃ is D's logit, D̃_M the largest logit seen so far, and γ the `percentile` of F
+    /// over a burn-in of 10,000 candidates. With D = D*, D̃ = log(p_data/p_g), so the kept
+    /// samples follow p_data more closely than G's own. Returns the samples and the fraction
+    /// of candidates kept.
+    pub fn drs_sample(&self, n: i64, percentile: f64) -> Result<(Tensor, f64)> {
+        if !self.loss.is_probabilistic() || self.cfg.model.pack != 1 {
+            bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1");
+        }
+        if !(0.0..1.0).contains(&percentile) {
+            bail!("config key `eval.drs_percentile`: expected a value in [0, 1), got {percentile}");
+        }
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 1]));
+        const CHUNK: i64 = 10_000;
+        let eps = 1e-6;
+        let candidates = |t: &Self| -> (Tensor, Tensor) {
+            let x = t.generate(&t.noise(CHUNK), None);
+            let logit = tch::no_grad(|| t.d.forward_y(&x, None, false))
+                .view([-1])
+                .to_kind(Kind::Double);
+            (x, logit)
+        };
+        let f = |logit: &Tensor, max: f64| -> Tensor {
+            let d = logit - max;
+            &d - (-(&d - eps).exp()).log1p()
+        };
+        let (_, burn) = candidates(self);
+        let mut max = burn.max().double_value(&[]);
+        // γ is re-read from the burn-in whenever the largest logit grows, so that one
+        // outlying logit does not drive the acceptance rate to zero
+        let gamma_at = |max: f64| {
+            f(&burn, max)
+                .quantile_scalar(percentile, None, false, "linear")
+                .double_value(&[])
+        };
+        let mut gamma = gamma_at(max);
+        let (mut kept, mut have, mut seen) = (Vec::new(), 0i64, 0i64);
+        while have < n {
+            if seen > 1000 * CHUNK {
+                bail!("rejection sampling kept {have} of {seen} candidates; lower eval.drs_percentile");
+            }
+            let (x, logit) = candidates(self);
+            let top = logit.max().double_value(&[]);
+            if top > max {
+                max = top;
+                gamma = gamma_at(max);
+            }
+            let p = (f(&logit, max) - gamma).sigmoid();
+            let accept = Tensor::rand_like(&p).lt_tensor(&p);
+            let idx = accept.nonzero().view([-1]);
+            have += idx.size()[0];
+            seen += CHUNK;
+            kept.push(x.index_select(0, &idx));
+        }
+        Ok((
+            Tensor::cat(&kept, 0).narrow(0, 0, n),
+            have as f64 / seen as f64,
         ))
     }
 

@@ -55,8 +55,11 @@ pub struct RunSummary {
     pub dataset: String,
     pub samples: PathBuf,
     pub checkpoint: PathBuf,
-    /// Mode coverage of 2,500 samples, for toy mixtures.
+    /// Mode coverage of 2,500 samples, for toy mixtures (rejection-sampled with `eval.drs`).
     pub modes: Option<crate::metrics::modes::ModeStats>,
+    /// With `eval.drs`: the same for G's raw samples, for comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modes_without_drs: Option<crate::metrics::modes::ModeStats>,
 }
 
 /// One line of `metrics.jsonl`.
@@ -403,7 +406,12 @@ fn execute(
     let samples = run_dir.join("samples/final.png");
     save_samples(&trainer, &fixed, &samples)?;
     // 2,500 samples, as VEEGAN and PacGAN count them
-    let modes = trainer.mode_stats(2500);
+    let modes = trainer.mode_stats(2500)?;
+    let modes_without_drs = if cfg.eval.drs {
+        trainer.mode_stats_with(2500, false)?
+    } else {
+        None
+    };
     if trainer.step > start_step || ckpt.is_none() {
         save_checkpoint(&trainer, run_dir, elapsed)?;
         if cfg.eval.every > 0 {
@@ -445,6 +453,7 @@ fn execute(
         final_stats: avg,
         dataset: dataset_name,
         modes,
+        modes_without_drs,
         samples,
         checkpoint: run_dir.join(LATEST),
     };
@@ -538,7 +547,7 @@ fn tb_eval(tb: &mut EventWriter, r: &crate::metrics::eval::EvalResult) -> Result
 /// Appends the mode statistics of 2,500 samples (as VEEGAN and PacGAN count them) to
 /// `path`, for toy mixtures, and returns them.
 fn log_modes(trainer: &Trainer, path: &Path) -> Result<Option<crate::metrics::modes::ModeStats>> {
-    let Some(m) = trainer.mode_stats(2500) else {
+    let Some(m) = trainer.mode_stats(2500)? else {
         return Ok(None);
     };
     #[derive(Serialize)]
