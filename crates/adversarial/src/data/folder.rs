@@ -45,30 +45,16 @@ pub fn list_images(root: &Path) -> Result<Vec<PathBuf>> {
 /// The image files under `root` (first `limit`, 0 = all) with their subfolder labels, not
 /// decoded: for streaming from disk.
 pub fn index_folder(root: &Path, limit: usize) -> Result<(Vec<PathBuf>, Option<Vec<i64>>)> {
-    if !root.is_dir() {
-        bail!(
-            "image folder {} does not exist or is not a folder",
-            root.display()
-        );
-    }
-    let mut files = list_images(root)?;
-    if files.is_empty() {
-        bail!("no PNG or JPEG images found under {}", root.display());
-    }
-    if limit > 0 {
-        files.truncate(limit);
-    }
-    let (labels, _) = labels_from_subfolders(root, &files);
+    let (files, labels, _) = index_folder_with_classes(root, limit)?;
     Ok((files, labels))
 }
 
-/// Loads every image under `root` at `resolution`² with `channels` (1 or 3) channels.
-pub fn load_folder(
+/// [`index_folder`] with the class names behind the labels.
+#[allow(clippy::type_complexity)]
+fn index_folder_with_classes(
     root: &Path,
-    resolution: u32,
-    channels: u32,
     limit: usize,
-) -> Result<FolderImages> {
+) -> Result<(Vec<PathBuf>, Option<Vec<i64>>, Vec<String>)> {
     if !root.is_dir() {
         bail!(
             "image folder {} does not exist or is not a folder",
@@ -83,6 +69,17 @@ pub fn load_folder(
         files.truncate(limit);
     }
     let (labels, classes) = labels_from_subfolders(root, &files);
+    Ok((files, labels, classes))
+}
+
+/// Loads every image under `root` at `resolution`² with `channels` (1 or 3) channels.
+pub fn load_folder(
+    root: &Path,
+    resolution: u32,
+    channels: u32,
+    limit: usize,
+) -> Result<FolderImages> {
+    let (files, labels, classes) = index_folder_with_classes(root, limit)?;
     let data = decode_files(&files, resolution, channels)?;
     Ok(FolderImages {
         data,

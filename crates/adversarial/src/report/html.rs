@@ -215,14 +215,9 @@ const RULES: &[Rule] = &[
 /// Fields of `metrics.jsonl` that are not curves.
 const NOT_CURVES: &[&str] = &["time_s"];
 
-fn series_of(c: &Curves, field: &str, label: &str) -> Option<Series> {
+/// The finite points of one field, as a chart line labelled `label`.
+pub(crate) fn points(c: &Curves, field: &str, label: &str) -> Option<Series> {
     let y = c.fields.get(field)?;
-    // an all-missing or all-zero column (no penalty configured) is not worth a chart
-    if y.iter()
-        .all(|v| v.is_none_or(|v| v == 0.0 || !v.is_finite()))
-    {
-        return None;
-    }
     let (x, y) = c
         .steps
         .iter()
@@ -235,6 +230,12 @@ fn series_of(c: &Curves, field: &str, label: &str) -> Option<Series> {
         x,
         y,
     })
+}
+
+fn series_of(c: &Curves, field: &str, label: &str) -> Option<Series> {
+    let s = points(c, field, label)?;
+    // an all-missing or all-zero column (no penalty configured) is not worth a chart
+    s.y.iter().any(|v| v.is_some_and(|v| v != 0.0)).then_some(s)
 }
 
 /// The charts of a run: the known groups in a fixed order, then any other numeric field

@@ -127,6 +127,18 @@ fn find_run(root: &Path, name: &str) -> Result<RunData> {
     RunData::read(&dir, &name)
 }
 
+/// A run as the dashboard serves its report: images under `/files/NAME/`, data at
+/// `/api/report/NAME`.
+fn live_report(root: &Path, name: &str) -> Result<(RunData, Images, String)> {
+    let run = find_run(root, name)?;
+    let enc = url_escape(name);
+    Ok((
+        run,
+        Images::Linked(format!("/files/{enc}/")),
+        format!("/api/report/{enc}"),
+    ))
+}
+
 fn run_summary(run: &RunData) -> Value {
     let mut keys = Vec::new();
     for c in &run.curves {
@@ -188,44 +200,21 @@ fn route(root: &Path, url: &str) -> Result<Reply> {
             let mut series = Vec::new();
             for (_, name) in params.iter().filter(|(k, _)| k == "run") {
                 let run = find_run(root, name)?;
-                let Some(c) = run.curves(file) else { continue };
-                let Some(col) = c.fields.get(field) else {
-                    continue;
-                };
-                let (x, y): (Vec<f64>, Vec<Option<f64>>) = c
-                    .steps
-                    .iter()
-                    .zip(col)
-                    .filter(|(_, v)| v.is_some_and(f64::is_finite))
-                    .map(|(&s, &v)| (s, v))
-                    .unzip();
-                series.push(html::Series {
-                    label: name.clone(),
-                    x,
-                    y,
-                });
+                if let Some(s) = run.curves(file).and_then(|c| html::points(c, field, name)) {
+                    series.push(s);
+                }
             }
             Ok(Reply::json(&json!({ "key": key, "series": series })))
         }
+        // a served report links its images and polls its data
         ["run", name] => {
-            let run = find_run(root, name)?;
-            let enc = url_escape(name);
-            let page = html::report_html(
-                &run,
-                &Images::Linked(format!("/files/{enc}/")),
-                Some(&format!("/api/report/{enc}")),
-            )?;
+            let (run, images, live) = live_report(root, name)?;
+            let page = html::report_html(&run, &images, Some(&live))?;
             Ok(Reply::ok("text/html; charset=utf-8", page))
         }
         ["api", "report", name] => {
-            let run = find_run(root, name)?;
-            let enc = url_escape(name);
-            let data = html::report_data(
-                &run,
-                &Images::Linked(format!("/files/{enc}/")),
-                Some(&format!("/api/report/{enc}")),
-            )?;
-            Ok(Reply::json(&data))
+            let (run, images, live) = live_report(root, name)?;
+            Ok(Reply::json(&html::report_data(&run, &images, Some(&live))?))
         }
         ["files", name, rest @ ..] if !rest.is_empty() => {
             let run = find_run(root, name)?;
