@@ -230,15 +230,14 @@ fn execute(
         None if progress != Progress::Quiet => eprintln!("warning: {message}"),
         None => {}
     };
+    // mid-run evaluations and checkpoints (the final ones come after the loop)
+    let eval_due =
+        |step: u64| cfg.eval.every > 0 && step.is_multiple_of(cfg.eval.every) && step < t.steps;
+    let ckpt_due = |step: u64| {
+        eval_due(step)
+            || (t.checkpoint_every > 0 && step.is_multiple_of(t.checkpoint_every) && step < t.steps)
+    };
     while trainer.step < t.steps {
-        let ckpt_due = |step: u64| {
-            let eval_now =
-                cfg.eval.every > 0 && step.is_multiple_of(cfg.eval.every) && step < t.steps;
-            eval_now
-                || (t.checkpoint_every > 0
-                    && step.is_multiple_of(t.checkpoint_every)
-                    && step < t.steps)
-        };
         if fault_at == Some(trainer.step + 1) {
             fault_at = None;
             trainer.poison_weights();
@@ -385,7 +384,7 @@ fn execute(
                 tb_samples(tb, step, &grid_path, modes.as_ref())?;
             }
         }
-        let eval_now = cfg.eval.every > 0 && step % cfg.eval.every == 0 && step < t.steps;
+        let eval_now = eval_due(step);
         if ckpt_due(step) {
             log.flush()?;
             save_checkpoint(&trainer, run_dir, now)?;
@@ -413,6 +412,8 @@ fn execute(
         None
     };
     if trainer.step > start_step || ckpt.is_none() {
+        // mid-run saves were checked right after their step; this one is not yet
+        trainer.check_finite_weights()?;
         save_checkpoint(&trainer, run_dir, elapsed)?;
         if cfg.eval.every > 0 {
             let r = evaluator.run(run_dir, trainer.step, progress)?;
@@ -739,8 +740,9 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// Writes the latest checkpoint (and a numbered copy when kept). Callers check the weights
+/// first (`Trainer::check_finite_weights`), so a broken model is never written.
 fn save_checkpoint(trainer: &Trainer, run_dir: &Path, elapsed: f64) -> Result<()> {
-    trainer.check_finite_weights()?;
     let tensors = trainer.state_tensors();
     let meta = trainer.meta(elapsed);
     let bytes = checkpoint::encode(&tensors, &meta)?;
