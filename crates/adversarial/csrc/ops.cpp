@@ -2,6 +2,7 @@
 // Each function returns null / non-zero on failure and leaves the message for
 // adv_last_error(), so no C++ exception crosses into Rust.
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,31 @@ int adv_fused_adam(at::Tensor **params, at::Tensor **grads, at::Tensor **exp_avg
 int adv_grads_to_none(at::Tensor **params, int n) {
   GUARD(1, {
     for (int i = 0; i < n; i++) params[i]->mutable_grad().reset();
+    return 0;
+  })
+}
+
+// Enters an autocast region on `cuda` (else CPU) computing in bfloat16, as PyTorch's
+// `torch.autocast(device, dtype=torch.bfloat16)` does on entry; returns the previous
+// enabled flag for adv_autocast_exit. tch's own autocast covers CUDA float16 only.
+int adv_autocast_enter(int cuda) {
+  GUARD(-1, {
+    auto dev = cuda ? at::kCUDA : at::kCPU;
+    bool prev = at::autocast::is_autocast_enabled(dev);
+    at::autocast::set_autocast_enabled(dev, true);
+    at::autocast::set_autocast_dtype(dev, at::kBFloat16);
+    at::autocast::increment_nesting();
+    return prev ? 1 : 0;
+  })
+}
+
+// Leaves the region: restores the flag and, leaving the outermost region, drops the cache
+// of casted weights (they change at the next optimizer step).
+int adv_autocast_exit(int cuda, int prev) {
+  GUARD(1, {
+    auto dev = cuda ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_enabled(dev, prev != 0);
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
     return 0;
   })
 }

@@ -22,8 +22,30 @@ pub struct BenchOptions {
     pub device: String,
     /// Minibatch size m (the reference benchmark's is 64).
     pub batch: i64,
+    /// `float32`, or `bfloat16` (autocast on both sides: `train.precision` for ours, the
+    /// reference script's `--amp`).
+    pub precision: String,
+    /// Image side for dcgan (the reference benchmark's is 32; only ours runs at others).
+    pub resolution: i64,
     /// Python interpreter and script of the PyTorch reference; `None` skips it.
     pub reference: Option<(PathBuf, PathBuf)>,
+}
+
+impl Default for BenchOptions {
+    /// The reference benchmark's settings, without the reference.
+    fn default() -> Self {
+        BenchOptions {
+            warmup: 5,
+            iters: 50,
+            reps: 3,
+            threads: 2,
+            device: "cpu".into(),
+            batch: 64,
+            precision: "float32".into(),
+            resolution: 32,
+            reference: None,
+        }
+    }
 }
 
 /// Result for one model.
@@ -65,23 +87,24 @@ pub fn median(v: &[f64]) -> f64 {
 }
 
 /// The config of a benchmark model, identical to the reference script's.
-pub fn bench_config(model: &str, threads: usize, device: &str, batch: i64) -> Result<Config> {
+pub fn bench_config(model: &str, opts: &BenchOptions) -> Result<Config> {
     let mut cfg = Config {
-        threads,
-        device: device.to_string(),
+        threads: opts.threads,
+        device: opts.device.clone(),
         ..Config::default()
     };
     cfg.model.g_width = 64;
     cfg.model.d_width = 64;
     match model {
-        "dcgan" => {}
+        "dcgan" => cfg.model.resolution = opts.resolution,
         "mlp" => {
             cfg.model.arch = "mlp".into();
             cfg.model.resolution = 28;
         }
         other => bail!("unknown benchmark model {other:?}, expected mlp or dcgan"),
     }
-    cfg.train.batch_size = batch;
+    cfg.train.batch_size = opts.batch;
+    cfg.train.precision = opts.precision.clone();
     cfg.validate()?;
     Ok(cfg)
 }
@@ -162,6 +185,7 @@ fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Resu
             "--batch",
             &opts.batch.to_string(),
         ])
+        .args((opts.precision == "bfloat16").then_some("--amp"))
         .output()
         .with_context(|| format!("running {} {}", py.display(), script.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -184,7 +208,7 @@ pub fn run_model(
     opts: &BenchOptions,
     mut on_rep: impl FnMut(&str, usize, f64),
 ) -> Result<BenchResult> {
-    let cfg = bench_config(model, opts.threads, &opts.device, opts.batch)?;
+    let cfg = bench_config(model, opts)?;
     let b = opts.batch as usize;
     let data = Source::images(
         Dataset::random(opts.batch * 16, cfg.model.channels, cfg.model.resolution, 0),
@@ -219,11 +243,12 @@ pub fn run_model(
     Ok(res)
 }
 
-/// Matmul GFLOP of one iteration at batch 64 (reference README's count; it scales with the
-/// batch), for the ceiling fraction.
-pub fn iteration_gflop(model: &str) -> f64 {
-    match model {
-        "dcgan" => 26.3,
+/// Matmul GFLOP of one iteration at batch 64 (reference README's count at 32 px; it
+/// scales with the batch), for the ceiling fraction; NaN for dcgan at other sides.
+pub fn iteration_gflop(model: &str, resolution: i64) -> f64 {
+    match (model, resolution) {
+        ("dcgan", 32) => 26.3,
+        ("dcgan", _) => f64::NAN,
         _ => 1.18,
     }
 }

@@ -21,6 +21,8 @@ extern "C" {
         weight_decay: f64,
     ) -> libc::c_int;
     fn adv_grads_to_none(params: *const *mut C_tensor, n: libc::c_int) -> libc::c_int;
+    fn adv_autocast_enter(cuda: libc::c_int) -> libc::c_int;
+    fn adv_autocast_exit(cuda: libc::c_int, prev: libc::c_int) -> libc::c_int;
 }
 
 fn last_error() -> anyhow::Error {
@@ -95,5 +97,36 @@ pub fn grads_to_none(params: &[&Tensor]) {
     let rc = unsafe { adv_grads_to_none(p.as_ptr(), p.len() as i32) };
     if rc != 0 {
         panic!("{}", last_error());
+    }
+}
+
+/// A bfloat16 autocast region on one device type, left when dropped: inside it, matmuls and
+/// convolutions run in bfloat16 while reductions and losses stay in float32, as under
+/// PyTorch's `torch.autocast(device, dtype=torch.bfloat16)`. Regions nest.
+pub struct AutocastGuard {
+    cuda: libc::c_int,
+    prev: libc::c_int,
+}
+
+impl AutocastGuard {
+    /// Enters bfloat16 autocast for `device`'s type (CPU or CUDA).
+    pub fn bf16(device: tch::Device) -> AutocastGuard {
+        let cuda = matches!(device, tch::Device::Cuda(_)) as libc::c_int;
+        // SAFETY: plain calls into libtorch's thread-local autocast state.
+        let prev = unsafe { adv_autocast_enter(cuda) };
+        if prev < 0 {
+            panic!("{}", last_error());
+        }
+        AutocastGuard { cuda, prev }
+    }
+}
+
+impl Drop for AutocastGuard {
+    fn drop(&mut self) {
+        // SAFETY: as above; restores the state saved on entry.
+        let rc = unsafe { adv_autocast_exit(self.cuda, self.prev) };
+        if rc != 0 {
+            panic!("{}", last_error());
+        }
     }
 }

@@ -116,6 +116,51 @@ fn every_loss_and_regularizer_trains_with_both_model_families() {
     }
 }
 
+/// `train.precision = "bfloat16"` runs every forward pass under bfloat16 autocast: the
+/// first step's losses match float32 to bfloat16's precision but not bit for bit (so the
+/// autocast really engaged), double backward (WGAN-GP, R1) works through it, and outputs
+/// come back as float32.
+#[test]
+fn bfloat16_autocast_trains_close_to_float32() {
+    for arch in ["mlp", "dcgan"] {
+        for (name, ov) in VARIANTS
+            .iter()
+            .filter(|(n, _)| ["non-saturating", "wgan-gp", "r1", "hinge-sn"].contains(n))
+        {
+            let run = |precision: &str| {
+                let mut ov: Vec<&str> = ov.to_vec();
+                let p = format!("train.precision={precision}");
+                ov.push(&p);
+                let cfg = config(arch, &ov);
+                let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+                let stats: Vec<_> = (0..3)
+                    .map(|_| {
+                        t.train_step()
+                            .unwrap_or_else(|e| panic!("{arch} {name} {precision}: {e:#}"))
+                    })
+                    .collect();
+                let z = t.noise(4);
+                let x = t.generate(&z, None);
+                assert_eq!(x.kind(), tch::Kind::Float, "{arch} {name}");
+                stats
+            };
+            let (f32s, bf16s) = (run("float32"), run("bfloat16"));
+            for s in &bf16s {
+                for v in [s.d_loss, s.g_loss, s.penalty] {
+                    assert!(v.is_finite(), "{arch} {name} bf16: {s:?}");
+                }
+            }
+            let (a, b) = (f32s[0].d_loss, bf16s[0].d_loss);
+            let rel = (a - b).abs() / a.abs().max(1e-3);
+            assert!(rel < 0.05, "{arch} {name}: D loss f32 {a} vs bf16 {b}");
+            assert!(
+                a != b,
+                "{arch} {name}: bf16 gave float32's exact D loss {a}"
+            );
+        }
+    }
+}
+
 #[test]
 fn gradient_penalty_with_batchnorm_is_refused() {
     let err = Config::resolve(None, &["regularizer.gradient_penalty=10".into()]).unwrap_err();

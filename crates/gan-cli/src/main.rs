@@ -433,6 +433,13 @@ struct BenchArgs {
     /// Minibatch size (the reference benchmark's is 64).
     #[arg(long, default_value_t = 64)]
     batch: i64,
+    /// `float32`, or `bfloat16` (autocast on both sides; on CPUs with AVX-512-BF16/AMX
+    /// and on GPUs).
+    #[arg(long, default_value = "float32")]
+    precision: String,
+    /// dcgan image side: 28, 32 (the reference's), 64 or 128; only ours runs at others.
+    #[arg(long, default_value_t = 32)]
+    resolution: i64,
     /// Skip the PyTorch side.
     #[arg(long)]
     no_reference: bool,
@@ -1154,6 +1161,12 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
     };
     let reference = if a.no_reference {
         None
+    } else if a.resolution != 32 {
+        eprintln!(
+            "note: the reference script is fixed at 32 px; timing ours only at {} px",
+            a.resolution
+        );
+        None
     } else {
         let r = bench::find_reference(a.python.as_deref(), a.script.as_deref());
         if r.is_none() {
@@ -1168,11 +1181,15 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         threads: a.threads,
         device: a.device.clone(),
         batch: a.batch,
+        precision: a.precision.clone(),
+        resolution: a.resolution,
         reference,
     };
     println!(
-        "gan bench: batch {}, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
+        "gan bench: batch {}, dcgan {} px, {}, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
         a.batch,
+        a.resolution,
+        a.precision,
         a.warmup,
         a.reps,
         a.iters,
@@ -1202,7 +1219,8 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
             r.ours_median(),
             t,
             ratio,
-            r.ours_median() * bench::iteration_gflop(&r.model) * a.batch as f64 / 64.0,
+            r.ours_median() * bench::iteration_gflop(&r.model, a.resolution) * a.batch as f64
+                / 64.0,
             r.ours_peak_mib,
             tpk
         );

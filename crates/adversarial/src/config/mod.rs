@@ -100,7 +100,7 @@ pub struct DataConfig {
 pub struct ModelConfig {
     /// `dcgan` or `mlp`.
     pub arch: String,
-    /// Image side in pixels: 28, 32 or 64 for `dcgan`, any for `mlp`.
+    /// Image side in pixels: 28, 32, 64 or 128 for `dcgan`, any for `mlp`.
     pub resolution: i64,
     /// 1 (grayscale) or 3 (RGB).
     pub channels: i64,
@@ -232,6 +232,10 @@ pub struct TrainConfig {
     pub on_divergence: String,
     pub rollback_lr_factor: f64,
     pub max_rollbacks: u32,
+    /// `float32`, or `bfloat16`: every network's forward pass under bfloat16 autocast
+    /// (matmuls and convolutions in bfloat16 on CPUs with AVX-512-BF16/AMX and on GPUs;
+    /// weights, optimizer state, losses and penalties stay float32).
+    pub precision: String,
 }
 
 impl Default for Config {
@@ -342,6 +346,7 @@ impl Default for TrainConfig {
             on_divergence: "stop".into(),
             rollback_lr_factor: 0.5,
             max_rollbacks: 3,
+            precision: "float32".into(),
         }
     }
 }
@@ -488,6 +493,7 @@ impl Config {
             &t.on_divergence,
             &["stop", "rollback"],
         )?;
+        one_of("train.precision", &t.precision, &["float32", "bfloat16"])?;
         if self.data.stream && (self.data.source != "folder" || self.data.stacked > 0) {
             bail!("config key `data.stream`: streaming from disk is for image folders (data.source = \"folder\", no data.stacked)");
         }
@@ -513,9 +519,9 @@ impl Config {
                  set model.d_norm = \"layer\" or \"none\" (as in WGAN-GP)"
             );
         }
-        if m.arch == "dcgan" && ![28, 32, 64].contains(&m.resolution) {
+        if m.arch == "dcgan" && ![28, 32, 64, 128].contains(&m.resolution) {
             bail!(
-                "config key `model.resolution`: dcgan supports 28, 32 or 64, got {}",
+                "config key `model.resolution`: dcgan supports 28, 32, 64 or 128, got {}",
                 m.resolution
             );
         }

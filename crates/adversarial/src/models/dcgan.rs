@@ -3,7 +3,7 @@
 //! layer): BatchNorm as in the paper, or LayerNorm / none for critics whose penalty is per
 //! sample (WGAN-GP). Weights start from N(0, 0.02), BatchNorm scales from N(1, 0.02).
 //!
-//! Resolutions: 32 and 64 start from 4×4 (the paper's layout), 28 from 7×7; each
+//! Resolutions: 32, 64 and 128 start from 4×4 (the paper's layout), 28 from 7×7; each
 //! up/down-sampling layer doubles/halves the side. At 32 px with widths 64 this is exactly
 //! the model of the PyTorch reference benchmark.
 
@@ -19,7 +19,8 @@ fn layout(resolution: i64) -> Result<(i64, usize)> {
         28 => (7, 2),
         32 => (4, 3),
         64 => (4, 4),
-        r => bail!("dcgan supports resolutions 28, 32 and 64, not {r}"),
+        128 => (4, 5),
+        r => bail!("dcgan supports resolutions 28, 32, 64 and 128, not {r}"),
     })
 }
 

@@ -29,6 +29,8 @@ pub struct Net {
     /// The network; for a projection discriminator, its trunk φ up to the last features.
     pub module: nn::SequentialT,
     cond: Conditioning,
+    /// Run the forward pass under bfloat16 autocast (`train.precision = "bfloat16"`).
+    bf16: bool,
 }
 
 /// How a network receives the class label.
@@ -51,6 +53,7 @@ impl Net {
             vs,
             module,
             cond: Conditioning::None,
+            bf16: false,
         }
     }
 
@@ -62,7 +65,24 @@ impl Net {
     /// The network on `x` with its condition `y`, which a conditional network needs and an
     /// unconditional one ignores: int64 labels (one per sample) for a class-conditional
     /// network, the source images for pix2pix's discriminator.
+    ///
+    /// Under bfloat16 autocast (`set_bf16`) matmuls and convolutions run in bfloat16 and the
+    /// output comes back as float32, so losses, penalties and everything downstream stay
+    /// float32 and the weights stay float32 masters.
     pub fn forward_y(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
+        if !self.bf16 {
+            return self.forward_exact(x, y, train);
+        }
+        let _autocast = crate::native::AutocastGuard::bf16(x.device());
+        self.forward_exact(x, y, train).to_kind(Kind::Float)
+    }
+
+    /// Chooses bfloat16 autocast (true) or float32 (false) for this network's forward passes.
+    pub fn set_bf16(&mut self, on: bool) {
+        self.bf16 = on;
+    }
+
+    fn forward_exact(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
         let y = match (&self.cond, y) {
             (Conditioning::None, _) => return self.module.forward_t(x, train),
             (_, Some(y)) => y,
@@ -177,7 +197,12 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
                 Conditioning::Image,
             ),
         };
-        return Ok(Net { vs, module, cond });
+        return Ok(Net {
+            vs,
+            module,
+            cond,
+            bf16: false,
+        });
     }
     if arch == "cyclegan" {
         let module = match role {
@@ -253,7 +278,12 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
             (d, Conditioning::None)
         }
     };
-    Ok(Net { vs, module, cond })
+    Ok(Net {
+        vs,
+        module,
+        cond,
+        bf16: false,
+    })
 }
 
 /// PacGAN: a discriminator built for `pack`·C input channels, behind a reshape that stacks
@@ -421,8 +451,12 @@ mod tests {
     /// The benchmark models must be exactly those of the PyTorch reference script.
     #[test]
     fn reference_models_have_the_reference_parameter_counts() {
+        let bench_opts = crate::bench::BenchOptions {
+            threads: 0,
+            ..Default::default()
+        };
         let dc = build(
-            &crate::bench::bench_config("dcgan", 0, "cpu", 64)
+            &crate::bench::bench_config("dcgan", &bench_opts)
                 .unwrap()
                 .model,
             Device::Cpu,
@@ -432,7 +466,7 @@ mod tests {
         assert_eq!(dc.g.num_parameters(), 1_067_329);
         assert_eq!(dc.d.num_parameters(), 661_697);
         let mlp = build(
-            &crate::bench::bench_config("mlp", 0, "cpu", 64)
+            &crate::bench::bench_config("mlp", &bench_opts)
                 .unwrap()
                 .model,
             Device::Cpu,

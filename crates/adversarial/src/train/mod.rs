@@ -126,17 +126,27 @@ impl Trainer {
         if cfg.model.classes > 0 {
             data.check_labels(cfg.model.classes)?;
         }
-        let pair = models::build(&cfg.model, device)?;
+        let bf16 = t.precision == "bfloat16";
+        let build = |role: fn(&crate::config::ModelConfig, Device) -> Result<Net>| {
+            role(&cfg.model, device).map(|mut n| {
+                n.set_bf16(bf16);
+                n
+            })
+        };
+        let (g, d) = (
+            build(models::build_generator)?,
+            build(models::build_discriminator)?,
+        );
         let ema = if t.ema {
-            let e = models::build_generator(&cfg.model, device)?;
-            copy_vars(&pair.g, &e);
+            let e = build(models::build_generator)?;
+            copy_vars(&g, &e);
             Some(e)
         } else {
             None
         };
         let opt_g = Optimizer::from_name(
             &t.optimizer,
-            &pair.g.vs,
+            &g.vs,
             t.lr_g,
             t.beta1,
             t.beta2,
@@ -144,15 +154,15 @@ impl Trainer {
         )?;
         let opt_d = Optimizer::from_name(
             &t.optimizer,
-            &pair.d.vs,
+            &d.vs,
             t.lr_d,
             t.beta1,
             t.beta2,
             t.rmsprop_alpha,
         )?;
         let cycle = if cfg.model.arch == "cyclegan" {
-            let f = models::build_generator(&cfg.model, device)?;
-            let d_a = models::build_discriminator(&cfg.model, device)?;
+            let f = build(models::build_generator)?;
+            let d_a = build(models::build_discriminator)?;
             let opt = |vs: &tch::nn::VarStore, lr: f64| {
                 Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
             };
@@ -170,8 +180,8 @@ impl Trainer {
         Ok(Trainer {
             cfg: cfg.clone(),
             device,
-            g: pair.g,
-            d: pair.d,
+            g,
+            d,
             ema,
             opt_g,
             opt_d,
