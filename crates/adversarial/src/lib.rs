@@ -10,6 +10,7 @@
 //! - [`regularizers`]: gradient penalty, R1, weight clipping, spectral normalisation
 //! - [`optim`]: optimisers (Adam, RMSProp) whose state we checkpoint
 //! - [`train`]: the training loop, run directories, checkpoints and resume
+//! - [`distributed`]: data-parallel training over MPI processes
 //! - [`metrics`]: measurements of samples (mode coverage so far)
 //! - [`report`]: sample grids and other things to look at
 //! - [`bench`]: the training-speed benchmark against the PyTorch reference
@@ -20,6 +21,7 @@ pub mod bench;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod lab;
 pub mod losses;
 pub mod metrics;

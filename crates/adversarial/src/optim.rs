@@ -24,6 +24,8 @@ pub struct Optimizer {
     slots: Vec<Vec<Tensor>>,
     slot_names: &'static [&'static str],
     pub hyper: AdamHyper,
+    /// Data-parallel group whose gradients are averaged before each update.
+    comm: Option<&'static crate::distributed::Comm>,
 }
 
 impl Optimizer {
@@ -79,6 +81,7 @@ impl Optimizer {
             params,
             slots,
             slot_names,
+            comm: None,
             hyper: AdamHyper {
                 lr,
                 beta1,
@@ -87,6 +90,12 @@ impl Optimizer {
                 weight_decay: 0.0,
             },
         }
+    }
+
+    /// Averages gradients over the processes of `comm` before every update (data-parallel
+    /// training), so every copy of the network takes the same step.
+    pub fn set_comm(&mut self, comm: &'static crate::distributed::Comm) {
+        self.comm = Some(comm);
     }
 
     /// Forgets all gradients (set to none, as PyTorch's default zero_grad).
@@ -107,6 +116,9 @@ impl Optimizer {
                 .collect::<Vec<_>>()
         };
         let (p, g) = (pick(&self.params), pick(&grads));
+        if let Some(comm) = self.comm {
+            comm.mean_tensors(&g)?;
+        }
         match self.rule {
             Rule::Adam => {
                 let (m, v, s) = (

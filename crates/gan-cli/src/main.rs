@@ -520,7 +520,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             .unwrap_or_else(|| run::new_run_dir(Path::new("runs"), &cfg));
         run::start(&cfg, &out, progress)?
     };
-    if !a.quiet {
+    if !a.quiet && adversarial::distributed::is_main()? {
         let s = &summary.final_stats;
         println!(
             "done: {} iterations, {:.0} s in all, {:.2} it/s this session\n\

@@ -56,6 +56,38 @@ pub struct StepStats {
     pub identity: Option<f64>,
 }
 
+impl StepStats {
+    /// Replaces the image-GAN step's measurements by their means over the processes of a
+    /// data-parallel run: with equal shares, the means over the global batch.
+    fn average_over(&mut self, comm: &crate::distributed::Comm) -> Result<()> {
+        let mut v = [
+            self.d_loss,
+            self.g_loss,
+            self.d_real,
+            self.d_fake,
+            self.out_real,
+            self.out_fake,
+            self.penalty,
+            self.d_mismatched.unwrap_or(0.0),
+        ];
+        comm.sum_f64(&mut v)?;
+        let n = comm.size() as f64;
+        let [d_loss, g_loss, d_real, d_fake, out_real, out_fake, penalty, mis] = v.map(|x| x / n);
+        *self = StepStats {
+            d_loss,
+            g_loss,
+            d_real,
+            d_fake,
+            out_real,
+            out_fake,
+            penalty,
+            d_mismatched: self.d_mismatched.map(|_| mis),
+            ..*self
+        };
+        Ok(())
+    }
+}
+
 /// CycleGAN's second pair: F: B → A and D_A (G and D are G: A → B and D_B), their
 /// optimisers, and the pools of past fakes each D is shown.
 pub struct CycleParts {
@@ -91,6 +123,9 @@ pub struct Trainer {
     /// Multiplies both learning rates; lowered by each divergence rollback
     /// (`train.on_divergence = "rollback"`) and kept in checkpoints.
     pub lr_factor: f64,
+    /// Data-parallel group (see [`crate::distributed`]): this process trains on its share of
+    /// each global minibatch.
+    comm: Option<&'static crate::distributed::Comm>,
 }
 
 /// Training produced non-finite losses or weights. The step's updates are already in the
@@ -190,7 +225,67 @@ impl Trainer {
             data: data.to_device(device),
             step: 0,
             lr_factor: 1.0,
+            comm: None,
         })
+    }
+
+    /// Joins a data-parallel group: from now on each process trains on its 1/N share of
+    /// every global minibatch of `train.batch_size` and gradients are averaged before each
+    /// update. Checks that every process starts from the same config and weights.
+    pub fn join(&mut self, comm: &'static crate::distributed::Comm) -> Result<()> {
+        let (m, n) = (self.cfg.train.batch_size, comm.size() as i64);
+        let arch = self.cfg.model.arch.as_str();
+        if matches!(arch, "pix2pix" | "cyclegan") {
+            bail!("data-parallel training covers the image GAN step; model.arch = {arch:?} trains in one process");
+        }
+        if self.cfg.train.on_divergence == "rollback" {
+            bail!("config key `train.on_divergence`: \"rollback\" is for one process; data-parallel runs stop on divergence");
+        }
+        let pack = self.cfg.model.pack;
+        if m % n != 0 || (m / n) % pack != 0 {
+            bail!("config key `train.batch_size`: the global batch {m} must split into {n} equal shares of whole packs of {pack}");
+        }
+        let hash = self
+            .cfg
+            .to_toml_string()
+            .bytes()
+            .fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100000001b3)
+            });
+        comm.check_same(
+            "config",
+            &[
+                (hash >> 32) as f64,
+                (hash & 0xffff_ffff) as f64,
+                self.step as f64,
+            ],
+        )?;
+        let weights: f64 = [&self.g, &self.d]
+            .iter()
+            .flat_map(|n| n.vs.trainable_variables())
+            .map(|t| {
+                t.to_kind(Kind::Double)
+                    .abs()
+                    .sum(Kind::Double)
+                    .double_value(&[])
+            })
+            .sum();
+        comm.check_same("initial weights", &[weights])?;
+        self.opt_g.set_comm(comm);
+        self.opt_d.set_comm(comm);
+        self.comm = Some(comm);
+        Ok(())
+    }
+
+    /// This process's rows of a global minibatch (all of them outside a data-parallel run).
+    fn share(&self, t: Tensor) -> Tensor {
+        match self.comm {
+            None => t,
+            Some(c) => {
+                let k = t.size()[0] / c.size() as i64;
+                t.narrow(0, c.rank() as i64 * k, k)
+            }
+        }
     }
 
     /// Draws `n` noise vectors from the prior p_z.
@@ -258,6 +353,9 @@ impl Trainer {
         self.d.vs.unfreeze();
         self.opt_g.step()?;
         stats.g_loss = g_loss.double_value(&[]);
+        if let Some(c) = self.comm {
+            stats.average_over(c)?;
+        }
         if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && stats.penalty.is_finite()) {
             return Err(Diverged {
                 step: self.step + 1,
@@ -284,13 +382,16 @@ impl Trainer {
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, seed_path));
         let reg = &self.cfg.regularizer;
+        // a data-parallel process draws the whole global batch, as one process would, and
+        // keeps its share
         let (real, y_real) = self.data.next_labelled(m, self.device)?;
-        let real = real.set_requires_grad(reg.r1 > 0.0);
-        let z = self.noise(m);
+        let real = self.share(real).set_requires_grad(reg.r1 > 0.0);
+        let z = self.share(self.noise(m));
         let classes = self.cfg.model.classes;
         let (y_real, y_fake) = if classes > 0 {
             let y = y_real.expect("checked at start: the data has labels");
-            (Some(y), Some(random_labels(m, classes, self.device)))
+            let y_fake = random_labels(m, classes, self.device);
+            (Some(self.share(y)), Some(self.share(y_fake)))
         } else {
             (None, None)
         };
@@ -304,7 +405,12 @@ impl Trainer {
         let mismatched_out = match &y_real {
             Some(y) if self.cfg.loss.mismatched => {
                 // y + U{1..K−1} mod K is uniform over the K − 1 wrong labels
-                let shift = Tensor::randint_low(1, classes, [m], (Kind::Int64, self.device));
+                let shift = self.share(Tensor::randint_low(
+                    1,
+                    classes,
+                    [m],
+                    (Kind::Int64, self.device),
+                ));
                 let wrong = (y + shift).remainder(classes);
                 Some(self.d.forward_y(&real.detach(), Some(&wrong), true))
             }

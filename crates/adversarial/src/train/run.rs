@@ -103,7 +103,8 @@ pub fn new_run_dir(runs_root: &Path, cfg: &Config) -> PathBuf {
 
 /// Starts a new run in `run_dir` (which must not hold a run yet).
 pub fn start(cfg: &Config, run_dir: &Path, progress: Progress) -> Result<RunSummary> {
-    if run_dir.join("config.toml").exists() {
+    // in a data-parallel run only process 0 owns the directory (and may have made it)
+    if crate::distributed::is_main()? && run_dir.join("config.toml").exists() {
         bail!("{} already holds a run: resume it with `gan train --resume {}` or choose another --out", run_dir.display(), run_dir.display());
     }
     execute(cfg, run_dir, None, progress)
@@ -123,7 +124,9 @@ pub fn resume(run_dir: &Path, steps: Option<u64>, progress: Progress) -> Result<
         Config::from_toml_str(&text).with_context(|| format!("in {}", cfg_path.display()))?;
     if let Some(s) = steps {
         cfg.train.steps = s;
-        write_atomic(&cfg_path, cfg.to_toml_string().as_bytes())?;
+        if crate::distributed::is_main()? {
+            write_atomic(&cfg_path, cfg.to_toml_string().as_bytes())?;
+        }
     }
     let ckpt_path = run_dir.join(LATEST);
     let ckpt = if ckpt_path.exists() {
@@ -155,6 +158,13 @@ fn execute(
     if let Some(c) = &ckpt {
         trainer.restore(c)?;
         elapsed_before = c.meta.elapsed_s;
+    }
+    let comm = crate::distributed::world()?;
+    if let Some(c) = comm {
+        trainer.join(c)?;
+        if c.rank() > 0 {
+            return work(trainer, run_dir, dataset_name, elapsed_before, c);
+        }
     }
     // The run directory appears only once data and models are good, so a failed start
     // leaves nothing that would block the corrected command.
@@ -195,8 +205,15 @@ fn execute(
         } else {
             "training".into()
         };
+        let procs = comm.map_or(String::new(), |c| {
+            format!(
+                ", {} processes × {} samples",
+                c.size(),
+                cfg.train.batch_size / c.size() as i64
+            )
+        });
         eprintln!(
-            "{verb}: {} on {} [{}], {} iterations, G {} / D {} parameters → {}",
+            "{verb}: {} on {} [{}{procs}], {} iterations, G {} / D {} parameters → {}",
             cfg.model.arch,
             dataset_name,
             cfg.device,
@@ -462,7 +479,43 @@ fn execute(
         &run_dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
+    if let Some(c) = comm {
+        c.finalize()?;
+    }
     Ok(summary)
+}
+
+/// A data-parallel process other than 0: trains its share in step with the others and
+/// writes nothing (process 0 logs, samples and checkpoints the shared model).
+fn work(
+    mut trainer: Trainer,
+    run_dir: &Path,
+    dataset: String,
+    elapsed_before: f64,
+    comm: &crate::distributed::Comm,
+) -> Result<RunSummary> {
+    let (start, start_step) = (Instant::now(), trainer.step);
+    let mut last = StepStats::default();
+    while trainer.step < trainer.cfg.train.steps {
+        last = crate::device::catch_torch(
+            &format!("iteration {} failed inside libtorch", trainer.step + 1),
+            || trainer.train_step(),
+        )??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    comm.finalize()?;
+    Ok(RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        steps: trainer.step,
+        elapsed_s: elapsed_before + secs,
+        it_per_s: (trainer.step - start_step) as f64 / secs.max(1e-9),
+        final_stats: last,
+        dataset,
+        samples: run_dir.join("samples/final.png"),
+        checkpoint: run_dir.join(LATEST),
+        modes: None,
+        modes_without_drs: None,
+    })
 }
 
 /// Opens a JSON-lines log for appending.
