@@ -27,7 +27,7 @@ type AllreduceFn =
 struct Handle(*mut c_void);
 
 /// Open MPI's `MPI_IN_PLACE`.
-const IN_PLACE: *const c_void = 1 as *const c_void;
+const IN_PLACE: *const c_void = std::ptr::without_provenance(1);
 
 struct Api {
     allreduce: AllreduceFn,
