@@ -541,6 +541,14 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             summary.checkpoint.display(),
             summary.run_dir.join("metrics.jsonl").display()
         );
+        if summary.session_s > 0.0 {
+            println!(
+                "waited {:.2} s for data ({:.1}% of this session's {:.0} s)",
+                summary.data_wait_s,
+                100.0 * summary.data_wait_s / summary.session_s,
+                summary.session_s
+            );
+        }
         if let Some(w) = s.d_mismatched {
             println!("D(x, wrong y) {w:.3} on real images given a wrong label");
         }
@@ -1213,14 +1221,20 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
             }
             _ => ("–".into(), "–".into(), "–".into()),
         };
+        let gflops =
+            r.ours_median() * bench::iteration_gflop(&r.model, a.resolution) * a.batch as f64
+                / 64.0;
+        let gflops = if gflops.is_finite() {
+            format!("{gflops:.0}")
+        } else {
+            "–".into()
+        };
         println!(
-            "| {} | {:.2} | {} | {} | {:.0} | {:.0} MiB / {} |",
+            "| {} | {:.2} | {} | {} | {gflops} | {:.0} MiB / {} |",
             r.model,
             r.ours_median(),
             t,
             ratio,
-            r.ours_median() * bench::iteration_gflop(&r.model, a.resolution) * a.batch as f64
-                / 64.0,
             r.ours_peak_mib,
             tpk
         );

@@ -107,6 +107,12 @@ pub enum Source {
         batcher: Batcher,
         batch: usize,
         seed: u64,
+        /// The next minibatch, decoding in the background while the current one trains.
+        ahead: Option<Prefetch>,
+        /// Whether to decode ahead: only when cores are left over from training (a GPU
+        /// run, or fewer libtorch threads than cores); on a CPU run using every core the
+        /// background decoding slows training more than the wait it saves.
+        prefetch: bool,
     },
     /// Matched (A, B) images for translation, drawn in shuffled minibatches, with the
     /// held-out pairs kept for sample panels.
@@ -247,17 +253,35 @@ impl Source {
                 resolution,
                 channels,
                 batcher,
+                ahead,
+                prefetch,
                 ..
             } => {
                 let idx = batcher.next_indices();
-                let picked: Vec<PathBuf> = Vec::<i64>::try_from(&idx)
-                    .expect("int64 indices")
-                    .iter()
-                    .map(|&i| files[i as usize].clone())
-                    .collect();
-                let data = folder::decode_files(&picked, *resolution, *channels)?;
-                let (r, c) = (*resolution as i64, *channels as i64);
-                let x = Tensor::from_slice(&data).view([picked.len() as i64, c, r, r]);
+                let want = Vec::<i64>::try_from(&idx).expect("int64 indices");
+                let (res, ch) = (*resolution, *channels);
+                let decode = |indices: &[i64]| {
+                    let picked: Vec<PathBuf> =
+                        indices.iter().map(|&i| files[i as usize].clone()).collect();
+                    move || folder::decode_files(&picked, res, ch)
+                };
+                // the batch decoded in the background is this one unless the position
+                // moved (a restore); a stale one is left to finish and dropped
+                let data = match ahead.take() {
+                    Some(p) if p.indices == want => {
+                        p.decoding.join().expect("decoder thread panicked")?
+                    }
+                    _ => decode(&want)()?,
+                };
+                let next = batcher.peek_indices();
+                if *prefetch {
+                    *ahead = Some(Prefetch {
+                        decoding: std::thread::spawn(decode(&next)),
+                        indices: next,
+                    });
+                }
+                let (r, c) = (res as i64, ch as i64);
+                let x = Tensor::from_slice(&data).view([want.len() as i64, c, r, r]);
                 let y = labels
                     .as_ref()
                     .map(|l| l.index_select(0, &idx).to_device(device));
@@ -422,7 +446,22 @@ fn open_stream(cfg: &Config) -> Result<Source> {
         batcher,
         batch,
         seed: cfg.seed,
+        ahead: None,
+        prefetch: spare_cores(cfg),
     })
+}
+
+/// Whether training leaves CPU cores idle: on a GPU, or with fewer libtorch threads than
+/// cores.
+fn spare_cores(cfg: &Config) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cfg.device != "cpu" || (cfg.threads > 0 && cfg.threads < cores)
+}
+
+/// A minibatch of a streamed folder being decoded on a background thread.
+pub struct Prefetch {
+    indices: Vec<i64>,
+    decoding: std::thread::JoinHandle<Result<Vec<u8>>>,
 }
 
 /// The seed of B's own order in unpaired training.
@@ -729,6 +768,20 @@ impl Batcher {
     pub fn state(&self) -> BatcherState {
         self.state
     }
+
+    /// Indices of the minibatch after the next, without moving: what `next_indices` will
+    /// return on its following call.
+    pub fn peek_indices(&self) -> Vec<i64> {
+        let p = self.state.position;
+        if p + self.batch <= self.n {
+            return self.perm[p..p + self.batch].to_vec();
+        }
+        let perm = rng::permutation(
+            self.n,
+            rng::derive_seed(self.seed, &[STREAM_DATA, self.state.epoch + 1]),
+        );
+        perm[..self.batch].to_vec()
+    }
 }
 
 #[cfg(test)]
@@ -831,6 +884,15 @@ mod tests {
         let mut resumed = Batcher::new(10, 3, 5, state).unwrap();
         assert_eq!(Vec::<i64>::try_from(resumed.next_indices()).unwrap(), next);
         assert!(Batcher::new(2, 3, 0, BatcherState::default()).is_err());
+        // the streamed folder's prefetch asks for the batch after next without moving,
+        // across epoch boundaries too (10 = 3 + 3 + 3, then a new permutation)
+        let mut b = Batcher::new(10, 3, 7, BatcherState::default()).unwrap();
+        for _ in 0..8 {
+            let state = b.state();
+            let peek = b.peek_indices();
+            assert_eq!(b.state(), state, "peeking moved the stream");
+            assert_eq!(Vec::<i64>::try_from(&b.next_indices()).unwrap(), peek);
+        }
     }
 
     #[test]

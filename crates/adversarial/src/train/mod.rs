@@ -126,6 +126,9 @@ pub struct Trainer {
     /// Data-parallel group (see [`crate::distributed`]): this process trains on its share of
     /// each global minibatch.
     comm: Option<&'static crate::distributed::Comm>,
+    /// Seconds the training thread has spent waiting for real minibatches (loading,
+    /// decoding, copying to the device) since this trainer was made.
+    pub data_wait_s: f64,
 }
 
 /// Training produced non-finite losses or weights. The step's updates are already in the
@@ -226,6 +229,7 @@ impl Trainer {
             step: 0,
             lr_factor: 1.0,
             comm: None,
+            data_wait_s: 0.0,
         })
     }
 
@@ -384,7 +388,9 @@ impl Trainer {
         let reg = &self.cfg.regularizer;
         // a data-parallel process draws the whole global batch, as one process would, and
         // keeps its share
+        let waited = std::time::Instant::now();
         let (real, y_real) = self.data.next_labelled(m, self.device)?;
+        self.data_wait_s += waited.elapsed().as_secs_f64();
         let real = self.share(real).set_requires_grad(reg.r1 > 0.0);
         let z = self.share(self.noise(m));
         let classes = self.cfg.model.classes;
@@ -471,7 +477,9 @@ impl Trainer {
                 self.cfg.seed,
                 &[STREAM_STEP, self.step, i as u64],
             ));
+            let waited = std::time::Instant::now();
             let (a, b) = self.data.next_pair(self.device).expect("paired data");
+            self.data_wait_s += waited.elapsed().as_secs_f64();
             let fake = self.g.forward(&a, true);
             let real_out = self.d.forward_y(&b, Some(&a), true);
             let fake_out = self.d.forward_y(&fake.detach(), Some(&a), true);
@@ -524,10 +532,12 @@ impl Trainer {
         let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
+        let waited = std::time::Instant::now();
         let (a, b) = self
             .data
             .next_unpaired(self.device)
             .expect("two image domains");
+        self.data_wait_s += waited.elapsed().as_secs_f64();
         let (lam_cyc, lam_idt) = (
             self.cfg.loss.cycle,
             self.cfg.loss.cycle * self.cfg.loss.identity,

@@ -50,6 +50,10 @@ pub struct RunSummary {
     pub steps: u64,
     pub elapsed_s: f64,
     pub it_per_s: f64,
+    /// Seconds of training in this session, and how many of them were spent waiting for
+    /// real minibatches.
+    pub session_s: f64,
+    pub data_wait_s: f64,
     /// Averages over the last (up to) 100 iterations.
     pub final_stats: StepStats,
     pub dataset: String,
@@ -468,6 +472,8 @@ fn execute(
         } else {
             0.0
         },
+        session_s: start.elapsed().as_secs_f64(),
+        data_wait_s: trainer.data_wait_s,
         final_stats: avg,
         dataset: dataset_name,
         modes,
@@ -509,6 +515,8 @@ fn work(
         steps: trainer.step,
         elapsed_s: elapsed_before + secs,
         it_per_s: (trainer.step - start_step) as f64 / secs.max(1e-9),
+        session_s: secs,
+        data_wait_s: trainer.data_wait_s,
         final_stats: last,
         dataset,
         samples: run_dir.join("samples/final.png"),
