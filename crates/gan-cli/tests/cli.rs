@@ -5,7 +5,7 @@
 mod common;
 
 use adversarial::train::checkpoint;
-use common::{fails, ok};
+use common::{fails, metrics, ok};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -32,14 +32,6 @@ fn train(out: &Path, extra: &[&str]) -> String {
     args.extend_from_slice(SMALL);
     args.extend_from_slice(extra);
     ok(&args)
-}
-
-fn metrics(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// Every tensor of two checkpoints is bitwise equal.

@@ -5,7 +5,7 @@
 mod common;
 
 use adversarial::train::checkpoint;
-use common::{gan, ok};
+use common::{gan, metrics, ok};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -51,14 +51,6 @@ const COMMON: &[&str] = &[
     "--set",
     "train.ema=true",
 ];
-
-fn metrics(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * a.abs().max(b.abs()).max(1.0)

@@ -6,7 +6,7 @@
 mod common;
 
 use adversarial::train::checkpoint;
-use common::{fails, ok};
+use common::{fails, json_lines as lines, ok};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -50,14 +50,6 @@ fn gan_with_fault(args: &[String], at: u64) -> std::process::Output {
         .env("GAN_FAULT_NAN_AT", at.to_string())
         .output()
         .unwrap()
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn steps_logged(run: &Path) -> Vec<u64> {

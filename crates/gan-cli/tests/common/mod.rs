@@ -1,6 +1,7 @@
 //! Running the `gan` binary from the integration tests.
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 pub fn gan(args: &[&str]) -> Output {
@@ -28,4 +29,18 @@ pub fn fails(args: &[&str]) -> String {
     let text = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "gan {args:?} should fail");
     text
+}
+
+/// The JSON objects of a JSON-lines file.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A run's `metrics.jsonl`, one object per logged iteration.
+pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    json_lines(&run.join("metrics.jsonl"))
 }
