@@ -67,6 +67,15 @@ pub fn is_main() -> Result<bool> {
     Ok(world()?.is_none_or(|c| c.rank() == 0))
 }
 
+/// Whether an MPI launcher started this command as one of several processes (without
+/// initialising MPI): for commands that must run alone.
+pub fn refuse_launcher(what: &str) -> Result<()> {
+    if let Some(n) = launched_size()? {
+        bail!("{what} runs in one process, but mpirun started {n}: data-parallel training covers `gan train` of image GANs");
+    }
+    Ok(())
+}
+
 fn launched_size() -> Result<Option<usize>> {
     if let Ok(v) = std::env::var("OMPI_COMM_WORLD_SIZE") {
         let n: usize = v

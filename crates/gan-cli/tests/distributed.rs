@@ -148,6 +148,12 @@ fn data_parallel_errors_name_the_problem() {
         log.contains("train.batch_size") && log.contains("2 equal shares"),
         "{log}"
     );
+    // sequence GANs train in one process: refused, not run twice into one directory
+    let text_run = dir.path().join("t");
+    let out = mpirun2(&["text", "train", "--out", text_run.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("runs in one process"), "{}", text(&out));
+    assert!(!text_run.exists());
     // a single process is not data-parallel and takes the same batch
     let out = gan(&a);
     assert!(out.status.success(), "{}", text(&out));

@@ -574,6 +574,7 @@ fn execute(
     ckpt: Option<checkpoint::Checkpoint>,
     progress: Progress,
 ) -> Result<TextRunSummary> {
+    crate::distributed::refuse_launcher("`gan text train`")?;
     let mut trainer = TextTrainer::new(cfg)?;
     let mut elapsed_before = 0.0;
     if let Some(c) = &ckpt {
