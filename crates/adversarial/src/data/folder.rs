@@ -92,14 +92,23 @@ pub fn load_folder(
 /// Decodes `files` on all cores into one N×C×H×W byte buffer at `resolution`² with
 /// `channels` channels (transparency composited on white).
 pub fn decode_files(files: &[PathBuf], resolution: u32, channels: u32) -> Result<Vec<u8>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    decode_files_on(files, resolution, channels, cores)
+}
+
+/// [`decode_files`] on at most `threads` threads.
+pub fn decode_files_on(
+    files: &[PathBuf],
+    resolution: u32,
+    channels: u32,
+    threads: usize,
+) -> Result<Vec<u8>> {
     let per = (resolution * resolution * channels) as usize;
     let mut data = vec![0u8; per * files.len()];
     if files.is_empty() {
         return Ok(data);
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len());
+    let threads = threads.clamp(1, files.len());
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|s| -> Result<()> {
         let handles: Vec<_> = files
