@@ -274,7 +274,8 @@ impl Source {
                     _ => {
                         ahead.clear();
                         *lookahead = None;
-                        decode(&want, usize::MAX)()?
+                        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                        decode(&want, cores)()?
                     }
                 };
                 if prefetch.depth > 0 {
