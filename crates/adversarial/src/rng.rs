@@ -65,6 +65,14 @@ impl Drop for TorchRng {
     }
 }
 
+/// FNV-1a, 64 bit: a hash that stays the same across platforms and releases, for fixing
+/// splits by name and for comparing configs between processes.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Derives an independent seed from a base seed and a path of integers, e.g.
 /// `derive_seed(seed, &[STREAM, step, i])`, so every random draw of a run is a pure
 /// function of (seed, position) and resuming reproduces it exactly.
@@ -92,6 +100,14 @@ pub fn permutation(n: usize, seed: u64) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The published FNV-1a 64-bit test vectors (offset basis, "a", "foobar").
+    #[test]
+    fn fnv1a_matches_the_reference_vectors() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn permutation_is_a_permutation_and_seeded() {

@@ -64,13 +64,7 @@ pub fn held_out(name: &str, grouping: Grouping) -> bool {
         Grouping::File => stem,
         Grouping::Prefix => stem.split('-').next().unwrap_or(stem),
     };
-    // FNV-1a, 64 bit: stable across platforms and releases
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h % 10 == 9
+    crate::rng::fnv1a(key.as_bytes()) % 10 == 9
 }
 
 /// Loads the pairs of `a_dir` and `b_dir` (files with the same path relative to each

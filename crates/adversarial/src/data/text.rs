@@ -273,7 +273,7 @@ fn from_sentences(name: &str, sentences: Vec<String>, cfg: &TextDataConfig) -> R
         if toks.is_empty() || toks.len() > len || !seen.insert(toks.clone()) {
             continue;
         }
-        let bucket = (fnv1a(toks.join(" ").as_bytes()) % 10_000) as f64;
+        let bucket = (crate::rng::fnv1a(toks.join(" ").as_bytes()) % 10_000) as f64;
         let held_out = bucket < cfg.test_fraction * 10_000.0;
         if held_out {
             test.push(toks);
@@ -313,12 +313,6 @@ fn from_sentences(name: &str, sentences: Vec<String>, cfg: &TextDataConfig) -> R
             to_rows(te)
         },
         has_eos: true,
-    })
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
     })
 }
 

@@ -249,13 +249,7 @@ impl Trainer {
         if m % n != 0 || (m / n) % pack != 0 {
             bail!("config key `train.batch_size`: the global batch {m} must split into {n} equal shares of whole packs of {pack}");
         }
-        let hash = self
-            .cfg
-            .to_toml_string()
-            .bytes()
-            .fold(0xcbf29ce484222325u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x100000001b3)
-            });
+        let hash = crate::rng::fnv1a(self.cfg.to_toml_string().as_bytes());
         comm.check_same(
             "config",
             &[
