@@ -602,16 +602,11 @@ impl Config {
         crate::device::parse_device(&self.device).context("config key `device`")?;
         let e = &self.eval;
         if e.drs {
-            let probabilistic = crate::losses::GanLoss::from_config(&self.loss)?.is_probabilistic();
-            if !probabilistic || m.pack != 1 || self.data.source != "toy" {
-                bail!("config key `eval.drs`: rejection sampling is for toy runs with a cross-entropy loss (minimax or non-saturating) and model.pack = 1");
+            if self.data.source != "toy" {
+                bail!("config key `eval.drs`: rejection sampling is for toy runs (data.source = \"toy\"), whose mode statistics it feeds");
             }
-            if !(0.0..1.0).contains(&e.drs_percentile) {
-                bail!(
-                    "config key `eval.drs_percentile`: expected a value in [0, 1), got {}",
-                    e.drs_percentile
-                );
-            }
+            let loss = crate::losses::GanLoss::from_config(&self.loss)?;
+            crate::train::check_drs(&loss, m.pack, e.drs_percentile)?;
         }
         if e.every > 0 {
             if self.data.source == "toy" {

@@ -671,12 +671,7 @@ impl Trainer {
     /// samples follow p_data more closely than G's own. Returns the samples and the fraction
     /// of candidates kept.
     pub fn drs_sample(&self, n: i64, percentile: f64) -> Result<(Tensor, f64)> {
-        if !self.loss.is_probabilistic() || self.cfg.model.pack != 1 {
-            bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1");
-        }
-        if !(0.0..1.0).contains(&percentile) {
-            bail!("config key `eval.drs_percentile`: expected a value in [0, 1), got {percentile}");
-        }
+        check_drs(&self.loss, self.cfg.model.pack, percentile)?;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 1]));
         const CHUNK: i64 = 10_000;
@@ -882,6 +877,19 @@ impl Trainer {
 }
 
 /// `n` draws from the prior named `prior` (`gaussian` or `uniform`).
+/// Whether discriminator rejection sampling applies: it reads D's logit as
+/// log(p_data/p_g) of one sample, so it needs a cross-entropy loss and an unpacked D, and
+/// its percentile lies in [0, 1). Checked when a config is validated and when sampling.
+pub fn check_drs(loss: &GanLoss, pack: i64, percentile: f64) -> Result<()> {
+    if !loss.is_probabilistic() || pack != 1 {
+        bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1");
+    }
+    if !(0.0..1.0).contains(&percentile) {
+        bail!("config key `eval.drs_percentile`: expected a value in [0, 1), got {percentile}");
+    }
+    Ok(())
+}
+
 pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
     match prior {
         "uniform" => Tensor::rand([n, z_dim], (Kind::Float, device)) * 2.0 - 1.0,
