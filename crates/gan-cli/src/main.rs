@@ -1221,14 +1221,9 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
             }
             _ => ("–".into(), "–".into(), "–".into()),
         };
-        let gflops =
-            r.ours_median() * bench::iteration_gflop(&r.model, a.resolution) * a.batch as f64
-                / 64.0;
-        let gflops = if gflops.is_finite() {
-            format!("{gflops:.0}")
-        } else {
-            "–".into()
-        };
+        let gflops = bench::iteration_gflop(&r.model, a.resolution).map_or("–".into(), |g| {
+            format!("{:.0}", r.ours_median() * g * a.batch as f64 / 64.0)
+        });
         println!(
             "| {} | {:.2} | {} | {} | {gflops} | {:.0} MiB / {} |",
             r.model,

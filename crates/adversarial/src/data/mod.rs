@@ -260,10 +260,8 @@ impl Source {
                 let idx = batcher.next_indices();
                 let want = Vec::<i64>::try_from(&idx).expect("int64 indices");
                 let (res, ch) = (*resolution, *channels);
-                let decode = |indices: &[i64], threads: usize| {
-                    let picked: Vec<PathBuf> =
-                        indices.iter().map(|&i| files[i as usize].clone()).collect();
-                    move || folder::decode_files_on(&picked, res, ch, threads)
+                let paths = |indices: &[i64]| -> Vec<PathBuf> {
+                    indices.iter().map(|&i| files[i as usize].clone()).collect()
                 };
                 // the oldest batch decoding in the background is this one unless the
                 // position moved (a restore); stale ones are left to finish and dropped
@@ -274,16 +272,18 @@ impl Source {
                     _ => {
                         ahead.clear();
                         *lookahead = None;
-                        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                        decode(&want, cores)()?
+                        folder::decode_files(&paths(&want), res, ch)?
                     }
                 };
                 if prefetch.depth > 0 {
                     let look = lookahead.get_or_insert_with(|| batcher.clone());
                     while ahead.len() < prefetch.depth {
                         let next = Vec::<i64>::try_from(&look.next_indices()).expect("int64");
+                        let (picked, threads) = (paths(&next), prefetch.threads);
                         ahead.push_back(Prefetch {
-                            decoding: std::thread::spawn(decode(&next, prefetch.threads)),
+                            decoding: std::thread::spawn(move || {
+                                folder::decode_files_on(&picked, res, ch, threads)
+                            }),
                             indices: next,
                         });
                     }
