@@ -21,7 +21,7 @@ pub fn parse_device(name: &str) -> Result<Device> {
             load_cuda_library();
             if name == "cuda" {
                 // data-parallel processes on one machine take one GPU each, in turn
-                if let Some(local) = local_rank() {
+                if let Some(local) = crate::distributed::local_rank() {
                     let n = tch::Cuda::device_count().max(1) as usize;
                     return Ok(Device::Cuda(local % n));
                 }
@@ -30,20 +30,6 @@ pub fn parse_device(name: &str) -> Result<Device> {
         }
         _ => bail!("unknown device {name:?}, expected cpu, cuda or cuda:N"),
     }
-}
-
-/// This process's index among the data-parallel processes on its machine, when Open MPI's
-/// mpirun started several.
-fn local_rank() -> Option<usize> {
-    let size: usize = std::env::var("OMPI_COMM_WORLD_LOCAL_SIZE")
-        .ok()?
-        .parse()
-        .ok()?;
-    let rank: usize = std::env::var("OMPI_COMM_WORLD_LOCAL_RANK")
-        .ok()?
-        .parse()
-        .ok()?;
-    (size > 1).then_some(rank)
 }
 
 /// Makes sure the device can be used, with a clear error when it cannot.

@@ -76,6 +76,20 @@ pub fn refuse_launcher(what: &str) -> Result<()> {
     Ok(())
 }
 
+/// This process's index among the data-parallel processes on its machine, when Open MPI's
+/// mpirun started several.
+pub fn local_rank() -> Option<usize> {
+    let size: usize = std::env::var("OMPI_COMM_WORLD_LOCAL_SIZE")
+        .ok()?
+        .parse()
+        .ok()?;
+    let rank: usize = std::env::var("OMPI_COMM_WORLD_LOCAL_RANK")
+        .ok()?
+        .parse()
+        .ok()?;
+    (size > 1).then_some(rank)
+}
+
 fn launched_size() -> Result<Option<usize>> {
     if let Ok(v) = std::env::var("OMPI_COMM_WORLD_SIZE") {
         let n: usize = v

@@ -264,13 +264,7 @@ fn execute(
             trainer.poison_weights();
         }
         // a model with broken weights is never checkpointed: check before each save
-        // libtorch failures inside tch (out of memory, say) come back as errors, not aborts
-        let step_result = crate::device::catch_torch(
-            &format!("iteration {} failed inside libtorch", trainer.step + 1),
-            || trainer.train_step(),
-        )
-        .and_then(|r| r);
-        let result = match step_result {
+        let result = match guarded_step(&mut trainer) {
             Ok(s) if ckpt_due(trainer.step) => trainer.check_finite_weights().map(|_| s),
             r => r,
         };
@@ -491,6 +485,15 @@ fn execute(
     Ok(summary)
 }
 
+/// One training iteration; libtorch failures inside tch (out of memory, say) come back as
+/// errors naming the iteration, not aborts.
+fn guarded_step(trainer: &mut Trainer) -> Result<StepStats> {
+    crate::device::catch_torch(
+        &format!("iteration {} failed inside libtorch", trainer.step + 1),
+        || trainer.train_step(),
+    )?
+}
+
 /// A data-parallel process other than 0: trains its share in step with the others and
 /// writes nothing (process 0 logs, samples and checkpoints the shared model).
 fn work(
@@ -503,10 +506,7 @@ fn work(
     let (start, start_step) = (Instant::now(), trainer.step);
     let mut last = StepStats::default();
     while trainer.step < trainer.cfg.train.steps {
-        last = crate::device::catch_torch(
-            &format!("iteration {} failed inside libtorch", trainer.step + 1),
-            || trainer.train_step(),
-        )??;
+        last = guarded_step(&mut trainer)?;
     }
     let secs = start.elapsed().as_secs_f64();
     comm.finalize()?;
