@@ -382,9 +382,9 @@ impl Trainer {
         let reg = &self.cfg.regularizer;
         // a data-parallel process draws the whole global batch, as one process would, and
         // keeps its share
-        let waited = std::time::Instant::now();
-        let (real, y_real) = self.data.next_labelled(m, self.device)?;
-        self.data_wait_s += waited.elapsed().as_secs_f64();
+        let (real, y_real) = timed(&mut self.data_wait_s, || {
+            self.data.next_labelled(m, self.device)
+        })?;
         let real = self.share(real).set_requires_grad(reg.r1 > 0.0);
         let z = self.share(self.noise(m));
         let classes = self.cfg.model.classes;
@@ -471,9 +471,8 @@ impl Trainer {
                 self.cfg.seed,
                 &[STREAM_STEP, self.step, i as u64],
             ));
-            let waited = std::time::Instant::now();
-            let (a, b) = self.data.next_pair(self.device).expect("paired data");
-            self.data_wait_s += waited.elapsed().as_secs_f64();
+            let (a, b) = timed(&mut self.data_wait_s, || self.data.next_pair(self.device))
+                .expect("paired data");
             let fake = self.g.forward(&a, true);
             let real_out = self.d.forward_y(&b, Some(&a), true);
             let fake_out = self.d.forward_y(&fake.detach(), Some(&a), true);
@@ -526,12 +525,10 @@ impl Trainer {
         let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
-        let waited = std::time::Instant::now();
-        let (a, b) = self
-            .data
-            .next_unpaired(self.device)
-            .expect("two image domains");
-        self.data_wait_s += waited.elapsed().as_secs_f64();
+        let (a, b) = timed(&mut self.data_wait_s, || {
+            self.data.next_unpaired(self.device)
+        })
+        .expect("two image domains");
         let (lam_cyc, lam_idt) = (
             self.cfg.loss.cycle,
             self.cfg.loss.cycle * self.cfg.loss.identity,
@@ -877,6 +874,14 @@ impl Trainer {
 }
 
 /// `n` draws from the prior named `prior` (`gaussian` or `uniform`).
+/// Runs `f` (fetching data), adding the seconds it took to `total`.
+fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
+    let t0 = std::time::Instant::now();
+    let out = f();
+    *total += t0.elapsed().as_secs_f64();
+    out
+}
+
 /// Whether discriminator rejection sampling applies: it reads D's logit as
 /// log(p_data/p_g) of one sample, so it needs a cross-entropy loss and an unpacked D, and
 /// its percentile lies in [0, 1). Checked when a config is validated and when sampling.
