@@ -176,3 +176,52 @@ fn fortunes_corpus_is_word_level_with_a_held_out_split() {
         test.len()
     );
 }
+
+#[test]
+fn adversarial_g_updates_have_their_own_adam_state() {
+    // SeqGAN's code builds a second Adam for the policy gradient: its first steps are full
+    // size instead of scaled down by the likelihood gradients' running variance
+    let cfg = tiny("seqgan", 3, 1, 2);
+    let mut t = TextTrainer::new(&cfg).unwrap();
+    while t.step < cfg.total_steps() {
+        t.train_step().unwrap();
+    }
+    let steps = |prefix: &str| -> Vec<f64> {
+        t.state_tensors()
+            .iter()
+            .filter(|(n, _)| n.starts_with(&format!("{prefix}.step.")))
+            .map(|(_, s)| s.double_value(&[]))
+            .collect()
+    };
+    let (mle, adv) = (steps("opt_g"), steps("opt_g_adv"));
+    assert!(!mle.is_empty() && mle.len() == adv.len());
+    assert!(mle.iter().all(|&s| s == 3.0), "likelihood steps {mle:?}");
+    assert!(adv.iter().all(|&s| s == 2.0), "adversarial steps {adv:?}");
+
+    // a checkpoint written before this optimiser existed still resumes before the
+    // adversarial phase, and is refused after it, naming what it lacks
+    let strip = |t: &TextTrainer| {
+        let kept: Vec<_> = t
+            .state_tensors()
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("opt_g_adv."))
+            .collect();
+        checkpoint::decode(&checkpoint::encode(&kept, &t.meta(0.0)).unwrap()).unwrap()
+    };
+    let mut early = TextTrainer::new(&cfg).unwrap();
+    for _ in 0..4 {
+        early.train_step().unwrap();
+    }
+    TextTrainer::new(&cfg)
+        .unwrap()
+        .restore(&strip(&early))
+        .unwrap();
+    let err = TextTrainer::new(&cfg)
+        .unwrap()
+        .restore(&strip(&t))
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("opt_g_adv") || format!("{err:#}").contains("adversarial"),
+        "{err:#}"
+    );
+}

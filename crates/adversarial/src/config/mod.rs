@@ -46,10 +46,17 @@ pub struct EvalConfig {
     /// of the training data in a fixed shuffled order.
     pub reference: String,
     /// Toy mode statistics from discriminator rejection sampling (Azadi et al. 2019)
-    /// instead of G's raw samples; needs a cross-entropy loss and no packing.
+    /// instead of G's raw samples. With the training D it needs a cross-entropy loss and no
+    /// packing; with `drs_refit_steps` > 0 any loss and packing work.
     pub drs: bool,
     /// DRS's γ as a percentile of F over the burn-in: higher keeps fewer, surer samples.
     pub drs_percentile: f64,
+    /// 0: DRS reads the training D. N > 0: DRS reads a D of the configured architecture,
+    /// unpacked, trained from scratch for N cross-entropy steps against the final G held
+    /// fixed, so that its logit estimates log(p_data/p_g) for that G.
+    pub drs_refit_steps: u64,
+    /// Adam learning rate of that refitted D.
+    pub drs_refit_lr: f64,
 }
 
 impl Default for EvalConfig {
@@ -61,6 +68,8 @@ impl Default for EvalConfig {
             reference: String::new(),
             drs: false,
             drs_percentile: 0.8,
+            drs_refit_steps: 0,
+            drs_refit_lr: 1e-3,
         }
     }
 }
@@ -606,7 +615,10 @@ impl Config {
                 bail!("config key `eval.drs`: rejection sampling is for toy runs (data.source = \"toy\"), whose mode statistics it feeds");
             }
             let loss = crate::losses::GanLoss::from_config(&self.loss)?;
-            crate::train::check_drs(&loss, m.pack, e.drs_percentile)?;
+            crate::train::check_drs(&loss, m.pack, e.drs_percentile, e.drs_refit_steps > 0)?;
+            positive("eval.drs_refit_lr", e.drs_refit_lr)?;
+        } else if e.drs_refit_steps > 0 {
+            bail!("config key `eval.drs_refit_steps`: it trains a D for rejection sampling, which is off; set eval.drs = true or remove the key");
         }
         if e.every > 0 {
             if self.data.source == "toy" {

@@ -130,6 +130,9 @@ impl ModuleT for Affine {
             None => self.weight.shallow_clone(),
         };
         let b = self.bias.as_ref();
+        if let Some(y) = as_matmul(self.op, x, &w, b) {
+            return y;
+        }
         match self.op {
             Op::Linear => x.linear(&w, b),
             Op::Conv { stride, padding } => x.conv2d(&w, b, [stride; 2], [padding; 2], [1; 2], 1),
@@ -146,6 +149,104 @@ impl ModuleT for Affine {
                 1,
                 [1; 2],
             ),
+        }
+    }
+}
+
+/// A (transposed) convolution that is a matrix product in disguise, computed as one: a
+/// convolution whose unpadded kernel covers its whole input (DCGAN's last D layer), and a
+/// transposed convolution of a 1×1 input without padding (DCGAN's first G layer). The
+/// result is the same up to rounding, with the same parameters; oneDNN's kernels for these
+/// shapes are slow on CPU (the D head's backward took 9–13 ms against 1.1–1.5 ms as a
+/// matmul at batch 64 here). None when the shapes are anything else.
+fn as_matmul(op: Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Option<Tensor> {
+    let (xs, ws) = (x.size(), w.size());
+    if xs.len() != 4 || ws.len() != 4 {
+        return None;
+    }
+    let n = xs[0];
+    match op {
+        Op::Conv { padding: 0, .. } if xs[2] == ws[2] && xs[3] == ws[3] && xs[1] == ws[1] => {
+            let out = ws[0];
+            let y = x.flatten(1, -1).linear(&w.view([out, -1]), b);
+            Some(y.view([n, out, 1, 1]))
+        }
+        Op::ConvTranspose {
+            padding: 0,
+            output_padding: 0,
+            ..
+        } if xs[2] == 1 && xs[3] == 1 && xs[1] == ws[0] => {
+            let (out, kh, kw) = (ws[1], ws[2], ws[3]);
+            let y = x.flatten(1, -1).matmul(&w.view([ws[0], -1]));
+            let y = y.view([n, out, kh, kw]);
+            Some(match b {
+                Some(b) => y + b.view([1, out, 1, 1]),
+                None => y,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// The matmul forms equal libtorch's convolutions, values and gradients.
+    #[test]
+    fn matmul_forms_equal_the_convolutions() {
+        let rng = crate::rng::torch_rng();
+        rng.seed(3);
+        let opts = (Kind::Double, Device::Cpu);
+        // D's head: 4×4 kernel over a 4×4 map, and a 7×7 one (28 px)
+        for (c, side, out) in [(256, 4, 1), (32, 7, 3)] {
+            let x = Tensor::randn([5, c, side, side], opts).set_requires_grad(true);
+            let w = Tensor::randn([out, c, side, side], opts).set_requires_grad(true);
+            let b = Tensor::randn([out], opts).set_requires_grad(true);
+            let op = Op::Conv {
+                stride: 1,
+                padding: 0,
+            };
+            let fast = as_matmul(op, &x, &w, Some(&b)).expect("a covering kernel");
+            let slow = x.conv2d(&w, Some(&b), [1; 2], [0; 2], [1; 2], 1);
+            assert_same(&fast, &slow, &[&x, &w, &b]);
+        }
+        // G's first layer: 1×1 input to a 4×4 map, with and without bias
+        for bias in [true, false] {
+            let z = Tensor::randn([5, 10, 1, 1], opts).set_requires_grad(true);
+            let w = Tensor::randn([10, 6, 4, 4], opts).set_requires_grad(true);
+            let b = Tensor::randn([6], opts).set_requires_grad(true);
+            let b = bias.then_some(&b);
+            let op = Op::ConvTranspose {
+                stride: 1,
+                padding: 0,
+                output_padding: 0,
+            };
+            let fast = as_matmul(op, &z, &w, b).expect("a 1×1 input");
+            let slow = z.conv_transpose2d(&w, b, [1; 2], [0; 2], [0; 2], 1, [1; 2]);
+            let mut inputs = vec![&z, &w];
+            inputs.extend(b);
+            assert_same(&fast, &slow, &inputs);
+        }
+        // other shapes keep the convolution
+        let x = Tensor::randn([2, 3, 8, 8], opts);
+        let w = Tensor::randn([4, 3, 4, 4], opts);
+        let resample = Op::Conv {
+            stride: 2,
+            padding: 1,
+        };
+        assert!(as_matmul(resample, &x, &w, None).is_none());
+    }
+
+    fn assert_same(fast: &Tensor, slow: &Tensor, inputs: &[&Tensor]) {
+        assert_eq!(fast.size(), slow.size());
+        assert!(fast.allclose(slow, 1e-10, 1e-10, false));
+        let g = Tensor::randn_like(slow);
+        let grads =
+            |y: &Tensor| Tensor::run_backward(&[(y * &g).sum(Kind::Double)], inputs, true, false);
+        for (a, b) in grads(fast).iter().zip(grads(slow).iter()) {
+            assert!(a.allclose(b, 1e-10, 1e-10, false));
         }
     }
 }

@@ -667,15 +667,30 @@ impl Trainer {
     /// over a burn-in of 10,000 candidates. With D = D*, D̃ = log(p_data/p_g), so the kept
     /// samples follow p_data more closely than G's own. Returns the samples and the fraction
     /// of candidates kept.
+    ///
+    /// With `eval.drs_refit_steps` > 0 the logits come from [`Trainer::refit_discriminator`]
+    /// instead of the training D.
     pub fn drs_sample(&self, n: i64, percentile: f64) -> Result<(Tensor, f64)> {
-        check_drs(&self.loss, self.cfg.model.pack, percentile)?;
+        let e = &self.cfg.eval;
+        check_drs(
+            &self.loss,
+            self.cfg.model.pack,
+            percentile,
+            e.drs_refit_steps > 0,
+        )?;
+        let refit = if e.drs_refit_steps > 0 {
+            Some(self.refit_discriminator(e.drs_refit_steps, e.drs_refit_lr)?)
+        } else {
+            None
+        };
+        let d = refit.as_ref().unwrap_or(&self.d);
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 1]));
         const CHUNK: i64 = 10_000;
         let eps = 1e-6;
         let candidates = |t: &Self| -> (Tensor, Tensor) {
             let x = t.generate(&t.noise(CHUNK), None);
-            let logit = tch::no_grad(|| t.d.forward_y(&x, None, false))
+            let logit = tch::no_grad(|| d.forward_y(&x, None, false))
                 .view([-1])
                 .to_kind(Kind::Double);
             (x, logit)
@@ -716,6 +731,52 @@ impl Trainer {
             Tensor::cat(&kept, 0).narrow(0, 0, n),
             have as f64 / seen as f64,
         ))
+    }
+
+    /// A discriminator for rejection sampling, trained from scratch against the sampling
+    /// generator held fixed: the configured D architecture without packing, `steps` Adam
+    /// steps (β 0.5, 0.999) at `lr` on the cross-entropy of a fresh real batch against a
+    /// fresh generated one. For a fixed G the cross-entropy optimum is D* = p_data/(p_data +
+    /// p_g) (Goodfellow et al. 2014, Proposition 1), so the logit estimates log(p_data/p_g)
+    /// whatever loss and packing G was trained with. Toy data only; its own noise stream.
+    pub fn refit_discriminator(&self, steps: u64, lr: f64) -> Result<Net> {
+        let mix = self
+            .data
+            .mixture()
+            .context("config key `eval.drs_refit_steps`: a refitted D is for toy data")?;
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 2]));
+        let mut model = self.cfg.model.clone();
+        model.pack = 1;
+        let d = models::build_discriminator(&model, self.device)?;
+        let mut opt = Optimizer::new(&d.vs, lr, 0.5, 0.999);
+        let (m, dim) = (self.cfg.train.batch_size, mix.dim() as i64);
+        let ones = Tensor::ones([m, 1], (Kind::Float, self.device));
+        let zeros = ones.zeros_like();
+        for i in 0..steps {
+            let real = mix.sample(m, self.device).view([m, dim, 1, 1]);
+            let fake = self.generate(&self.noise(m), None);
+            // real and generated through D separately, as in training (BatchNorm)
+            let bce = |x: &Tensor, target: &Tensor| {
+                d.forward_y(x, None, true)
+                    .view([m, 1])
+                    .binary_cross_entropy_with_logits::<Tensor>(
+                        target,
+                        None,
+                        None,
+                        tch::Reduction::Mean,
+                    )
+            };
+            let loss = bce(&real, &ones) + bce(&fake, &zeros);
+            opt.zero_grad();
+            loss.backward();
+            opt.step()?;
+            let v = loss.double_value(&[]);
+            if !v.is_finite() {
+                bail!("the discriminator refitted for rejection sampling diverged at step {i}: loss {v}");
+            }
+        }
+        Ok(d)
     }
 
     /// Sets D's learning rate (e.g. for the theory lab's D-only phase).
@@ -883,11 +944,12 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
 }
 
 /// Whether discriminator rejection sampling applies: it reads D's logit as
-/// log(p_data/p_g) of one sample, so it needs a cross-entropy loss and an unpacked D, and
-/// its percentile lies in [0, 1). Checked when a config is validated and when sampling.
-pub fn check_drs(loss: &GanLoss, pack: i64, percentile: f64) -> Result<()> {
-    if !loss.is_probabilistic() || pack != 1 {
-        bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1");
+/// log(p_data/p_g) of one sample, so the training D must have a cross-entropy loss and no
+/// packing unless a D is `refit` for it; its percentile lies in [0, 1). Checked when a
+/// config is validated and when sampling.
+pub fn check_drs(loss: &GanLoss, pack: i64, percentile: f64, refit: bool) -> Result<()> {
+    if !refit && (!loss.is_probabilistic() || pack != 1) {
+        bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so with the training D it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1; or set eval.drs_refit_steps to train an unpacked cross-entropy D for it");
     }
     if !(0.0..1.0).contains(&percentile) {
         bail!("config key `eval.drs_percentile`: expected a value in [0, 1), got {percentile}");

@@ -100,7 +100,12 @@ pub struct TextTrainer {
     roll: TokenLstm,
     d_vs: nn::VarStore,
     pub d: TextCnn,
+    /// G's Adam for maximum likelihood (pre-training and the MLE baseline's rounds).
     opt_g: Optimizer,
+    /// G's Adam for the adversarial updates, with moments of its own as in SeqGAN's code:
+    /// the pre-training moments would carry the likelihood momentum into the first rounds
+    /// and scale the policy gradient by the likelihood gradients' running variance.
+    opt_g_adv: Optimizer,
     opt_d: Optimizer,
     batcher: Batcher,
     references: Option<BleuReferences>,
@@ -131,6 +136,7 @@ impl TextTrainer {
         drop(rng);
         let t = &cfg.train;
         let opt_g = Optimizer::new(&g_vs, t.lr_g, 0.9, 0.999);
+        let opt_g_adv = Optimizer::new(&g_vs, t.lr_g, 0.9, 0.999);
         let opt_d = Optimizer::new(&d_vs, t.lr_d, 0.9, 0.999);
         let n = corpus.train.size()[0] as usize;
         if (n as i64) < t.batch_size {
@@ -155,6 +161,7 @@ impl TextTrainer {
             d_vs,
             d,
             opt_g,
+            opt_g_adv,
             opt_d,
             batcher,
             references,
@@ -203,7 +210,7 @@ impl TextTrainer {
         self.opt_g.zero_grad();
         let loss = self.g.nll(&x);
         loss.backward();
-        self.g_update()?;
+        self.g_update(false)?;
         Ok(TextStepStats {
             g_loss: Some(finite(loss.double_value(&[]), "G's NLL")?),
             ..TextStepStats::empty(phase)
@@ -282,7 +289,7 @@ impl TextTrainer {
         self.opt_g.zero_grad();
         let loss = -(self.g.token_log_probs(&x) * &rewards).mean(Kind::Float);
         loss.backward();
-        self.g_update()?;
+        self.g_update(true)?;
         self.update_rollout(self.cfg.train.rollout_update);
         Ok(TextStepStats {
             g_loss: Some(finite(loss.double_value(&[]), "G's policy-gradient loss")?),
@@ -332,7 +339,7 @@ impl TextTrainer {
             tch::Reduction::Mean,
         );
         loss.backward();
-        self.g_update()?;
+        self.g_update(true)?;
         Ok(TextStepStats {
             g_loss: Some(finite(loss.double_value(&[]), "G's loss")?),
             tau: Some(tau),
@@ -340,8 +347,8 @@ impl TextTrainer {
         })
     }
 
-    /// Clips G's gradient norm and steps its optimiser.
-    fn g_update(&mut self) -> Result<()> {
+    /// Clips G's gradient norm and steps its adversarial or its likelihood optimiser.
+    fn g_update(&mut self, adversarial: bool) -> Result<()> {
         let clip = self.cfg.train.grad_clip;
         if clip > 0.0 {
             let grads: Vec<Tensor> = self
@@ -365,7 +372,11 @@ impl TextTrainer {
                 });
             }
         }
-        self.opt_g.step()
+        if adversarial {
+            self.opt_g_adv.step()
+        } else {
+            self.opt_g.step()
+        }
     }
 
     /// θ_roll ← rate·θ_roll + (1 − rate)·θ_G.
@@ -443,7 +454,11 @@ impl TextTrainer {
         let mut out = checkpoint::named_vars("g", &self.g_vs);
         out.extend(checkpoint::named_vars("roll", &self.roll_vs));
         out.extend(checkpoint::named_vars("d", &self.d_vs));
-        for (prefix, o) in [("opt_g", &self.opt_g), ("opt_d", &self.opt_d)] {
+        for (prefix, o) in [
+            ("opt_g", &self.opt_g),
+            ("opt_g_adv", &self.opt_g_adv),
+            ("opt_d", &self.opt_d),
+        ] {
             out.extend(
                 o.state()
                     .into_iter()
@@ -480,6 +495,15 @@ impl TextTrainer {
                 .collect::<std::collections::HashMap<_, _>>()
         };
         self.opt_g.load_state(&sub("opt_g"), "G's optimiser")?;
+        let adv = sub("opt_g_adv");
+        // Checkpoints from before G had a separate adversarial optimiser lack its state,
+        // which stays all zeros until the first SeqGAN or Gumbel round.
+        let t = &self.cfg.train;
+        let used = t.method != "mle" && c.meta.step > t.mle_steps + self.cfg.d_pretrain_steps();
+        if !adv.is_empty() || used {
+            self.opt_g_adv
+                .load_state(&adv, "G's adversarial optimiser")?;
+        }
         self.opt_d.load_state(&sub("opt_d"), "D's optimiser")?;
         let n = self.corpus.train.size()[0] as usize;
         self.batcher = Batcher::new(
