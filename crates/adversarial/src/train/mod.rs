@@ -751,23 +751,14 @@ impl Trainer {
         let d = models::build_discriminator(&model, self.device)?;
         let mut opt = Optimizer::new(&d.vs, lr, 0.5, 0.999);
         let (m, dim) = (self.cfg.train.batch_size, mix.dim() as i64);
-        let ones = Tensor::ones([m, 1], (Kind::Float, self.device));
-        let zeros = ones.zeros_like();
         for i in 0..steps {
             let real = mix.sample(m, self.device).view([m, dim, 1, 1]);
             let fake = self.generate(&self.noise(m), None);
             // real and generated through D separately, as in training (BatchNorm)
-            let bce = |x: &Tensor, target: &Tensor| {
-                d.forward_y(x, None, true)
-                    .view([m, 1])
-                    .binary_cross_entropy_with_logits::<Tensor>(
-                        target,
-                        None,
-                        None,
-                        tch::Reduction::Mean,
-                    )
-            };
-            let loss = bce(&real, &ones) + bce(&fake, &zeros);
+            let loss = GanLoss::NonSaturating.d_loss(
+                &d.forward_y(&real, None, true),
+                &d.forward_y(&fake, None, true),
+            );
             opt.zero_grad();
             loss.backward();
             opt.step()?;

@@ -237,6 +237,9 @@ fn execute(
     let mut evaluator = Evaluator::new(cfg);
     let mut monitor = Monitor::new();
     let mut rollbacks = 0u32;
+    // the latest sample step's mode statistics: the summary reuses them when training ended
+    // on that step, instead of drawing (and, with a refitted DRS D, training) them again
+    let mut logged_modes: Option<(u64, crate::metrics::modes::ModeStats)> = None;
     // Fault injection for the divergence-guard tests: a transient NaN in D's weights just
     // before the given iteration, once per process (a rollback then succeeds).
     let mut fault_at: Option<u64> = std::env::var("GAN_FAULT_NAN_AT")
@@ -389,6 +392,7 @@ fn execute(
             let grid_path = run_dir.join(format!("samples/step-{step:06}.png"));
             save_samples(&trainer, &fixed, &grid_path)?;
             let modes = log_modes(&trainer, &modes_path)?;
+            logged_modes = modes.clone().map(|m| (step, m));
             log_theory(&trainer, &theory_path)?;
             if let Some(m) = &modes {
                 for a in monitor.modes(step, m.modes_covered, m.total_modes) {
@@ -420,7 +424,10 @@ fn execute(
     let samples = run_dir.join("samples/final.png");
     save_samples(&trainer, &fixed, &samples)?;
     // 2,500 samples, as VEEGAN and PacGAN count them
-    let modes = trainer.mode_stats(2500)?;
+    let modes = match logged_modes {
+        Some((at, m)) if at == trainer.step => Some(m),
+        _ => trainer.mode_stats(2500)?,
+    };
     let modes_without_drs = if cfg.eval.drs {
         trainer.mode_stats_with(2500, false)?
     } else {
