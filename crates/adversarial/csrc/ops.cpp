@@ -32,6 +32,11 @@ at::Tensor *adv_leaky_relu(at::Tensor *x, double slope) {
   GUARD(nullptr, return new at::Tensor(at::leaky_relu(*x, slope));)
 }
 
+// The same in place on x (autograd saves the result, which needs slope >= 0).
+at::Tensor *adv_leaky_relu_(at::Tensor *x, double slope) {
+  GUARD(nullptr, return new at::Tensor(at::leaky_relu_(*x, slope));)
+}
+
 // One Adam step over all parameters in a single fused kernel (PyTorch's fused=True path,
 // available on CPU and CUDA). steps are float32 scalars, advanced here before the update.
 int adv_fused_adam(at::Tensor **params, at::Tensor **grads, at::Tensor **exp_avg,

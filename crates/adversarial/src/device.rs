@@ -57,6 +57,32 @@ fn load_cuda_library() {
     }
 }
 
+/// Makes glibc's malloc keep freed memory for reuse instead of handing it back to the
+/// kernel: blocks up to 32 MiB come from the heap (not from fresh `mmap`s) and the heap is
+/// not trimmed below 1 GiB. libtorch frees and reallocates every activation on every step;
+/// with glibc's defaults those megabyte buffers come back as fresh zeroed pages each time,
+/// about 4,000 page faults per DCGAN iteration, and this setting makes training about 8%
+/// faster (README, "Training speed"). It changes process-wide state, so the `gan` binary
+/// calls it at start and the library never does by itself. A user who set
+/// `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` keeps their own settings.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let user_set = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some());
+        if !user_set {
+            // SAFETY: mallopt only changes allocator thresholds; called before any threads
+            // of ours exist.
+            unsafe {
+                // 32 MiB is the largest threshold glibc accepts
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+            }
+        }
+    }
+}
+
 /// Applies a thread count (0 keeps libtorch's default).
 pub fn set_threads(threads: usize) {
     if threads > 0 {

@@ -7,6 +7,7 @@ use torch_sys::C_tensor;
 extern "C" {
     fn adv_last_error() -> *const libc::c_char;
     fn adv_leaky_relu(x: *mut C_tensor, slope: f64) -> *mut C_tensor;
+    fn adv_leaky_relu_(x: *mut C_tensor, slope: f64) -> *mut C_tensor;
     fn adv_fused_adam(
         params: *const *mut C_tensor,
         grads: *const *mut C_tensor,
@@ -35,14 +36,27 @@ fn ptrs(ts: &[&Tensor]) -> Vec<*mut C_tensor> {
     ts.iter().map(|t| t.as_ptr() as *mut C_tensor).collect()
 }
 
-/// LeakyReLU with the given negative slope (differentiable).
-pub fn leaky_relu(x: &Tensor, slope: f64) -> Tensor {
-    // SAFETY: x is a live tensor; the result is a new heap tensor we take ownership of.
-    let out = unsafe { adv_leaky_relu(x.as_ptr() as *mut C_tensor, slope) };
+/// Takes ownership of a tensor the C side returned, panicking with libtorch's error when it
+/// returned none (tch surfaces libtorch errors as panics too).
+fn owned(out: *mut C_tensor) -> Tensor {
     if out.is_null() {
         panic!("{}", last_error());
     }
+    // SAFETY: a non-null result is a new heap tensor handle that nothing else owns.
     unsafe { Tensor::from_ptr(out) }
+}
+
+/// LeakyReLU with the given negative slope (differentiable).
+pub fn leaky_relu(x: &Tensor, slope: f64) -> Tensor {
+    // SAFETY: x is a live tensor.
+    owned(unsafe { adv_leaky_relu(x.as_ptr() as *mut C_tensor, slope) })
+}
+
+/// LeakyReLU in place on `x`, returning `x` (differentiable when `slope >= 0`: autograd
+/// recovers the input's sign from the result). Only for tensors nothing else reads.
+pub fn leaky_relu_(x: &Tensor, slope: f64) -> Tensor {
+    // SAFETY: x is a live tensor; the result shares its storage.
+    owned(unsafe { adv_leaky_relu_(x.as_ptr() as *mut C_tensor, slope) })
 }
 
 /// Hyper-parameters of one Adam update.

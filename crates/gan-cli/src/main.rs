@@ -452,6 +452,7 @@ struct BenchArgs {
 }
 
 fn main() {
+    device::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Cmd::Train(TrainArgs::default())) {
         Cmd::Train(a) => cmd_train(a),

@@ -8,7 +8,7 @@
 //! the model of the PyTorch reference benchmark.
 
 use super::layers::{Affine, ConvSpec};
-use super::leaky;
+use super::leaky_in_place;
 use crate::config::ModelConfig;
 use anyhow::{bail, Result};
 use tch::nn::{self, Init};
@@ -73,7 +73,9 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
         edge(s0),
         sn,
     ));
-    seq = seq.add(bn(p / "bn0", widths[0])).add_fn(|x| x.relu());
+    seq = seq
+        .add(bn(p / "bn0", widths[0]))
+        .add_fn(|x| x.shallow_clone().relu_());
     for i in 1..n_up {
         seq = seq.add(Affine::conv_transpose(
             p / format!("convt{i}"),
@@ -84,7 +86,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
         ));
         seq = seq
             .add(bn(p / format!("bn{i}"), widths[i]))
-            .add_fn(|x| x.relu());
+            .add_fn(|x| x.shallow_clone().relu_());
     }
     seq = seq.add(Affine::conv_transpose(
         p / format!("convt{n_up}"),
@@ -93,7 +95,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
         RESAMPLE,
         sn,
     ));
-    Ok(seq.add_fn(|x| x.tanh()))
+    Ok(seq.add_fn(|x| x.shallow_clone().tanh_()))
 }
 
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
@@ -118,7 +120,7 @@ pub fn discriminator_parts(
         RESAMPLE,
         sn,
     ));
-    seq = seq.add_fn(leaky(cfg.leaky_slope));
+    seq = seq.add_fn(leaky_in_place(cfg.leaky_slope));
     for i in 1..n_down {
         seq = seq.add(Affine::conv(
             p / format!("conv{i}"),
@@ -137,7 +139,7 @@ pub fn discriminator_parts(
             )),
             _ => seq,
         };
-        seq = seq.add_fn(leaky(cfg.leaky_slope));
+        seq = seq.add_fn(leaky_in_place(cfg.leaky_slope));
     }
     let last = widths[n_down - 1];
     let head = Affine::conv(p / format!("conv{n_down}"), last, 1, edge(s0), sn);

@@ -3,7 +3,7 @@
 //! G z-256-512-1024-(C·H·W) with Tanh, D (C·H·W)-512-256-1.
 
 use super::layers::Affine;
-use super::leaky;
+use super::leaky_in_place;
 use crate::config::ModelConfig;
 use tch::nn;
 
@@ -27,7 +27,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     if cfg.g_output == "linear" {
         seq.add_fn(move |x| x.view(shape))
     } else {
-        seq.add_fn(move |x| x.tanh().view(shape))
+        seq.add_fn(move |x| x.shallow_clone().tanh_().view(shape))
     }
 }
 
@@ -100,7 +100,7 @@ fn hidden(
             // unit j is the max over pieces j·k .. j·k + k − 1
             seq.add_fn(move |x| x.view([-1, w, pieces]).amax([2i64].as_slice(), false))
         } else {
-            seq.add_fn(leaky(units.slope))
+            seq.add_fn(leaky_in_place(units.slope))
         };
         last = w;
     }
