@@ -152,12 +152,23 @@ fn resume_continues_bit_for_bit() {
     assert_eq!(curves(&a), curves(&b));
 }
 
+/// The newest step in a run's metrics log (0 when none); a line cut by a kill is skipped.
+fn last_logged(run: &Path) -> u64 {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| l["step"].as_u64())
+        .next_back()
+        .unwrap_or(0)
+}
+
 #[test]
 fn sigkill_at_random_moments_never_corrupts_and_resume_matches() {
     let dir = tempfile::tempdir().unwrap();
     let (reference, killed) = (dir.path().join("ref"), dir.path().join("killed"));
-    // ~20 ms per iteration, most of it writing (and syncing) the checkpoint: long enough
-    // that kills land mid-run, many of them inside a checkpoint write
+    // every iteration writes (and syncs) the checkpoint, so most of a step is spent inside a
+    // checkpoint write and a kill a few milliseconds into training often lands in one
     let steps = "800";
     let common = [
         "--set",
@@ -181,12 +192,26 @@ fn sigkill_at_random_moments_never_corrupts_and_resume_matches() {
         } else {
             &args
         };
+        let before = last_logged(&killed);
         let mut child = Command::new(env!("CARGO_BIN_EXE_gan"))
             .args(a)
             .spawn()
             .unwrap();
-        // kill between 0.15 and 0.9 s in: start-up, training and checkpoint writes alike
-        std::thread::sleep(Duration::from_millis(150 + (rounds * 7919) % 750));
+        // Kill moments follow the run's own progress, not the wall clock, so that a fast
+        // machine cannot finish the run between kills: every fourth round dies at a random
+        // moment of start-up, the others a random 0-19 ms after this session logged a step.
+        if rounds % 4 == 0 {
+            std::thread::sleep(Duration::from_millis((rounds * 7919) % 300));
+        } else {
+            let t0 = std::time::Instant::now();
+            while last_logged(&killed) <= before
+                && child.try_wait().unwrap().is_none()
+                && t0.elapsed() < Duration::from_secs(60)
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis((rounds * 7919) % 20));
+        }
         match child.try_wait().unwrap() {
             None => {
                 child.kill().unwrap(); // SIGKILL on Unix
@@ -204,22 +229,17 @@ fn sigkill_at_random_moments_never_corrupts_and_resume_matches() {
                 .meta
                 .step;
             // at most the steps since the last checkpoint are lost (one, here)
-            // (a line cut by the kill is not a logged step)
-            let logged = std::fs::read_to_string(killed.join("metrics.jsonl"))
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .filter_map(|l| l["step"].as_u64())
-                .next_back()
-                .unwrap_or(0);
-            lost_max = lost_max.max(logged.saturating_sub(saved));
+            lost_max = lost_max.max(last_logged(&killed).saturating_sub(saved));
         }
     }
     assert!(
         lost_max <= 1,
         "{lost_max} logged steps were newer than the checkpoint"
     );
-    eprintln!("SIGKILL test: {kills} kills in {rounds} rounds");
+    eprintln!(
+        "SIGKILL test: {kills} kills in {rounds} rounds, up to step {}",
+        last_logged(&killed)
+    );
     // on a loaded machine every kill may have landed before the run directory existed
     if killed.join("config.toml").exists() {
         ok(&resume_args);
