@@ -106,7 +106,7 @@ fn d_learns_real_from_generated_and_rewards_are_its_rollout_averages() {
 
 #[test]
 fn every_method_resumes_bit_for_bit_across_phases() {
-    for method in ["seqgan", "gumbel", "mle"] {
+    for method in ["seqgan", "gumbel", "mle", "scheduled-sampling"] {
         // 6 steps span all phases: 2 MLE, 2 D pre-training (none for mle), 2 rounds
         let cfg = tiny(method, 2, 2, 2);
         let total = cfg.total_steps();
@@ -133,6 +133,29 @@ fn every_method_resumes_bit_for_bit_across_phases() {
             assert!(x.equal(y), "{method}: tensor {n} differs after resume");
         }
     }
+}
+
+#[test]
+fn scheduled_sampling_rounds_anneal_towards_own_tokens_and_keep_learning() {
+    let mut cfg = tiny("scheduled-sampling", 150, 5, 3);
+    cfg.train.ss_true_end = 0.25;
+    assert_eq!(cfg.d_pretrain_steps(), 0, "no D to pre-train");
+    let mut t = TextTrainer::new(&cfg).unwrap();
+    while t.step < 150 {
+        t.train_step().unwrap();
+    }
+    let before = t.evaluate(0.0).nll_oracle.unwrap();
+    let rounds: Vec<_> = (0..3).map(|_| t.train_step().unwrap()).collect();
+    let p: Vec<f64> = rounds.iter().map(|r| r.p_true.unwrap()).collect();
+    // linear over the phase's batches: the last batch of the last round reads 25% truth
+    assert!(p[0] < 1.0 && p[0] > p[1] && p[1] > p[2], "{p:?}");
+    assert!((p[2] - 0.25).abs() < 1e-12, "{p:?}");
+    assert!(rounds
+        .iter()
+        .all(|r| r.d_loss.is_none() && r.g_loss.unwrap().is_finite()));
+    // reading its own tokens does not undo what likelihood taught G
+    let after = t.evaluate(0.0).nll_oracle.unwrap();
+    assert!(after < before + 0.1, "NLL_oracle {before} → {after}");
 }
 
 #[test]

@@ -87,8 +87,10 @@ pub struct TextDiscriminatorConfig {
 pub struct TextTrainConfig {
     /// How G learns after pre-training: `seqgan` (REINFORCE with Monte Carlo roll-outs
     /// scored by D), `gumbel` (Gumbel-softmax relaxation, straight-through, D on soft
-    /// one-hots) or `mle` (maximum likelihood continued: the baseline; each round is one
-    /// epoch).
+    /// one-hots), `mle` (maximum likelihood continued: the baseline; each round is one
+    /// epoch) or `scheduled-sampling` (the same epochs, but G reads its own sampled
+    /// tokens instead of the true ones at a growing share of positions; Bengio et al.
+    /// 2015). The last two have no D.
     pub method: String,
     pub batch_size: i64,
     /// G updates of maximum-likelihood pre-training.
@@ -113,6 +115,10 @@ pub struct TextTrainConfig {
     /// (annealed geometrically).
     pub gumbel_tau: f64,
     pub gumbel_tau_end: f64,
+    /// `scheduled-sampling`: the probability of reading the true previous token falls
+    /// linearly over the rounds' batches from 1 to this value (0 = only own tokens at the
+    /// end).
+    pub ss_true_end: f64,
     /// Evaluate (NLL_oracle or BLEU, held-out NLL, sample text) every this many steps of
     /// any phase, and at each phase's end.
     pub eval_every: u64,
@@ -197,6 +203,7 @@ impl Default for TextTrainConfig {
             rollout_update: 0.8,
             gumbel_tau: 1.0,
             gumbel_tau_end: 0.1,
+            ss_true_end: 0.5,
             eval_every: 500,
             adv_eval_every: 10,
             eval_samples: 2000,
@@ -234,9 +241,16 @@ impl TextConfig {
         t.mle_steps + self.d_pretrain_steps() + t.adv_rounds
     }
 
-    /// D pre-training steps actually run (none for the MLE baseline, which has no D).
+    /// Whether G learns by likelihood alone after pre-training (`mle`,
+    /// `scheduled-sampling`): no D, no adversarial optimiser.
+    pub fn likelihood_only(&self) -> bool {
+        matches!(self.train.method.as_str(), "mle" | "scheduled-sampling")
+    }
+
+    /// D pre-training steps actually run (none for the likelihood baselines, which have
+    /// no D).
     pub fn d_pretrain_steps(&self) -> u64 {
-        if self.train.method == "mle" {
+        if self.likelihood_only() {
             0
         } else {
             self.train.d_pretrain_steps
@@ -249,7 +263,11 @@ impl TextConfig {
         let t = &self.train;
         let dis = &self.discriminator;
         one_of("data.source", &d.source, &["oracle", "fortunes", "lines"])?;
-        one_of("train.method", &t.method, &["seqgan", "gumbel", "mle"])?;
+        one_of(
+            "train.method",
+            &t.method,
+            &["seqgan", "gumbel", "mle", "scheduled-sampling"],
+        )?;
         if d.source == "lines" && d.path.is_empty() {
             bail!("config key `data.path`: data.source = \"lines\" needs a text file, one sentence per line");
         }
@@ -296,6 +314,12 @@ impl TextConfig {
         positive("train.lr_d", t.lr_d)?;
         positive("train.gumbel_tau", t.gumbel_tau)?;
         positive("train.gumbel_tau_end", t.gumbel_tau_end)?;
+        if !(0.0..=1.0).contains(&t.ss_true_end) {
+            bail!(
+                "config key `train.ss_true_end`: expected a probability in [0, 1], got {}",
+                t.ss_true_end
+            );
+        }
         if dis.filter_widths.is_empty() || dis.filter_widths.len() != dis.filter_counts.len() {
             bail!(
                 "config keys `discriminator.filter_widths`/`filter_counts`: expected two lists of the same non-zero length, got {} and {}",
@@ -374,5 +398,6 @@ mod tests {
         assert!(err("data.source=lines").contains("data.path"));
         let mle = TextConfig::resolve(None, &["train.method=mle".into()]).unwrap();
         assert_eq!(mle.d_pretrain_steps(), 0);
+        assert!(err("train.ss_true_end=1.5").contains("train.ss_true_end"));
     }
 }

@@ -67,22 +67,57 @@ impl TokenLstm {
     /// Next-token logits at every position of `x` (B×T tokens) under teacher forcing:
     /// B×T×V, row t predicting x[t] from x[..t].
     pub fn logits(&self, x: &Tensor) -> Tensor {
-        let inputs = shift_right(x);
-        let (h, _) = self.lstm.seq(&self.emb.forward(&inputs));
+        self.logits_given(&shift_right(x))
+    }
+
+    /// Next-token logits after reading `inputs` (B×T; position 0 holds the start token):
+    /// B×T×V.
+    fn logits_given(&self, inputs: &Tensor) -> Tensor {
+        let (h, _) = self.lstm.seq(&self.emb.forward(inputs));
         h.apply(&self.out)
     }
 
     /// log p(x[t] | x[..t]) for every position: B×T.
     pub fn token_log_probs(&self, x: &Tensor) -> Tensor {
-        self.logits(x)
-            .log_softmax(-1, Kind::Float)
-            .gather(2, &x.unsqueeze(-1), false)
-            .squeeze_dim(-1)
+        target_log_probs(&self.logits(x), x)
     }
 
     /// Mean negative log-likelihood per token of `x` (nats).
     pub fn nll(&self, x: &Tensor) -> Tensor {
         -self.token_log_probs(x).mean(Kind::Float)
+    }
+
+    /// Mean negative log-likelihood per token of the targets `x` when the model reads
+    /// `inputs` instead of `x` shifted right (scheduled sampling's loss).
+    pub fn nll_given(&self, inputs: &Tensor, x: &Tensor) -> Tensor {
+        -target_log_probs(&self.logits_given(inputs), x).mean(Kind::Float)
+    }
+
+    /// Scheduled sampling's inputs (Bengio et al. 2015) for the targets `x` (B×T): the
+    /// start token at position 0, then at each position, independently per row, the true
+    /// previous token with probability `p_true` and otherwise a token sampled from the
+    /// model's prediction after the inputs chosen so far. The sampled tokens are constants
+    /// to the loss, as in the paper, so one teacher-forced pass over these inputs
+    /// ([`TokenLstm::nll_given`]) gives the same loss and gradient as unrolling step by step.
+    pub fn scheduled_inputs(&self, x: &Tensor, p_true: f64) -> Tensor {
+        if p_true >= 1.0 {
+            return shift_right(x);
+        }
+        tch::no_grad(|| {
+            let (b, len) = (x.size()[0], x.size()[1]);
+            let mut input = Tensor::zeros([b], (Kind::Int64, x.device()));
+            let mut state = self.lstm.zero_state(b);
+            let mut cols = vec![input.shallow_clone()];
+            for t in 1..len {
+                state = self.lstm.step(&self.emb.forward(&input), &state);
+                let logits = state.h().select(0, 0).apply(&self.out);
+                let own = sample_rows(&logits).squeeze_dim(1);
+                let keep = Tensor::rand([b], (Kind::Float, x.device())).lt(p_true);
+                input = x.select(1, t - 1).where_self(&keep, &own);
+                cols.push(input.shallow_clone());
+            }
+            Tensor::stack(&cols, 1)
+        })
     }
 
     /// Samples `n` sequences of `len` tokens.
@@ -157,6 +192,14 @@ pub fn sample_rows(logits: &Tensor) -> Tensor {
         .clamp_max(v - 1)
 }
 
+/// log-softmax(`logits`) (B×T×V) at the target tokens `x` (B×T).
+fn target_log_probs(logits: &Tensor, x: &Tensor) -> Tensor {
+    logits
+        .log_softmax(-1, Kind::Float)
+        .gather(2, &x.unsqueeze(-1), false)
+        .squeeze_dim(-1)
+}
+
 /// [start, x[0], …, x[T−2]]: the inputs that predict x under teacher forcing.
 fn shift_right(x: &Tensor) -> Tensor {
     let t = x.size()[1];
@@ -221,6 +264,44 @@ mod tests {
             .nll(&Tensor::randint(11, [400, 8], (Kind::Int64, Device::Cpu)))
             .double_value(&[]);
         assert!(own < uniform - 0.3, "own {own} uniform {uniform}");
+    }
+
+    #[test]
+    fn scheduled_sampling_mixes_true_and_own_tokens() {
+        let (_vs, m) = model(5);
+        tch::manual_seed(6);
+        let x = Tensor::randint(11, [2000, 8], (Kind::Int64, Device::Cpu));
+        // always the truth: teacher forcing, loss included
+        let teacher = m.scheduled_inputs(&x, 1.0);
+        assert!(teacher.equal(&shift_right(&x)));
+        let (a, b) = (m.nll_given(&teacher, &x), m.nll(&x));
+        assert!((a - b).abs().double_value(&[]) < 1e-6);
+        let share_true = |p: f64| {
+            let inputs = m.scheduled_inputs(&x, p);
+            assert_eq!(inputs.size(), [2000, 8]);
+            assert!(inputs.select(1, 0).eq(0).all().int64_value(&[]) == 1);
+            let same = inputs.narrow(1, 1, 7).eq_tensor(&x.narrow(1, 0, 7));
+            (
+                inputs,
+                same.to_kind(Kind::Float)
+                    .mean(Kind::Float)
+                    .double_value(&[]),
+            )
+        };
+        // never the truth: the inputs after the start token are the model's own samples,
+        // as likely under it as its free-running samples and far likelier than uniform x
+        let (own, chance) = share_true(0.0);
+        assert!(chance < 0.3, "{chance} of own tokens equal the truth");
+        let nll_of = |seq: &Tensor| m.nll(seq).double_value(&[]);
+        let own_tokens = own.narrow(1, 1, 7);
+        let free = nll_of(&m.sample(2000, 7));
+        assert!((nll_of(&own_tokens) - free).abs() < 0.05, "{free}");
+        assert!(nll_of(&own_tokens) < nll_of(&x.narrow(1, 0, 7)) - 0.3);
+        // half and half: the truth at p_true of the positions plus own tokens that happen
+        // to match it
+        let (_, half) = share_true(0.5);
+        let want = 0.5 + 0.5 * chance;
+        assert!((half - want).abs() < 0.02, "{half} vs {want}");
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! A run has three phases, counted by one step counter: `mle_steps` G updates by maximum
 //! likelihood, `d_pretrain_steps` D updates on real vs generated sequences, then
 //! `adv_rounds` rounds (one G update and `adv_d_steps` D updates; for the `mle` baseline
-//! one epoch of maximum likelihood). The run directory, checkpoints and resume follow the
-//! image trainer's conventions.
+//! one epoch of maximum likelihood, for `scheduled-sampling` the same with G reading its
+//! own tokens at a growing share of positions). The run directory, checkpoints and resume
+//! follow the image trainer's conventions.
 
 use super::checkpoint::{self, write_atomic, CheckpointMeta, LATEST};
 use super::run::{append_json, progress_bar, remove_stale_temporaries, truncate_log, Progress};
@@ -64,6 +65,10 @@ pub struct TextStepStats {
     /// Gumbel-softmax: the temperature of this round.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tau: Option<f64>,
+    /// Scheduled sampling: the probability of reading the true previous token, at the
+    /// round's last batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_true: Option<f64>,
 }
 
 /// One evaluation of G (a line of `text_eval.jsonl`).
@@ -189,7 +194,7 @@ impl TextTrainer {
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
         let (phase, i) = self.phase_of(self.step);
         let stats = match phase {
-            Phase::Mle => self.mle_step(phase)?,
+            Phase::Mle => self.mle_step(phase, 1.0)?,
             Phase::DPretrain => self.d_step(phase)?,
             Phase::Adversarial => self.adversarial_round(i)?,
         };
@@ -205,10 +210,13 @@ impl TextTrainer {
             .to_device(self.device)
     }
 
-    fn mle_step(&mut self, phase: Phase) -> Result<TextStepStats> {
+    /// One G update by maximum likelihood, reading the true previous token with
+    /// probability `p_true` and G's own sample otherwise (1 = teacher forcing).
+    fn mle_step(&mut self, phase: Phase, p_true: f64) -> Result<TextStepStats> {
         let x = self.real_batch();
+        let inputs = self.g.scheduled_inputs(&x, p_true);
         self.opt_g.zero_grad();
-        let loss = self.g.nll(&x);
+        let loss = self.g.nll_given(&inputs, &x);
         loss.backward();
         self.g_update(false)?;
         Ok(TextStepStats {
@@ -251,15 +259,24 @@ impl TextTrainer {
 
     fn adversarial_round(&mut self, round: u64) -> Result<TextStepStats> {
         let phase = Phase::Adversarial;
-        if self.cfg.train.method == "mle" {
-            // the baseline's round: one epoch of maximum likelihood
-            let batches = self.corpus.train.size()[0] / self.cfg.train.batch_size;
-            let mut sum = 0.0;
-            for _ in 0..batches {
-                sum += self.mle_step(phase)?.g_loss.unwrap_or(0.0);
+        if self.cfg.likelihood_only() {
+            // the baselines' round: one epoch of maximum likelihood
+            let t = &self.cfg.train;
+            let batches = (self.corpus.train.size()[0] / t.batch_size) as u64;
+            let scheduled = t.method == "scheduled-sampling";
+            // scheduled sampling: linear from 1 at the phase's first batch to
+            // `ss_true_end` at its last
+            let last = (t.adv_rounds * batches).saturating_sub(1).max(1) as f64;
+            let fall = if scheduled { 1.0 - t.ss_true_end } else { 0.0 };
+            let (mut sum, mut p_true) = (0.0, 1.0);
+            for i in 0..batches {
+                let done = ((round * batches + i) as f64 / last).min(1.0);
+                p_true = 1.0 - fall * done;
+                sum += self.mle_step(phase, p_true)?.g_loss.unwrap_or(0.0);
             }
             return Ok(TextStepStats {
                 g_loss: Some(sum / batches as f64),
+                p_true: scheduled.then_some(p_true),
                 ..TextStepStats::empty(phase)
             });
         }
@@ -499,7 +516,8 @@ impl TextTrainer {
         // Checkpoints from before G had a separate adversarial optimiser lack its state,
         // which stays all zeros until the first SeqGAN or Gumbel round.
         let t = &self.cfg.train;
-        let used = t.method != "mle" && c.meta.step > t.mle_steps + self.cfg.d_pretrain_steps();
+        let used =
+            !self.cfg.likelihood_only() && c.meta.step > t.mle_steps + self.cfg.d_pretrain_steps();
         if !adv.is_empty() || used {
             self.opt_g_adv
                 .load_state(&adv, "G's adversarial optimiser")?;
@@ -527,6 +545,7 @@ impl TextStepStats {
             d_fake: None,
             reward: None,
             tau: None,
+            p_true: None,
         }
     }
 }
@@ -758,6 +777,7 @@ fn describe(s: &TextStepStats) -> String {
     add("D(G(z))", s.d_fake);
     add("reward", s.reward);
     add("tau", s.tau);
+    add("p_true", s.p_true);
     parts.join("  ")
 }
 
