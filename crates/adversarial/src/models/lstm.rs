@@ -4,7 +4,7 @@
 //! Token 0 doubles as the start symbol: the input at position 0 is token 0, the input at
 //! position t is the token emitted at t − 1 (as in SeqGAN's code).
 
-use tch::nn::{self, Module, RNN};
+use tch::nn::{self, LSTMState, Module, RNN};
 use tch::{Kind, Tensor};
 
 /// Embedding → one LSTM layer → linear layer to vocabulary logits.
@@ -87,6 +87,14 @@ impl TokenLstm {
         -self.token_log_probs(x).mean(Kind::Float)
     }
 
+    /// One step from `state` on the embedded `input` (B×E): the new state and the
+    /// next-token logits (B×V).
+    fn step(&self, input: &Tensor, state: &LSTMState) -> (LSTMState, Tensor) {
+        let state = self.lstm.step(input, state);
+        let logits = state.h().select(0, 0).apply(&self.out);
+        (state, logits)
+    }
+
     /// Mean negative log-likelihood per token of the targets `x` when the model reads
     /// `inputs` instead of `x` shifted right (scheduled sampling's loss).
     pub fn nll_given(&self, inputs: &Tensor, x: &Tensor) -> Tensor {
@@ -109,8 +117,8 @@ impl TokenLstm {
             let mut state = self.lstm.zero_state(b);
             let mut cols = vec![input.shallow_clone()];
             for t in 1..len {
-                state = self.lstm.step(&self.emb.forward(&input), &state);
-                let logits = state.h().select(0, 0).apply(&self.out);
+                let logits;
+                (state, logits) = self.step(&self.emb.forward(&input), &state);
                 let own = sample_rows(&logits).squeeze_dim(1);
                 let keep = Tensor::rand([b], (Kind::Float, x.device())).lt(p_true);
                 input = x.select(1, t - 1).where_self(&keep, &own);
@@ -140,10 +148,7 @@ impl TokenLstm {
                 let next = sample_rows(&logits);
                 out.push(next.shallow_clone());
                 if i + 1 < len {
-                    state = self
-                        .lstm
-                        .step(&self.emb.forward(&next.squeeze_dim(1)), &state);
-                    logits = state.h().select(0, 0).apply(&self.out);
+                    (state, logits) = self.step(&self.emb.forward(&next.squeeze_dim(1)), &state);
                 }
             }
             Tensor::cat(&out, 1)
@@ -162,8 +167,8 @@ impl TokenLstm {
         let mut input = self.emb.forward(&start);
         let (mut tokens, mut soft) = (Vec::new(), Vec::new());
         for i in 0..len {
-            state = self.lstm.step(&input, &state);
-            let logits = state.h().select(0, 0).apply(&self.out);
+            let logits;
+            (state, logits) = self.step(&input, &state);
             let u = Tensor::rand_like(&logits).clamp(1e-10, 1.0 - 1e-10);
             let gumbel = -(-u.log()).log();
             let y = ((logits + gumbel) / tau).softmax(-1, Kind::Float);
