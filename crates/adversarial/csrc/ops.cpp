@@ -3,6 +3,10 @@
 // adv_last_error(), so no C++ exception crosses into Rust.
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
+#include <cstdlib>
+#include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +25,15 @@ static std::vector<at::Tensor> list(at::Tensor **ts, int n) {
   out.reserve(n);
   for (int i = 0; i < n; i++) out.push_back(*ts[i]);
   return out;
+}
+
+// Whether a and b (same shape) put every element at the same offset: equal strides on
+// every dimension longer than 1 (a dimension of size 1 has no meaningful stride).
+static bool same_layout(const at::Tensor &a, const at::Tensor &b) {
+  if (a.sizes() != b.sizes()) return false;
+  for (int64_t d = 0; d < a.dim(); d++)
+    if (a.size(d) > 1 && a.stride(d) != b.stride(d)) return false;
+  return true;
 }
 
 extern "C" {
@@ -45,11 +58,32 @@ int adv_fused_adam(at::Tensor **params, at::Tensor **grads, at::Tensor **exp_avg
   GUARD(1, {
     auto p = list(params, n), g = list(grads, n), m = list(exp_avg, n), v = list(exp_avg_sq, n),
          s = list(steps, n);
+    // the kernel walks each parameter's memory in order and assumes its gradient and
+    // moments lie the same way; libtorch does not check it (a channels-last weight with a
+    // contiguous moment would be updated with the wrong elements)
+    for (int i = 0; i < n; i++) {
+      TORCH_CHECK(same_layout(g[i], p[i]) && same_layout(m[i], p[i]) && same_layout(v[i], p[i]),
+                  "fused Adam: parameter ", i, " of shape ", p[i].sizes(),
+                  " and its gradient or moments differ in memory layout (strides ", p[i].strides(),
+                  ", ", g[i].strides(), ", ", m[i].strides(), ", ", v[i].strides(), ")");
+    }
     std::vector<at::Tensor> none;
     at::_foreach_add_(s, 1);  // the kernel reads the step count but, as in PyTorch, does not advance it
     at::_fused_adam_(p, g, m, v, none, s, lr, beta1, beta2, weight_decay, eps,
                      /*amsgrad=*/false, /*maximize=*/false, std::nullopt, std::nullopt);
     return 0;
+  })
+}
+
+// x in channels-last memory format with its exact strides (N, C, H, W) = (HWC, 1, WC, C);
+// x itself when it already has them, else a differentiable copy. contiguous(ChannelsLast)
+// is not enough: when C or H·W is 1 both formats are "contiguous" and it keeps NCHW
+// strides, and oneDNN then picks NCHW kernels, mixing layouts inside the network.
+at::Tensor *adv_channels_last(at::Tensor *x) {
+  GUARD(nullptr, {
+    auto want = c10::get_channels_last_strides_2d(x->sizes());
+    if (x->strides() == c10::IntArrayRef(want)) return new at::Tensor(*x);
+    return new at::Tensor(x->clone(at::MemoryFormat::ChannelsLast));
   })
 }
 
@@ -84,6 +118,53 @@ int adv_autocast_exit(int cuda, int prev) {
     at::autocast::set_autocast_enabled(dev, prev != 0);
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
     return 0;
+  })
+}
+
+// Starts libtorch's own operator profiler (the engine behind torch.profiler) on the CPU,
+// recording each operator's input shapes.
+int adv_profiler_start() {
+  GUARD(1, {
+    using namespace torch::profiler::impl;
+    ProfilerConfig cfg(ProfilerState::KINETO, /*report_input_shapes=*/true);
+    std::set<ActivityType> acts{ActivityType::CPU};
+    torch::autograd::profiler::prepareProfiler(cfg, acts);
+    torch::autograd::profiler::enableProfiler(cfg, acts);
+    return 0;
+  })
+}
+
+// Stops the profiler, writes a Chrome trace to `trace_path` when it is not null, and
+// returns the events as malloc'ed text, one per line:
+// name \t thread \t start ns \t end ns \t shapes ([a, b];[c];...).
+char *adv_profiler_stop(const char *trace_path) {
+  GUARD(nullptr, {
+    auto res = torch::autograd::profiler::disableProfiler();
+    if (trace_path) res->save(trace_path);
+    std::string out;
+    for (const auto &e : res->events()) {
+      out += e.name();
+      out += '\t' + std::to_string(e.startThreadId()) + '\t' + std::to_string(e.startNs()) +
+             '\t' + std::to_string(e.endNs()) + '\t';
+      if (e.hasShapes()) {
+        bool first = true;
+        for (const auto &shape : e.shapes()) {
+          if (!first) out += ';';
+          first = false;
+          out += '[';
+          for (size_t i = 0; i < shape.size(); i++) {
+            if (i) out += ", ";
+            out += std::to_string(shape[i]);
+          }
+          out += ']';
+        }
+      }
+      out += '\n';
+    }
+    char *text = static_cast<char *>(std::malloc(out.size() + 1));
+    if (!text) throw std::runtime_error("out of memory for the profile");
+    std::memcpy(text, out.c_str(), out.size() + 1);
+    return text;
   })
 }
 

@@ -27,6 +27,9 @@ pub struct BenchOptions {
     pub precision: String,
     /// Image side for dcgan (the reference benchmark's is 32; only ours runs at others).
     pub resolution: i64,
+    /// Our networks' memory layout, `model.memory_format` (the reference runs PyTorch's
+    /// default, contiguous).
+    pub memory_format: String,
     /// Python interpreter and script of the PyTorch reference; `None` skips it.
     pub reference: Option<(PathBuf, PathBuf)>,
 }
@@ -43,6 +46,7 @@ impl Default for BenchOptions {
             batch: 64,
             precision: "float32".into(),
             resolution: 32,
+            memory_format: "auto".into(),
             reference: None,
         }
     }
@@ -105,6 +109,7 @@ pub fn bench_config(model: &str, opts: &BenchOptions) -> Result<Config> {
     }
     cfg.train.batch_size = opts.batch;
     cfg.train.precision = opts.precision.clone();
+    cfg.model.memory_format = opts.memory_format.clone();
     cfg.validate()?;
     Ok(cfg)
 }
@@ -202,20 +207,44 @@ fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Resu
         .with_context(|| format!("no RESULT line in the reference output:\n{text}"))
 }
 
+/// Profiles `opts.iters` of our iterations after the warm-up, operator by operator (see
+/// `profile`), writing a Chrome trace to `trace` when given.
+pub fn profile_model(
+    model: &str,
+    opts: &BenchOptions,
+    trace: Option<&Path>,
+) -> Result<crate::profile::Profile> {
+    let mut trainer = bench_trainer(model, opts)?;
+    for _ in 0..opts.warmup {
+        trainer.train_step()?;
+    }
+    let ((), p) = crate::profile::record(trace, || {
+        for _ in 0..opts.iters {
+            trainer.train_step()?;
+        }
+        Ok(())
+    })?;
+    Ok(p)
+}
+
+/// Our trainer for `model` on random data of the benchmark's shape.
+fn bench_trainer(model: &str, opts: &BenchOptions) -> Result<Trainer> {
+    let cfg = bench_config(model, opts)?;
+    let data = Source::images(
+        Dataset::random(opts.batch * 16, cfg.model.channels, cfg.model.resolution, 0),
+        opts.batch as usize,
+        0,
+    )?;
+    Trainer::new(&cfg, data)
+}
+
 /// Runs one model's benchmark, ours and the reference alternating per repetition.
 pub fn run_model(
     model: &str,
     opts: &BenchOptions,
     mut on_rep: impl FnMut(&str, usize, f64),
 ) -> Result<BenchResult> {
-    let cfg = bench_config(model, opts)?;
-    let b = opts.batch as usize;
-    let data = Source::images(
-        Dataset::random(opts.batch * 16, cfg.model.channels, cfg.model.resolution, 0),
-        b,
-        0,
-    )?;
-    let mut trainer = Trainer::new(&cfg, data)?;
+    let mut trainer = bench_trainer(model, opts)?;
     for _ in 0..opts.warmup {
         trainer.train_step()?;
     }

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod models;
 pub mod native;
 pub mod optim;
+pub mod profile;
 pub mod regularizers;
 pub mod report;
 pub mod rng;

@@ -24,6 +24,9 @@ extern "C" {
     fn adv_grads_to_none(params: *const *mut C_tensor, n: libc::c_int) -> libc::c_int;
     fn adv_autocast_enter(cuda: libc::c_int) -> libc::c_int;
     fn adv_autocast_exit(cuda: libc::c_int, prev: libc::c_int) -> libc::c_int;
+    fn adv_channels_last(x: *mut C_tensor) -> *mut C_tensor;
+    fn adv_profiler_start() -> libc::c_int;
+    fn adv_profiler_stop(trace_path: *const libc::c_char) -> *mut libc::c_char;
 }
 
 fn last_error() -> anyhow::Error {
@@ -143,4 +146,40 @@ impl Drop for AutocastGuard {
             panic!("{}", last_error());
         }
     }
+}
+
+/// `x` (N×C×H×W) in channels-last memory format with exactly its strides: `x` itself
+/// when it has them, else a copy that autograd differentiates through.
+pub fn channels_last(x: &Tensor) -> Tensor {
+    // SAFETY: x is a live tensor; the result is a new tensor we own.
+    owned(unsafe { adv_channels_last(x.as_ptr() as *mut C_tensor) })
+}
+
+/// Starts libtorch's operator profiler on the CPU, recording input shapes.
+pub fn profiler_start() -> Result<()> {
+    // SAFETY: a plain call; libtorch reports a profiler already running as an error.
+    if unsafe { adv_profiler_start() } != 0 {
+        return Err(last_error());
+    }
+    Ok(())
+}
+
+/// Stops the profiler, writing a Chrome trace to `trace` when given, and returns its
+/// events as text (see `csrc/ops.cpp`).
+pub fn profiler_stop(trace: Option<&std::path::Path>) -> Result<String> {
+    let path = trace
+        .map(|p| std::ffi::CString::new(p.to_string_lossy().as_bytes()))
+        .transpose()?;
+    let ptr = path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
+    // SAFETY: ptr is null or a live NUL-terminated string; the result is malloc'ed text
+    // that we copy and free.
+    let text = unsafe { adv_profiler_stop(ptr) };
+    if text.is_null() {
+        return Err(last_error());
+    }
+    let out = unsafe { std::ffi::CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned();
+    unsafe { libc::free(text as *mut libc::c_void) };
+    Ok(out)
 }

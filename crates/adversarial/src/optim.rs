@@ -193,6 +193,29 @@ mod tests {
     use super::*;
     use tch::Device;
 
+    /// libtorch's fused kernel walks memory in order without checking layouts; ours refuses
+    /// a gradient laid out differently from its parameter instead of mixing up elements.
+    #[test]
+    fn fused_adam_refuses_a_gradient_in_another_layout() {
+        let p =
+            crate::native::channels_last(&Tensor::randn([4, 3, 2, 2], (Kind::Float, Device::Cpu)));
+        let g = Tensor::randn([4, 3, 2, 2], (Kind::Float, Device::Cpu));
+        let (m, v) = (p.zeros_like(), p.zeros_like());
+        let s = Tensor::zeros([], (Kind::Float, Device::Cpu));
+        let h = crate::native::AdamHyper {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        };
+        let err = crate::native::fused_adam(&[&p], &[&g], &[&m], &[&v], &[&s], h).unwrap_err();
+        assert!(format!("{err}").contains("memory layout"), "{err}");
+        // the same gradient in the parameter's layout is accepted
+        let g = crate::native::channels_last(&g);
+        crate::native::fused_adam(&[&p], &[&g], &[&m], &[&v], &[&s], h).unwrap();
+    }
+
     /// The fused kernel must match Adam's textbook update (PyTorch's single-tensor path).
     #[test]
     fn fused_adam_matches_reference_formula() {

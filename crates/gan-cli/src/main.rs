@@ -440,6 +440,10 @@ struct BenchArgs {
     /// dcgan image side: 28, 32 (the reference's), 64 or 128; only ours runs at others.
     #[arg(long, default_value_t = 32)]
     resolution: i64,
+    /// Our networks' memory layout (`model.memory_format`): auto, channels-last or
+    /// contiguous. The reference always runs PyTorch's default, contiguous.
+    #[arg(long, default_value = "auto")]
+    memory_format: String,
     /// Skip the PyTorch side.
     #[arg(long)]
     no_reference: bool,
@@ -449,6 +453,16 @@ struct BenchArgs {
     /// The reference script (default: scripts/torch_gan_step_bench.py).
     #[arg(long)]
     script: Option<PathBuf>,
+    /// Instead of timing, profile `--iters` of our iterations operator by operator
+    /// (libtorch's profiler, as torch.profiler) and print the top operators by self time.
+    #[arg(long)]
+    profile: bool,
+    /// With --profile: also write a Chrome trace (open in Perfetto or chrome://tracing).
+    #[arg(long, value_name = "FILE", requires = "profile")]
+    trace: Option<PathBuf>,
+    /// With --profile: how many operators to list.
+    #[arg(long, default_value_t = 25, requires = "profile")]
+    top: usize,
 }
 
 fn main() {
@@ -1168,7 +1182,7 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         "dcgan" => vec!["dcgan"],
         other => bail!("unknown benchmark model {other:?}: expected mlp, dcgan or all"),
     };
-    let reference = if a.no_reference {
+    let reference = if a.no_reference || a.profile {
         None
     } else if a.resolution != 32 {
         eprintln!(
@@ -1192,20 +1206,46 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         batch: a.batch,
         precision: a.precision.clone(),
         resolution: a.resolution,
+        memory_format: a.memory_format.clone(),
         reference,
     };
+    let runs = if a.profile {
+        format!("{} profiled iterations", a.iters)
+    } else {
+        format!("{} reps × {} iterations", a.reps, a.iters)
+    };
     println!(
-        "gan bench: batch {}, dcgan {} px, {}, {} warm-up + {} reps × {} iterations, {} threads, device {}, libtorch {}",
+        "gan bench: batch {}, dcgan {} px, {}, memory format {}, {} warm-up + {runs}, {} threads, device {}, libtorch {}",
         a.batch,
         a.resolution,
         a.precision,
+        a.memory_format,
         a.warmup,
-        a.reps,
-        a.iters,
         a.threads,
         a.device,
         tch_version()
     );
+    if a.profile {
+        for m in models {
+            let trace = a.trace.as_ref().map(|t| {
+                if a.model == "all" {
+                    t.with_file_name(format!(
+                        "{m}-{}",
+                        t.file_name().unwrap_or_default().to_string_lossy()
+                    ))
+                } else {
+                    t.clone()
+                }
+            });
+            let p = bench::profile_model(m, &opts, trace.as_deref())?;
+            println!("\n{m}: {} iterations profiled\n", a.iters);
+            print!("{}", p.table(a.iters, a.top));
+            if let Some(t) = &trace {
+                println!("Chrome trace: {}", t.display());
+            }
+        }
+        return Ok(());
+    }
     let mut results = Vec::new();
     for m in models {
         let r = bench::run_model(m, &opts, |who, rep, rate| {

@@ -161,7 +161,9 @@ impl ModuleT for Affine {
 /// matmul at batch 64 here). None when the shapes are anything else.
 fn as_matmul(op: Op, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Option<Tensor> {
     let (xs, ws) = (x.size(), w.size());
-    if xs.len() != 4 || ws.len() != 4 {
+    // a channels-last kernel does not flatten to the matrix without a copy; its network
+    // runs the convolution instead
+    if xs.len() != 4 || ws.len() != 4 || !w.is_contiguous() {
         return None;
     }
     let n = xs[0];
