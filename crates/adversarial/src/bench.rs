@@ -32,6 +32,9 @@ pub struct BenchOptions {
     pub memory_format: String,
     /// Python interpreter and script of the PyTorch reference; `None` skips it.
     pub reference: Option<(PathBuf, PathBuf)>,
+    /// Run the reference's dcgan in channels-last memory format too (its `--channels-last`)
+    /// instead of PyTorch's default.
+    pub reference_channels_last: bool,
 }
 
 impl Default for BenchOptions {
@@ -48,6 +51,7 @@ impl Default for BenchOptions {
             resolution: 32,
             memory_format: "auto".into(),
             reference: None,
+            reference_channels_last: false,
         }
     }
 }
@@ -191,6 +195,7 @@ fn torch_rep(py: &Path, script: &Path, model: &str, opts: &BenchOptions) -> Resu
             &opts.batch.to_string(),
         ])
         .args((opts.precision == "bfloat16").then_some("--amp"))
+        .args(opts.reference_channels_last.then_some("--channels-last"))
         .output()
         .with_context(|| format!("running {} {}", py.display(), script.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -444,6 +444,10 @@ struct BenchArgs {
     /// contiguous. The reference always runs PyTorch's default, contiguous.
     #[arg(long, default_value = "auto")]
     memory_format: String,
+    /// Run the reference's dcgan in channels-last memory format too, instead of PyTorch's
+    /// default (contiguous).
+    #[arg(long)]
+    reference_channels_last: bool,
     /// Skip the PyTorch side.
     #[arg(long)]
     no_reference: bool,
@@ -1208,6 +1212,7 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         resolution: a.resolution,
         memory_format: a.memory_format.clone(),
         reference,
+        reference_channels_last: a.reference_channels_last,
     };
     let runs = if a.profile {
         format!("{} profiled iterations", a.iters)
@@ -1219,7 +1224,11 @@ fn cmd_bench(a: BenchArgs) -> Result<()> {
         a.batch,
         a.resolution,
         a.precision,
-        a.memory_format,
+        if a.reference_channels_last {
+            format!("{} (reference: channels-last)", a.memory_format)
+        } else {
+            a.memory_format.clone()
+        },
         a.warmup,
         a.threads,
         a.device,
