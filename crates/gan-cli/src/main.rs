@@ -441,7 +441,8 @@ struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     resolution: i64,
     /// Our networks' memory layout (`model.memory_format`): auto, channels-last or
-    /// contiguous. The reference always runs PyTorch's default, contiguous.
+    /// contiguous. The reference runs PyTorch's default, contiguous, unless
+    /// --reference-channels-last.
     #[arg(long, default_value = "auto")]
     memory_format: String,
     /// Run the reference's dcgan in channels-last memory format too, instead of PyTorch's

@@ -390,6 +390,48 @@ fn bench_runs_side_by_side_with_the_reference() {
     );
 }
 
+/// `gan bench --profile` prints our step's operators by self time, with their input
+/// shapes, and writes a Chrome trace; a bad memory format names the config key.
+#[test]
+fn bench_profiles_our_step_operator_by_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.json");
+    let text = ok(&[
+        "bench",
+        "dcgan",
+        "--warmup",
+        "1",
+        "--iters",
+        "2",
+        "--profile",
+        "--top",
+        "40",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(text.contains("memory format auto"), "{text}");
+    // D's second convolution (64 → 128 channels on 16×16 maps), forward and backward
+    assert!(
+        text.contains("| aten::mkldnn_convolution | [64, 64, 16, 16];[128, 64, 4, 4];[128] |"),
+        "{text}"
+    );
+    assert!(text.contains("aten::convolution_backward"), "{text}");
+    assert!(text.contains("% of wall)"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert!(json["traceEvents"]
+        .as_array()
+        .is_some_and(|e| e.len() > 100));
+    let e = fails(&[
+        "bench",
+        "dcgan",
+        "--no-reference",
+        "--memory-format",
+        "diagonal",
+    ]);
+    assert!(e.contains("model.memory_format"), "{e}");
+}
+
 #[test]
 fn toy_ring_run_reports_mode_coverage_and_scatter_plots() {
     let dir = tempfile::tempdir().unwrap();
