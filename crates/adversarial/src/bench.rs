@@ -219,10 +219,7 @@ pub fn profile_model(
     opts: &BenchOptions,
     trace: Option<&Path>,
 ) -> Result<crate::profile::Profile> {
-    let mut trainer = bench_trainer(model, opts)?;
-    for _ in 0..opts.warmup {
-        trainer.train_step()?;
-    }
+    let mut trainer = warm_trainer(model, opts)?;
     let ((), p) = crate::profile::record(trace, || {
         for _ in 0..opts.iters {
             trainer.train_step()?;
@@ -232,15 +229,20 @@ pub fn profile_model(
     Ok(p)
 }
 
-/// Our trainer for `model` on random data of the benchmark's shape.
-fn bench_trainer(model: &str, opts: &BenchOptions) -> Result<Trainer> {
+/// Our trainer for `model` on random data of the benchmark's shape, after the warm-up
+/// iterations.
+fn warm_trainer(model: &str, opts: &BenchOptions) -> Result<Trainer> {
     let cfg = bench_config(model, opts)?;
     let data = Source::images(
         Dataset::random(opts.batch * 16, cfg.model.channels, cfg.model.resolution, 0),
         opts.batch as usize,
         0,
     )?;
-    Trainer::new(&cfg, data)
+    let mut trainer = Trainer::new(&cfg, data)?;
+    for _ in 0..opts.warmup {
+        trainer.train_step()?;
+    }
+    Ok(trainer)
 }
 
 /// Runs one model's benchmark, ours and the reference alternating per repetition.
@@ -249,10 +251,7 @@ pub fn run_model(
     opts: &BenchOptions,
     mut on_rep: impl FnMut(&str, usize, f64),
 ) -> Result<BenchResult> {
-    let mut trainer = bench_trainer(model, opts)?;
-    for _ in 0..opts.warmup {
-        trainer.train_step()?;
-    }
+    let mut trainer = warm_trainer(model, opts)?;
     let mut res = BenchResult {
         model: model.into(),
         ours: vec![],

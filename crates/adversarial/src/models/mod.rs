@@ -85,26 +85,21 @@ impl Net {
         self.bf16 = on;
     }
 
-    /// Puts the network's 4-D weights (convolution kernels) in channels-last memory format
-    /// (true) or back in contiguous N×C×H×W (false). A network without 4-D weights is left
-    /// as it is. Call it before building the optimiser, whose moments copy each weight's
-    /// layout. Values, names and checkpoints do not change.
-    pub fn set_channels_last(&mut self, on: bool) {
+    /// Puts the network's 4-D weights (convolution kernels) in channels-last memory format;
+    /// a network without 4-D weights is left as it is. Call it before building the
+    /// optimiser, whose moments copy each weight's layout. Values, names and checkpoints do
+    /// not change.
+    pub fn to_channels_last(&mut self) {
         let kernels: Vec<Tensor> = self
             .vs
             .variables()
             .into_values()
             .filter(|v| v.dim() == 4)
             .collect();
-        self.channels_last = on && !kernels.is_empty();
+        self.channels_last = !kernels.is_empty();
         tch::no_grad(|| {
             for mut v in kernels {
-                let moved = if self.channels_last {
-                    crate::native::channels_last(&v)
-                } else {
-                    v.contiguous()
-                };
-                v.set_data(&moved);
+                v.set_data(&crate::native::channels_last(&v));
             }
         });
     }
@@ -117,16 +112,20 @@ impl Net {
     /// The module on an input: a 4-D input enters in the network's memory format and a 4-D
     /// output leaves contiguous, so callers never see the internal layout.
     fn run(&self, x: &Tensor, train: bool) -> Tensor {
-        if !self.channels_last || x.dim() != 4 {
-            return self.module.forward_t(x, train);
-        }
-        let out = self
-            .module
-            .forward_t(&crate::native::channels_last(x), train);
-        if out.dim() == 4 {
+        let out = self.module.forward_t(&self.enter(x), train);
+        if self.channels_last && out.dim() == 4 {
             out.contiguous()
         } else {
             out
+        }
+    }
+
+    /// `x` in the network's memory format (4-D inputs of a channels-last network).
+    fn enter(&self, x: &Tensor) -> Tensor {
+        if self.channels_last && x.dim() == 4 {
+            crate::native::channels_last(x)
+        } else {
+            x.shallow_clone()
         }
     }
 
@@ -153,7 +152,8 @@ impl Net {
                 self.run(&input, train)
             }
             Conditioning::Projection { head, embed } => {
-                let h = self.run(x, train);
+                // φ(x) stays in the network's layout: the head convolves it in that layout
+                let h = self.module.forward_t(&self.enter(x), train);
                 let out = head.forward_t(&h, train).view([-1]);
                 let proj = (embed.index_select(0, y) * h.flatten(1, -1)).sum_dim_intlist(
                     1,
@@ -226,7 +226,9 @@ fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
         crate::device::catch_torch(&format!("cannot build {who} of config `model.*`"), || {
             build_net_unchecked(cfg, device, role)
         })??;
-    net.set_channels_last(channels_last(cfg, device));
+    if channels_last(cfg, device) {
+        net.to_channels_last();
+    }
     Ok(net)
 }
 
