@@ -18,10 +18,12 @@
 //! The `gan` command-line tool is a thin layer over these.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod distributed;
+pub mod evaluate;
 pub mod lab;
 pub mod losses;
 pub mod metrics;
@@ -32,7 +34,10 @@ pub mod profile;
 pub mod regularizers;
 pub mod report;
 pub mod rng;
+pub mod run;
+pub mod sampling;
 pub mod train;
 pub mod translate;
+pub mod util;
 
 pub use config::Config;

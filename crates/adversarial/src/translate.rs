@@ -25,7 +25,7 @@ impl Translator {
     /// Loads the generator of a checkpoint file or run directory: G (A → B), or with
     /// `reverse` CycleGAN's F (B → A).
     pub fn load(path: &Path, reverse: bool, device: Device) -> Result<Translator> {
-        let (cfg, g) = crate::train::load_generator_named(
+        let (cfg, g) = crate::sampling::load_generator_named(
             path,
             |cfg| match (reverse, cfg.model.arch.as_str(), cfg.train.ema) {
                 (true, "cyclegan", _) => "f",
@@ -123,7 +123,7 @@ pub fn evaluate(
             &out.join("held-out-panel.png"),
         )?;
     }
-    let step = crate::train::checkpoint::load(&crate::train::checkpoint::resolve_path(checkpoint))?
+    let step = crate::checkpoint::load(&crate::checkpoint::resolve_path(checkpoint))?
         .meta
         .step;
     let r = TranslationEval {
@@ -135,7 +135,7 @@ pub fn evaluate(
         untranslated: pair_scores(&pairs.a, &pairs.b, extractor)?,
         seconds: start.elapsed().as_secs_f64(),
     };
-    crate::train::checkpoint::write_atomic(
+    crate::util::fs::write_atomic(
         &out.join("translation.json"),
         serde_json::to_string_pretty(&r)?.as_bytes(),
     )?;

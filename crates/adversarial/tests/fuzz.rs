@@ -7,9 +7,10 @@
 //! file; a panic fails the test and leaves the mutant in `$CARGO_TARGET_TMPDIR/fuzz-crashes/`
 //! to be added to the corpus once fixed. The counts are printed (`--nocapture`).
 
+use adversarial::checkpoint;
 use adversarial::config::Config;
 use adversarial::data::{self, folder, idx};
-use adversarial::train::{checkpoint, Trainer};
+use adversarial::train::Trainer;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

@@ -82,9 +82,10 @@ fn inception_score_matches_torch_fidelity() {
 /// reference logits come from scripts/make_torchscript_fixture.py.
 #[test]
 fn torchscript_classifier_gets_inception_input_and_returns_logits() {
-    use adversarial::metrics::classifier::by_name;
+    use adversarial::metrics::registry;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_classifier.pt");
-    let c = by_name(&format!("torchscript={}", path.display()), tch::Device::Cpu).unwrap();
+    let c =
+        registry::classifier(&format!("torchscript={}", path.display()), tch::Device::Cpu).unwrap();
     assert_eq!(c.classes(), 5);
     let images = Tensor::from_slice(&[0u8, 85, 170, 255])
         .view([4, 1, 1, 1])
@@ -125,7 +126,7 @@ fn torchscript_classifier_gets_inception_input_and_returns_logits() {
             assert!((*a as f64 - b).abs() < 1e-4, "{got:?}");
         }
     }
-    let e = by_name("torchscript=/nowhere.pt", tch::Device::Cpu)
+    let e = registry::classifier("torchscript=/nowhere.pt", tch::Device::Cpu)
         .err()
         .unwrap();
     assert!(format!("{e:#}").contains("/nowhere.pt"));

@@ -3,9 +3,9 @@
 //! D's probabilities averaged over roll-outs, the Gumbel and MLE rounds train, and a
 //! resumed run equals an uninterrupted one bit for bit.
 
+use adversarial::checkpoint;
 use adversarial::config::TextConfig;
 use adversarial::data::text::{self, TextCorpus};
-use adversarial::train::checkpoint;
 use adversarial::train::text::{Phase, TextTrainer};
 use tch::Kind;
 

@@ -210,11 +210,10 @@ fn channels_last_trains_like_contiguous_and_shares_checkpoints() {
                 "{name} step {step}: channels-last {a:?} vs contiguous {b:?}"
             );
         }
-        let bytes =
-            adversarial::train::checkpoint::encode(&cl.state_tensors(), &cl.meta(0.0)).unwrap();
+        let bytes = adversarial::checkpoint::encode(&cl.state_tensors(), &cl.meta(0.0)).unwrap();
         let mut resumed = trainer("contiguous");
         resumed
-            .restore(&adversarial::train::checkpoint::decode(&bytes).unwrap())
+            .restore(&adversarial::checkpoint::decode(&bytes).unwrap())
             .unwrap();
         let z = cl.noise(8);
         let (x, y) = (cl.generate(&z, None), resumed.generate(&z, None));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use adversarial::train::checkpoint;
+use adversarial::checkpoint;
 use common::{fails, metrics, ok};
 use std::path::Path;
 use std::process::Command;

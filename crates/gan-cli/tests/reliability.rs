@@ -5,7 +5,7 @@
 
 mod common;
 
-use adversarial::train::checkpoint;
+use adversarial::checkpoint;
 use common::{fails, json_lines as lines, ok};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;

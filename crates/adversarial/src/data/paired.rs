@@ -150,7 +150,7 @@ pub fn load_pairs(
 /// Where `scripts/setup-emoji.sh` puts the emoji: `$GAN_CACHE/emoji` (default
 /// `~/.cache/adversarial/emoji`), one folder per vendor.
 pub fn emoji_dir() -> PathBuf {
-    crate::metrics::features::cache_dir().join("emoji")
+    crate::util::fs::cache_dir().join("emoji")
 }
 
 #[cfg(test)]

@@ -7,11 +7,10 @@
 //! the generator's start symbol), id 1 is `<unk>`.
 
 use crate::config::text::TextDataConfig;
-use crate::models::lstm::TokenLstm;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::path::Path;
-use tch::{nn, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 pub const EOS: i64 = 0;
 pub const UNK: i64 = 1;
@@ -100,8 +99,8 @@ pub struct TextCorpus {
 
 impl TextCorpus {
     /// Loads what `cfg.source` names. The oracle corpus needs the oracle, which
-    /// [`oracle`] builds.
-    pub fn load(cfg: &TextDataConfig, oracle: Option<&TokenLstm>) -> Result<TextCorpus> {
+    /// [`crate::models::lstm::oracle`] builds.
+    pub fn load(cfg: &TextDataConfig, oracle: Option<&dyn SequenceSampler>) -> Result<TextCorpus> {
         match cfg.source.as_str() {
             "oracle" => {
                 let oracle = oracle.context("the oracle corpus needs the oracle LSTM")?;
@@ -143,21 +142,17 @@ impl TextCorpus {
 /// Where Debian's `fortunes` package puts its quotation files.
 pub const DEBIAN_FORTUNES: &str = "/usr/share/games/fortunes";
 
-/// The oracle of SeqGAN's synthetic benchmark: an LSTM with every weight drawn from
-/// N(0, 1), built from `cfg.oracle_seed` alone so every training seed meets the same one.
-pub fn oracle(cfg: &TextDataConfig, device: Device) -> (nn::VarStore, TokenLstm) {
-    let rng = crate::rng::torch_rng();
-    rng.seed(crate::rng::derive_seed(cfg.oracle_seed, &[ORACLE_STREAM]));
-    let mut vs = nn::VarStore::new(device);
-    let h = cfg.oracle_hidden;
-    let lstm = TokenLstm::new(&vs.root(), cfg.vocab_size, h, h, 1.0);
-    vs.freeze();
-    (vs, lstm)
+/// The random stream of the oracle's weights and of its corpus, under `data.oracle_seed`.
+pub const ORACLE_STREAM: u64 = 0x0a_c1e;
+
+/// A model that writes token sequences: the oracle of SeqGAN's synthetic benchmark, an LSTM
+/// (see [`crate::models::lstm::oracle`]), whose samples are that benchmark's corpus.
+pub trait SequenceSampler {
+    /// `n` sequences of `len` tokens, drawn from libtorch's generator.
+    fn sample(&self, n: i64, len: i64) -> Tensor;
 }
 
-const ORACLE_STREAM: u64 = 0x0a_c1e;
-
-fn oracle_corpus(oracle: &TokenLstm, cfg: &TextDataConfig) -> TextCorpus {
+fn oracle_corpus(oracle: &dyn SequenceSampler, cfg: &TextDataConfig) -> TextCorpus {
     let rng = crate::rng::torch_rng();
     rng.seed(crate::rng::derive_seed(
         cfg.oracle_seed,

@@ -52,7 +52,7 @@ pub fn run(cfg: &Config, moments: &[u64], samples: i64, out: &Path) -> Result<Ve
             chart,
         });
     }
-    crate::train::checkpoint::write_atomic(
+    crate::util::fs::write_atomic(
         &out.join("figure1.json"),
         serde_json::to_string_pretty(&snaps)?.as_bytes(),
     )?;

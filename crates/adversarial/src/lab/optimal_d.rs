@@ -107,7 +107,7 @@ impl OptimalDReport {
     /// Writes `optimal_d.json` (all numbers and curves) and `optimal_d.png` into `dir`.
     pub fn save(&self, m: &super::Measurement, dir: &std::path::Path) -> Result<()> {
         std::fs::create_dir_all(dir)?;
-        crate::train::checkpoint::write_atomic(
+        crate::util::fs::write_atomic(
             &dir.join("optimal_d.json"),
             serde_json::to_string_pretty(self)?.as_bytes(),
         )?;

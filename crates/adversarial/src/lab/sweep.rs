@@ -276,8 +276,8 @@ pub fn summarize(
 /// Writes `modes.md` (the table) and `modes.json` (every number) into `out`.
 pub fn save(rows: &[Row], out: &Path) -> Result<()> {
     std::fs::create_dir_all(out)?;
-    crate::train::checkpoint::write_atomic(&out.join("modes.md"), markdown(rows).as_bytes())?;
-    crate::train::checkpoint::write_atomic(
+    crate::util::fs::write_atomic(&out.join("modes.md"), markdown(rows).as_bytes())?;
+    crate::util::fs::write_atomic(
         &out.join("modes.json"),
         serde_json::to_string_pretty(rows)?.as_bytes(),
     )

@@ -1,43 +1,15 @@
-//! Adversarial objectives, chosen by name (`loss.name`, `loss.divergence`).
+//! The adversarial objectives: what each player minimises, for every loss that
+//! [`crate::config::names::GanLoss`] names (`loss.name`, `loss.divergence`).
 //!
 //! Every loss takes D's raw outputs v (logits or critic values) on real and generated
 //! samples and returns what each player minimises. For the cross-entropy losses
 //! D(x) = σ(v), with log D = −softplus(−v) and log(1 − D) = −softplus(v), exact and
 //! stable for any v.
 
-use crate::config::LossConfig;
-use anyhow::{bail, Result};
+pub use crate::config::names::{Divergence, GanLoss, DIVERGENCES, LOSSES};
 #[cfg(test)]
 use tch::Kind;
 use tch::Tensor;
-
-/// Accepted values of `loss.name`.
-pub const NAMES: &[&str] = &[
-    "non-saturating",
-    "minimax",
-    "wasserstein",
-    "hinge",
-    "least-squares",
-    "f-divergence",
-];
-/// Accepted values of `loss.divergence`.
-pub const DIVERGENCES: &[&str] = &["kl", "reverse-kl", "js", "pearson", "squared-hellinger"];
-
-/// The f-divergences of f-GAN (Nowozin et al. 2016), each with the paper's output activation
-/// g_f (Table 6) and Fenchel conjugate f* (Table 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Divergence {
-    /// KL(P‖Q): g_f(v) = v, f*(t) = exp(t − 1).
-    Kl,
-    /// KL(Q‖P): g_f(v) = −exp(−v), f*(t) = −1 − log(−t).
-    ReverseKl,
-    /// Jensen–Shannon: g_f(v) = log 2 − log(1 + exp(−v)), f*(t) = −log(2 − exp(t)).
-    JensenShannon,
-    /// Pearson χ²: g_f(v) = v, f*(t) = t²/4 + t.
-    Pearson,
-    /// Squared Hellinger: g_f(v) = 1 − exp(−v), f*(t) = t/(1 − t).
-    SquaredHellinger,
-}
 
 impl Divergence {
     /// T = g_f(v), D's output mapped into the domain of f*.
@@ -63,48 +35,7 @@ impl Divergence {
     }
 }
 
-/// What each player descends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GanLoss {
-    /// Goodfellow et al.'s minimax game: D maximises V(D,G) = E log D(x) + E log(1 − D(G(z))),
-    /// G minimises the same V (its term E log(1 − D(G(z)))), which saturates early in training.
-    Minimax,
-    /// Same D; G maximises E log D(G(z)) instead (the paper's practical suggestion).
-    NonSaturating,
-    /// WGAN (Arjovsky et al. 2017): the critic maximises E v(x) − E v(G(z)); G maximises
-    /// E v(G(z)). Needs a Lipschitz constraint (weight clipping, gradient penalty or SN).
-    Wasserstein,
-    /// Hinge (Lim & Ye 2017; Miyato et al. 2018): D minimises E relu(1 − v(x)) +
-    /// E relu(1 + v(G(z))); G minimises −E v(G(z)).
-    Hinge,
-    /// LSGAN (Mao et al. 2017), a = 0, b = c = 1: D minimises ½E(v(x) − 1)² + ½E v(G(z))²;
-    /// G minimises ½E(v(G(z)) − 1)².
-    LeastSquares,
-    /// f-GAN: D maximises E_P g_f(v) − E_Q f*(g_f(v)); G maximises E_Q g_f(v) (the paper's
-    /// non-saturating generator objective, section 3.2).
-    FDivergence(Divergence),
-}
-
 impl GanLoss {
-    pub fn from_config(cfg: &LossConfig) -> Result<GanLoss> {
-        Ok(match cfg.name.as_str() {
-            "minimax" => GanLoss::Minimax,
-            "non-saturating" => GanLoss::NonSaturating,
-            "wasserstein" => GanLoss::Wasserstein,
-            "hinge" => GanLoss::Hinge,
-            "least-squares" => GanLoss::LeastSquares,
-            "f-divergence" => GanLoss::FDivergence(match cfg.divergence.as_str() {
-                "kl" => Divergence::Kl,
-                "reverse-kl" => Divergence::ReverseKl,
-                "js" => Divergence::JensenShannon,
-                "pearson" => Divergence::Pearson,
-                "squared-hellinger" => Divergence::SquaredHellinger,
-                other => bail!("config key `loss.divergence`: unknown divergence {other:?}"),
-            }),
-            other => bail!("config key `loss.name`: unknown loss {other:?}"),
-        })
-    }
-
     /// D's loss on this minibatch. For the minimax family it is −V(D, G); for f-GAN it is
     /// minus the variational lower bound of the divergence.
     pub fn d_loss(&self, real: &Tensor, fake: &Tensor) -> Tensor {
@@ -133,21 +64,12 @@ impl GanLoss {
             GanLoss::FDivergence(f) => -mean(f.activation(fake)),
         }
     }
-
-    /// Whether D's output is a logit of a probability (so σ(v) is D(x) in the paper's sense).
-    pub fn is_probabilistic(&self) -> bool {
-        matches!(
-            self,
-            GanLoss::Minimax
-                | GanLoss::NonSaturating
-                | GanLoss::FDivergence(Divergence::JensenShannon)
-        )
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LossConfig;
 
     fn t(v: &[f64]) -> Tensor {
         Tensor::from_slice(v).to_kind(Kind::Double)
@@ -270,7 +192,7 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         let h = 1e-6;
-        for name in NAMES {
+        for name in LOSSES {
             for div in if *name == "f-divergence" {
                 DIVERGENCES
             } else {

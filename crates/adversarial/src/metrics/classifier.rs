@@ -4,10 +4,10 @@
 //! Inception Score, class coverage and the 1,000 Stacked-MNIST modes; their 128-d
 //! penultimate activations are a feature space for FID/KID/PR (`mnist-cnn`, `fashion-cnn`).
 
+use crate::checkpoint::{self, CheckpointMeta};
 use crate::data::{conform, Dataset};
 use crate::metrics::features::FeatureExtractor;
 use crate::rng;
-use crate::train::checkpoint::{self, CheckpointMeta};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -364,22 +364,6 @@ fn augment(x: &Tensor, kind: Augment) -> Tensor {
     // sample in [0, 1] so the zero padding is background
     let x01 = (x.to_device(Device::Cpu) + 1.0) / 2.0;
     x01.grid_sampler(&grid, 0, 0, false) * 2.0 - 1.0
-}
-
-/// The class-probability model behind a name: a shipped CNN, a classifier file
-/// (`file=PATH`, from `gan classifier train`) or a TorchScript network
-/// (`torchscript=PATH`, see [`TorchScriptClassifier`]).
-pub fn by_name(name: &str, device: Device) -> Result<Box<dyn Classifier>> {
-    if let Some(path) = name.strip_prefix("torchscript=") {
-        return Ok(Box::new(TorchScriptClassifier::load(
-            Path::new(path),
-            device,
-        )?));
-    }
-    if let Some(path) = name.strip_prefix("file=") {
-        return Ok(Box::new(DomainClassifier::load(Path::new(path), device)?));
-    }
-    Ok(Box::new(DomainClassifier::shipped(name, device)?))
 }
 
 /// A user-supplied TorchScript classifier, for example the ImageNet Inception-v3 with its

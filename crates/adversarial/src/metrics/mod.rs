@@ -4,7 +4,6 @@
 pub mod bleu;
 pub mod classes;
 pub mod classifier;
-pub mod eval;
 pub mod features;
 pub mod fid;
 pub mod inception_score;
@@ -13,4 +12,5 @@ pub mod memorization;
 pub mod modes;
 pub mod parzen;
 pub mod prdc;
+pub mod registry;
 pub mod translation;

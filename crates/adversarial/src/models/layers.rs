@@ -1,7 +1,7 @@
 //! Linear, convolution and transposed-convolution layers with optional spectral
 //! normalisation, so every model can switch SN on per network from the config.
 
-use crate::regularizers::spectral_norm::SpectralNorm;
+use super::spectral_norm::SpectralNorm;
 use tch::nn::{self, Init, ModuleT};
 use tch::Tensor;
 

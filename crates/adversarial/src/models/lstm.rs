@@ -4,8 +4,10 @@
 //! Token 0 doubles as the start symbol: the input at position 0 is token 0, the input at
 //! position t is the token emitted at t − 1 (as in SeqGAN's code).
 
+use crate::config::text::TextDataConfig;
+use crate::data::text::{SequenceSampler, ORACLE_STREAM};
 use tch::nn::{self, LSTMState, Module, RNN};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// Embedding → one LSTM layer → linear layer to vocabulary logits.
 #[derive(Debug)]
@@ -182,6 +184,24 @@ impl TokenLstm {
             soft.push(st);
         }
         (Tensor::stack(&tokens, 1), Tensor::stack(&soft, 1))
+    }
+}
+
+/// The oracle of SeqGAN's synthetic benchmark: an LSTM with every weight drawn from
+/// N(0, 1), built from `cfg.oracle_seed` alone so every training seed meets the same one.
+pub fn oracle(cfg: &TextDataConfig, device: Device) -> (nn::VarStore, TokenLstm) {
+    let rng = crate::rng::torch_rng();
+    rng.seed(crate::rng::derive_seed(cfg.oracle_seed, &[ORACLE_STREAM]));
+    let mut vs = nn::VarStore::new(device);
+    let h = cfg.oracle_hidden;
+    let lstm = TokenLstm::new(&vs.root(), cfg.vocab_size, h, h, 1.0);
+    vs.freeze();
+    (vs, lstm)
+}
+
+impl SequenceSampler for TokenLstm {
+    fn sample(&self, n: i64, len: i64) -> Tensor {
+        TokenLstm::sample(self, n, len)
     }
 }
 

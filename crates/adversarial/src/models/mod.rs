@@ -15,6 +15,7 @@ pub mod layers;
 pub mod lstm;
 pub mod mlp;
 pub mod resnet;
+pub mod spectral_norm;
 pub mod text_cnn;
 pub mod unet;
 

@@ -1,7 +1,6 @@
-//! Regularizers of the discriminator (critic): gradient penalty (WGAN-GP), R1, weight
-//! clipping (WGAN), and spectral normalisation (in its own file, used by the layers).
-
-pub mod spectral_norm;
+//! Regularizers of the discriminator (critic): gradient penalty (WGAN-GP), R1 and weight
+//! clipping (WGAN). Spectral normalisation is a layer option, so it lives in
+//! [`crate::models::spectral_norm`].
 
 use crate::models::Net;
 use tch::{nn, Kind, Tensor};

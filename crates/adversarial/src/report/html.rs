@@ -571,7 +571,7 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<(PathBuf, Vec<
     let run = RunData::read(run_dir, &name)?;
     let html = report_html(&run, &Images::Inline, None)?;
     let out = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
-    crate::train::checkpoint::write_atomic(&out, html.as_bytes())?;
+    crate::util::fs::write_atomic(&out, html.as_bytes())?;
     Ok((out, health::scan(&run)))
 }
 

@@ -11,7 +11,7 @@ pub mod serve;
 pub mod tensorboard;
 pub mod text;
 
-use crate::train::checkpoint::write_atomic;
+use crate::util::fs::write_atomic;
 use anyhow::{Context, Result};
 use image::{ExtendedColorType, ImageEncoder};
 use std::path::Path;

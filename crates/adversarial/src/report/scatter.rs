@@ -1,11 +1,34 @@
 //! Scatter plots of 2-D samples over the modes of a toy distribution, as PNG.
 
+use crate::data::toy::GaussianMixture;
 use anyhow::{bail, Result};
 use image::{Rgb, RgbImage};
 use std::path::Path;
 use tch::{Kind, Tensor};
 
 const SIZE: u32 = 480;
+
+/// Samples of a 2-D toy generator (N×2, or N×2×1×1) over the mixture's modes, on a square
+/// 1.5 times as wide as the farthest mode.
+pub fn save_mixture_scatter(
+    points: &Tensor,
+    mix: &GaussianMixture,
+    title: &str,
+    path: &Path,
+) -> Result<()> {
+    let reach = mix
+        .centers
+        .iter()
+        .flatten()
+        .fold(0.0f64, |a, &v| a.max(v.abs()));
+    save_scatter(
+        &points.flatten(1, -1),
+        &mix.centers_tensor(),
+        reach * 1.5,
+        title,
+        path,
+    )
+}
 
 /// Draws `points` (N×2) as blue dots and `centers` (M×2) as red crosses on the square
 /// [−extent, extent]², with grey axes through the origin and `title` at the top.

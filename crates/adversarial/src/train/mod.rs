@@ -1,103 +1,38 @@
-//! The training loop's core: one `Trainer` holds both players, their optimisers, the EMA
-//! copy of G and the data stream, and advances by whole iterations (k D steps, one G step).
-//! `run` wraps it with a run directory: config, metrics log, sample grids, checkpoints.
+//! The training step: one `Trainer` holds both players, their optimisers, the EMA copy of
+//! G and the data stream, and advances by whole iterations. Each GAN family owns its step
+//! (`gan.rs`: k D steps then one G step, conditional or not; `pix2pix.rs`; `cyclegan.rs`);
+//! this file holds what they share. [`crate::run`] wraps a trainer with a run directory;
+//! `text.rs` is the sequence-GAN trainer.
 
-pub mod checkpoint;
+mod cyclegan;
+mod drs;
+mod gan;
+mod pix2pix;
 pub mod pool;
-pub mod run;
+mod state;
+mod stats;
 pub mod text;
 
-use crate::config::Config;
+pub use cyclegan::CycleParts;
+pub use stats::StepStats;
+
+use crate::config::{Arch, Config};
 use crate::data::Source;
 use crate::device;
 use crate::losses::GanLoss;
 use crate::models::{self, Net};
 use crate::optim::Optimizer;
-use crate::regularizers;
 use crate::rng::derive_seed;
-use anyhow::{bail, Context, Result};
-use checkpoint::{Checkpoint, CheckpointMeta};
-use serde::Serialize;
+use crate::sampling::{fixed_latent, noise, Latent};
+use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
-// Independent random streams of a run, all derived from `seed`.
+// Independent random streams of a run, all derived from `seed` (12, the fixed sample grid,
+// is in `sampling`).
 const STREAM_INIT: u64 = 10;
 const STREAM_STEP: u64 = 11;
-const STREAM_FIXED: u64 = 12;
 const STREAM_D_ONLY: u64 = 13;
 const STREAM_EVAL: u64 = 14;
-
-/// What one iteration measured (from its last D step and its G step).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct StepStats {
-    pub d_loss: f64,
-    pub g_loss: f64,
-    /// Mean D(x) on the real minibatch.
-    pub d_real: f64,
-    /// Mean D(G(z)) on the generated minibatch, before D's update.
-    pub d_fake: f64,
-    /// Mean raw output (logit or critic value) of D on real and on generated samples.
-    pub out_real: f64,
-    pub out_fake: f64,
-    /// Weighted sum of D's penalties (gradient penalty, R1) added to its loss.
-    pub penalty: f64,
-    /// Class-conditional runs with mismatched negatives: mean D(x, wrong y) on real images
-    /// given a wrong label (a matching-aware D pushes it towards 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub d_mismatched: Option<f64>,
-    /// pix2pix: mean |G(A) − B| on the minibatch (images in [-1, 1]), before G's update.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub l1: Option<f64>,
-    /// CycleGAN: the cycle-consistency loss |F(G(a)) − a|₁ + |G(F(b)) − b|₁ (unweighted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cycle: Option<f64>,
-    /// CycleGAN: the identity loss |G(b) − b|₁ + |F(a) − a|₁ (unweighted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<f64>,
-}
-
-impl StepStats {
-    /// Replaces the image-GAN step's measurements by their means over the processes of a
-    /// data-parallel run: with equal shares, the means over the global batch.
-    fn average_over(&mut self, comm: &crate::distributed::Comm) -> Result<()> {
-        let mut v = [
-            self.d_loss,
-            self.g_loss,
-            self.d_real,
-            self.d_fake,
-            self.out_real,
-            self.out_fake,
-            self.penalty,
-            self.d_mismatched.unwrap_or(0.0),
-        ];
-        comm.sum_f64(&mut v)?;
-        let n = comm.size() as f64;
-        let [d_loss, g_loss, d_real, d_fake, out_real, out_fake, penalty, mis] = v.map(|x| x / n);
-        *self = StepStats {
-            d_loss,
-            g_loss,
-            d_real,
-            d_fake,
-            out_real,
-            out_fake,
-            penalty,
-            d_mismatched: self.d_mismatched.map(|_| mis),
-            ..*self
-        };
-        Ok(())
-    }
-}
-
-/// CycleGAN's second pair: F: B → A and D_A (G and D are G: A → B and D_B), their
-/// optimisers, and the pools of past fakes each D is shown.
-pub struct CycleParts {
-    pub f: Net,
-    pub d_a: Net,
-    opt_f: Optimizer,
-    opt_da: Optimizer,
-    pool_a: pool::ImagePool,
-    pool_b: pool::ImagePool,
-}
 
 /// Both players and everything needed to continue training them.
 ///
@@ -182,28 +117,14 @@ impl Trainer {
         } else {
             None
         };
-        let opt_g = Optimizer::from_name(
-            &t.optimizer,
-            &g.vs,
-            t.lr_g,
-            t.beta1,
-            t.beta2,
-            t.rmsprop_alpha,
-        )?;
-        let opt_d = Optimizer::from_name(
-            &t.optimizer,
-            &d.vs,
-            t.lr_d,
-            t.beta1,
-            t.beta2,
-            t.rmsprop_alpha,
-        )?;
-        let cycle = if cfg.model.arch == "cyclegan" {
+        let opt = |vs: &tch::nn::VarStore, lr: f64| {
+            Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
+        };
+        let opt_g = opt(&g.vs, t.lr_g)?;
+        let opt_d = opt(&d.vs, t.lr_d)?;
+        let cycle = if cfg.model.arch() == Arch::CycleGan {
             let f = build(models::build_generator)?;
             let d_a = build(models::build_discriminator)?;
-            let opt = |vs: &tch::nn::VarStore, lr: f64| {
-                Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
-            };
             Some(CycleParts {
                 opt_f: opt(&f.vs, t.lr_g)?,
                 opt_da: opt(&d_a.vs, t.lr_d)?,
@@ -238,8 +159,8 @@ impl Trainer {
     /// update. Checks that every process starts from the same config and weights.
     pub fn join(&mut self, comm: &'static crate::distributed::Comm) -> Result<()> {
         let (m, n) = (self.cfg.train.batch_size, comm.size() as i64);
-        let arch = self.cfg.model.arch.as_str();
-        if matches!(arch, "pix2pix" | "cyclegan") {
+        if self.cfg.model.arch().is_translator() {
+            let arch = &self.cfg.model.arch;
             bail!("data-parallel training covers the image GAN step; model.arch = {arch:?} trains in one process");
         }
         if self.cfg.train.on_divergence == "rollback" {
@@ -315,459 +236,46 @@ impl Trainer {
         fixed_latent(&self.cfg, self.device)
     }
 
-    /// One iteration: `d_steps` discriminator steps on m real and m generated samples, then
-    /// one generator step. G's step reuses the last D step's generated batch (and its
-    /// forward graph) and runs with D's parameters frozen, so only the gradients G needs are
-    /// computed; D is never re-initialised.
+    /// One iteration of this run's GAN family. Fails with [`Diverged`] when a loss is not
+    /// finite (the step's updates are then already in the weights).
     pub fn train_step(&mut self) -> Result<StepStats> {
-        match self.cfg.model.arch.as_str() {
-            "pix2pix" => return self.pix2pix_step(),
-            "cyclegan" => return self.cyclegan_step(),
-            _ => {}
+        match self.cfg.model.arch() {
+            Arch::Pix2Pix => self.pix2pix_step(),
+            Arch::CycleGan => self.cyclegan_step(),
+            Arch::Mlp | Arch::Dcgan => self.gan_step(),
         }
-        let _rng = crate::rng::torch_rng();
+    }
+
+    /// The factor on the base learning rates at this iteration: the schedule times what
+    /// divergence rollbacks left.
+    fn lr_scale_now(&self) -> f64 {
         let t = &self.cfg.train;
-        let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
-        self.opt_d.hyper.lr = t.lr_d * scale;
+        lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor
+    }
+
+    /// Sets every optimiser's learning rate to its base rate × `scale` (G's rate for the
+    /// generators, D's for the discriminators).
+    fn set_lrs(&mut self, scale: f64) {
+        let t = &self.cfg.train;
         self.opt_g.hyper.lr = t.lr_g * scale;
-        let k = self.cfg.train.d_steps;
-        let mut stats = StepStats::default();
-        let mut fake = None;
-        for i in 0..k {
-            let last = i + 1 == k;
-            let (f, s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
-            if last {
-                stats = s;
-            }
-            fake = Some(f);
-        }
-        let (fake, y_fake) = fake.expect("d_steps >= 1");
-        self.d.vs.freeze();
-        let g_loss = self
-            .loss
-            .g_loss(&self.d.forward_y(&fake, y_fake.as_ref(), true));
-        self.opt_g.zero_grad();
-        g_loss.backward();
-        self.d.vs.unfreeze();
-        self.opt_g.step()?;
-        stats.g_loss = g_loss.double_value(&[]);
-        if let Some(c) = self.comm {
-            stats.average_over(c)?;
-        }
-        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && stats.penalty.is_finite()) {
-            return Err(Diverged {
-                step: self.step + 1,
-                cause: format!(
-                    "D loss {}, penalty {}, G loss {} (not all finite)",
-                    stats.d_loss, stats.penalty, stats.g_loss
-                ),
-            }
-            .into());
-        }
-        self.update_ema();
-        self.step += 1;
-        Ok(stats)
-    }
-
-    /// One discriminator step on m real and m generated samples, with noise and data drawn
-    /// from the stream `seed_path`. Returns the generated batch (with G's graph when
-    /// `keep_g_graph`) with its labels, and the step's statistics.
-    ///
-    /// A class-conditional D sees (real x, its y) as positives and (G(z, y′), y′) with y′
-    /// uniform as negatives, plus (real x, wrong y) when `loss.mismatched`.
-    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Labelled, StepStats)> {
-        let m = self.cfg.train.batch_size;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, seed_path));
-        let reg = &self.cfg.regularizer;
-        // a data-parallel process draws the whole global batch, as one process would, and
-        // keeps its share
-        let (real, y_real) = timed(&mut self.data_wait_s, || {
-            self.data.next_labelled(m, self.device)
-        })?;
-        let real = self.share(real).set_requires_grad(reg.r1 > 0.0);
-        let z = self.share(self.noise(m));
-        let classes = self.cfg.model.classes;
-        let (y_real, y_fake) = if classes > 0 {
-            let y = y_real.expect("checked at start: the data has labels");
-            let y_fake = random_labels(m, classes, self.device);
-            (Some(self.share(y)), Some(self.share(y_fake)))
-        } else {
-            (None, None)
-        };
-        let f = if keep_g_graph {
-            self.g.forward_y(&z, y_fake.as_ref(), true)
-        } else {
-            tch::no_grad(|| self.g.forward_y(&z, y_fake.as_ref(), true))
-        };
-        let real_out = self.d.forward_y(&real, y_real.as_ref(), true);
-        let fake_out = self.d.forward_y(&f.detach(), y_fake.as_ref(), true);
-        let mismatched_out = match &y_real {
-            Some(y) if self.cfg.loss.mismatched => {
-                // y + U{1..K−1} mod K is uniform over the K − 1 wrong labels
-                let shift = self.share(Tensor::randint_low(
-                    1,
-                    classes,
-                    [m],
-                    (Kind::Int64, self.device),
-                ));
-                let wrong = (y + shift).remainder(classes);
-                Some(self.d.forward_y(&real.detach(), Some(&wrong), true))
-            }
-            _ => None,
-        };
-        let negatives = match &mismatched_out {
-            Some(w) => Tensor::cat(&[&fake_out, w], 0),
-            None => fake_out.shallow_clone(),
-        };
-        let d_loss = self.loss.d_loss(&real_out, &negatives);
-        let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
-        if reg.gradient_penalty > 0.0 {
-            penalty += regularizers::gradient_penalty(&self.d, &real, &f, y_real.as_ref())
-                * reg.gradient_penalty;
-        }
-        if reg.r1 > 0.0 {
-            penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
-        }
-        self.opt_d.zero_grad();
-        (&d_loss + &penalty).backward();
-        self.opt_d.step()?;
-        if reg.weight_clip > 0.0 {
-            regularizers::clip_weights(&self.d.vs, reg.weight_clip);
-        }
-        let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
-        let (ro, fo) = (real_out.detach(), fake_out.detach());
-        let stats = StepStats {
-            d_loss: d_loss.double_value(&[]),
-            g_loss: 0.0,
-            d_real: mean(&ro.sigmoid()),
-            d_fake: mean(&fo.sigmoid()),
-            out_real: mean(&ro),
-            out_fake: mean(&fo),
-            penalty: penalty.double_value(&[]),
-            d_mismatched: mismatched_out.map(|w| mean(&w.detach().sigmoid())),
-            l1: None,
-            cycle: None,
-            identity: None,
-        };
-        Ok(((f, y_fake), stats))
-    }
-
-    /// One pix2pix iteration (Isola et al. 2017) on a minibatch of (A, B) pairs: `d_steps`
-    /// D steps on (A, B) as real and (A, G(A)) as fake, with D's loss halved as in the
-    /// reference code (D learns slower than G), then one G step on the adversarial loss plus
-    /// λ·|G(A) − B|₁.
-    fn pix2pix_step(&mut self) -> Result<StepStats> {
-        let _rng = crate::rng::torch_rng();
-        let t = &self.cfg.train;
-        let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
         self.opt_d.hyper.lr = t.lr_d * scale;
-        self.opt_g.hyper.lr = t.lr_g * scale;
-        let mut stats = StepStats::default();
-        let mut last = None;
-        for i in 0..self.cfg.train.d_steps {
-            let rng = crate::rng::torch_rng();
-            rng.seed(derive_seed(
-                self.cfg.seed,
-                &[STREAM_STEP, self.step, i as u64],
-            ));
-            let (a, b) = timed(&mut self.data_wait_s, || self.data.next_pair(self.device))
-                .expect("paired data");
-            let fake = self.g.forward(&a, true);
-            let real_out = self.d.forward_y(&b, Some(&a), true);
-            let fake_out = self.d.forward_y(&fake.detach(), Some(&a), true);
-            let d_loss = self.loss.d_loss(&real_out, &fake_out) * 0.5;
-            self.opt_d.zero_grad();
-            d_loss.backward();
-            self.opt_d.step()?;
-            let mean = |t: &Tensor| t.detach().mean(Kind::Float).double_value(&[]);
-            stats.d_loss = d_loss.double_value(&[]);
-            stats.d_real = mean(&real_out.sigmoid());
-            stats.d_fake = mean(&fake_out.sigmoid());
-            stats.out_real = mean(&real_out);
-            stats.out_fake = mean(&fake_out);
-            last = Some((a, b, fake));
+        if let Some(c) = &mut self.cycle {
+            c.opt_f.hyper.lr = t.lr_g * scale;
+            c.opt_da.hyper.lr = t.lr_d * scale;
         }
-        let (a, b, fake) = last.expect("d_steps >= 1");
-        self.d.vs.freeze();
-        let adv = self.loss.g_loss(&self.d.forward_y(&fake, Some(&a), true));
-        let l1 = (&fake - &b).abs().mean(Kind::Float);
-        let g_loss = &adv + &l1 * self.cfg.loss.l1;
-        self.opt_g.zero_grad();
-        g_loss.backward();
-        self.d.vs.unfreeze();
-        self.opt_g.step()?;
-        stats.g_loss = adv.double_value(&[]);
-        stats.l1 = Some(l1.double_value(&[]));
-        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite()) {
-            return Err(Diverged {
-                step: self.step + 1,
-                cause: format!(
-                    "D loss {}, G loss {} (not all finite)",
-                    stats.d_loss, stats.g_loss
-                ),
-            }
-            .into());
-        }
-        self.update_ema();
-        self.step += 1;
-        Ok(stats)
     }
 
-    /// One CycleGAN iteration (Zhu et al. 2017) on unpaired minibatches a and b: a step of
-    /// both generators on the adversarial losses through D_B and D_A, λ·(cycle losses) and
-    /// λ·identity·(identity losses), then a step of each D on real images against fakes
-    /// drawn through its pool. With the least-squares loss the generators' adversarial
-    /// terms are E(D(fake) − 1)², as in the reference (our G loss carries a ½).
-    fn cyclegan_step(&mut self) -> Result<StepStats> {
-        let _rng = crate::rng::torch_rng();
-        let t = &self.cfg.train;
-        let scale = lr_scale(&t.lr_schedule, self.step, t.steps) * self.lr_factor;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
-        let (a, b) = timed(&mut self.data_wait_s, || {
-            self.data.next_unpaired(self.device)
-        })
-        .expect("two image domains");
-        let (lam_cyc, lam_idt) = (
-            self.cfg.loss.cycle,
-            self.cfg.loss.cycle * self.cfg.loss.identity,
-        );
-        let adv_scale = if self.loss == GanLoss::LeastSquares {
-            2.0
-        } else {
-            1.0
-        };
-        let loss = self.loss;
-        let c = self.cycle.as_mut().expect("cyclegan parts");
-        for o in [&mut self.opt_g, &mut c.opt_f] {
-            o.hyper.lr = t.lr_g * scale;
+    /// Fails with [`Diverged`] for this iteration unless every named loss is finite.
+    fn check_losses(&self, losses: &[(&str, f64)]) -> Result<()> {
+        if losses.iter().all(|(_, v)| v.is_finite()) {
+            return Ok(());
         }
-        for o in [&mut self.opt_d, &mut c.opt_da] {
-            o.hyper.lr = t.lr_d * scale;
+        let shown: Vec<String> = losses.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        Err(Diverged {
+            step: self.step + 1,
+            cause: format!("{} (not all finite)", shown.join(", ")),
         }
-        // generators
-        let fake_b = self.g.forward(&a, true);
-        let fake_a = c.f.forward(&b, true);
-        let rec_a = c.f.forward(&fake_b, true);
-        let rec_b = self.g.forward(&fake_a, true);
-        let l1 = |x: &Tensor, y: &Tensor| (x - y).abs().mean(Kind::Float);
-        let cycle = l1(&rec_a, &a) + l1(&rec_b, &b);
-        let identity = if lam_idt > 0.0 {
-            l1(&self.g.forward(&b, true), &b) + l1(&c.f.forward(&a, true), &a)
-        } else {
-            Tensor::zeros([], (Kind::Float, self.device))
-        };
-        self.d.vs.freeze();
-        c.d_a.vs.freeze();
-        let adv = (loss.g_loss(&self.d.forward(&fake_b, true))
-            + loss.g_loss(&c.d_a.forward(&fake_a, true)))
-            * adv_scale;
-        let g_total = &adv + &cycle * lam_cyc + &identity * lam_idt;
-        self.opt_g.zero_grad();
-        c.opt_f.zero_grad();
-        g_total.backward();
-        self.d.vs.unfreeze();
-        c.d_a.vs.unfreeze();
-        self.opt_g.step()?;
-        c.opt_f.step()?;
-        // discriminators, each on real images against pooled fakes
-        let pooled_b = c.pool_b.query(&fake_b);
-        let pooled_a = c.pool_a.query(&fake_a);
-        let real_b = self.d.forward(&b, true);
-        let fake_b_out = self.d.forward(&pooled_b, true);
-        let d_b = loss.d_loss(&real_b, &fake_b_out);
-        let d_a = loss.d_loss(&c.d_a.forward(&a, true), &c.d_a.forward(&pooled_a, true));
-        self.opt_d.zero_grad();
-        c.opt_da.zero_grad();
-        (&d_b + &d_a).backward();
-        self.opt_d.step()?;
-        c.opt_da.step()?;
-        let mean = |t: &Tensor| t.detach().mean(Kind::Float).double_value(&[]);
-        let stats = StepStats {
-            d_loss: mean(&(&d_b + &d_a)),
-            g_loss: mean(&adv),
-            d_real: mean(&real_b.sigmoid()),
-            d_fake: mean(&fake_b_out.sigmoid()),
-            out_real: mean(&real_b),
-            out_fake: mean(&fake_b_out),
-            cycle: Some(mean(&cycle)),
-            identity: (lam_idt > 0.0).then(|| mean(&identity)),
-            ..Default::default()
-        };
-        if !(stats.d_loss.is_finite() && stats.g_loss.is_finite() && mean(&cycle).is_finite()) {
-            return Err(Diverged {
-                step: self.step + 1,
-                cause: format!(
-                    "D loss {}, G loss {}, cycle loss {} (not all finite)",
-                    stats.d_loss,
-                    stats.g_loss,
-                    mean(&cycle)
-                ),
-            }
-            .into());
-        }
-        self.update_ema();
-        self.step += 1;
-        Ok(stats)
-    }
-
-    /// Trains D alone for `n` steps against the current, fixed G (the setting of
-    /// Proposition 1 of Goodfellow et al. 2014, where D approaches D*). `round` separates the
-    /// random streams of repeated calls at the same iteration.
-    pub fn train_discriminator(&mut self, n: u64, round: u64) -> Result<StepStats> {
-        let _rng = crate::rng::torch_rng();
-        let mut last = StepStats::default();
-        for i in 0..n {
-            last = self.d_step(&[STREAM_D_ONLY, self.step, round, i], false)?.1;
-            if !last.d_loss.is_finite() {
-                bail!(
-                    "discriminator training diverged at D-only step {i}: loss {}",
-                    last.d_loss
-                );
-            }
-        }
-        Ok(last)
-    }
-
-    /// Mode coverage of `n` fresh samples on 2-D toy data (None for other data), from a noise
-    /// stream of its own so that measuring never disturbs or depends on training.
-    pub fn mode_stats(&self, n: i64) -> Result<Option<crate::metrics::modes::ModeStats>> {
-        self.mode_stats_with(n, self.cfg.eval.drs)
-    }
-
-    /// [`Trainer::mode_stats`] of G's raw samples (`drs = false`) or of rejection-sampled ones.
-    pub fn mode_stats_with(
-        &self,
-        n: i64,
-        drs: bool,
-    ) -> Result<Option<crate::metrics::modes::ModeStats>> {
-        let Some(mix) = self.data.mixture() else {
-            return Ok(None);
-        };
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
-        let x = if drs {
-            drop(rng);
-            self.drs_sample(n, self.cfg.eval.drs_percentile)?.0
-        } else {
-            self.generate(&self.noise(n), None)
-        }
-        .flatten(1, -1);
-        Ok(Some(crate::metrics::modes::mode_stats(
-            &x,
-            &mix.centers_tensor(),
-            mix.sigma,
-        )))
-    }
-
-    /// Discriminator rejection sampling (Azadi et al. 2019): `n` samples of G, each candidate
-    /// kept with probability σ(F(x)), where F(x) = D̃(x) − D̃_M − log(1 − exp(D̃(x) − D̃_M − ε))
-    /// − γ, D̃ is D's logit, D̃_M the largest logit seen so far, and γ the `percentile` of F
-    /// over a burn-in of 10,000 candidates. With D = D*, D̃ = log(p_data/p_g), so the kept
-    /// samples follow p_data more closely than G's own. Returns the samples and the fraction
-    /// of candidates kept.
-    ///
-    /// With `eval.drs_refit_steps` > 0 the logits come from [`Trainer::refit_discriminator`]
-    /// instead of the training D.
-    pub fn drs_sample(&self, n: i64, percentile: f64) -> Result<(Tensor, f64)> {
-        let e = &self.cfg.eval;
-        check_drs(
-            &self.loss,
-            self.cfg.model.pack,
-            percentile,
-            e.drs_refit_steps > 0,
-        )?;
-        let refit = if e.drs_refit_steps > 0 {
-            Some(self.refit_discriminator(e.drs_refit_steps, e.drs_refit_lr)?)
-        } else {
-            None
-        };
-        let d = refit.as_ref().unwrap_or(&self.d);
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 1]));
-        const CHUNK: i64 = 10_000;
-        let eps = 1e-6;
-        let candidates = |t: &Self| -> (Tensor, Tensor) {
-            let x = t.generate(&t.noise(CHUNK), None);
-            let logit = tch::no_grad(|| d.forward_y(&x, None, false))
-                .view([-1])
-                .to_kind(Kind::Double);
-            (x, logit)
-        };
-        let f = |logit: &Tensor, max: f64| -> Tensor {
-            let d = logit - max;
-            &d - (-(&d - eps).exp()).log1p()
-        };
-        let (_, burn) = candidates(self);
-        let mut max = burn.max().double_value(&[]);
-        // γ is re-read from the burn-in whenever the largest logit grows, so that one
-        // outlying logit does not drive the acceptance rate to zero
-        let gamma_at = |max: f64| {
-            f(&burn, max)
-                .quantile_scalar(percentile, None, false, "linear")
-                .double_value(&[])
-        };
-        let mut gamma = gamma_at(max);
-        let (mut kept, mut have, mut seen) = (Vec::new(), 0i64, 0i64);
-        while have < n {
-            if seen > 1000 * CHUNK {
-                bail!("rejection sampling kept {have} of {seen} candidates; lower eval.drs_percentile");
-            }
-            let (x, logit) = candidates(self);
-            let top = logit.max().double_value(&[]);
-            if top > max {
-                max = top;
-                gamma = gamma_at(max);
-            }
-            let p = (f(&logit, max) - gamma).sigmoid();
-            let accept = Tensor::rand_like(&p).lt_tensor(&p);
-            let idx = accept.nonzero().view([-1]);
-            have += idx.size()[0];
-            seen += CHUNK;
-            kept.push(x.index_select(0, &idx));
-        }
-        Ok((
-            Tensor::cat(&kept, 0).narrow(0, 0, n),
-            have as f64 / seen as f64,
-        ))
-    }
-
-    /// A discriminator for rejection sampling, trained from scratch against the sampling
-    /// generator held fixed: the configured D architecture without packing, `steps` Adam
-    /// steps (β 0.5, 0.999) at `lr` on the cross-entropy of a fresh real batch against a
-    /// fresh generated one. For a fixed G the cross-entropy optimum is D* = p_data/(p_data +
-    /// p_g) (Goodfellow et al. 2014, Proposition 1), so the logit estimates log(p_data/p_g)
-    /// whatever loss and packing G was trained with. Toy data only; its own noise stream.
-    pub fn refit_discriminator(&self, steps: u64, lr: f64) -> Result<Net> {
-        let mix = self
-            .data
-            .mixture()
-            .context("config key `eval.drs_refit_steps`: a refitted D is for toy data")?;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 2]));
-        let mut model = self.cfg.model.clone();
-        model.pack = 1;
-        let d = models::build_discriminator(&model, self.device)?;
-        let mut opt = Optimizer::new(&d.vs, lr, 0.5, 0.999);
-        let (m, dim) = (self.cfg.train.batch_size, mix.dim() as i64);
-        for i in 0..steps {
-            let real = mix.sample(m, self.device).view([m, dim, 1, 1]);
-            let fake = self.generate(&self.noise(m), None);
-            // real and generated through D separately, as in training (BatchNorm)
-            let loss = GanLoss::NonSaturating.d_loss(
-                &d.forward_y(&real, None, true),
-                &d.forward_y(&fake, None, true),
-            );
-            opt.zero_grad();
-            loss.backward();
-            opt.step()?;
-            let v = loss.double_value(&[]);
-            if !v.is_finite() {
-                bail!("the discriminator refitted for rejection sampling diverged at step {i}: loss {v}");
-            }
-        }
-        Ok(d)
+        .into())
     }
 
     /// Sets D's learning rate (e.g. for the theory lab's D-only phase).
@@ -806,123 +314,6 @@ impl Trainer {
     pub fn generate(&self, z: &Tensor, y: Option<&Tensor>) -> Tensor {
         tch::no_grad(|| self.sampling_generator().forward_y(z, y, false))
     }
-
-    /// All state to checkpoint, as named tensors.
-    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
-        let mut out = checkpoint::named_vars("g", &self.g.vs);
-        out.extend(checkpoint::named_vars("d", &self.d.vs));
-        if let Some(e) = &self.ema {
-            out.extend(checkpoint::named_vars("ema", &e.vs));
-        }
-        if let Some(c) = &self.cycle {
-            out.extend(checkpoint::named_vars("f", &c.f.vs));
-            out.extend(checkpoint::named_vars("d_a", &c.d_a.vs));
-            for (prefix, o) in [("opt_f", &c.opt_f), ("opt_da", &c.opt_da)] {
-                out.extend(
-                    o.state()
-                        .into_iter()
-                        .map(|(n, t)| (format!("{prefix}.{n}"), t)),
-                );
-            }
-            for (name, p) in [("pool_a", &c.pool_a), ("pool_b", &c.pool_b)] {
-                if let Some(t) = p.state() {
-                    out.push((name.to_string(), t));
-                }
-            }
-        }
-        out.extend(
-            self.opt_g
-                .state()
-                .into_iter()
-                .map(|(n, t)| (format!("opt_g.{n}"), t)),
-        );
-        out.extend(
-            self.opt_d
-                .state()
-                .into_iter()
-                .map(|(n, t)| (format!("opt_d.{n}"), t)),
-        );
-        out
-    }
-
-    /// Metadata for a checkpoint at the current step.
-    pub fn meta(&self, elapsed_s: f64) -> CheckpointMeta {
-        CheckpointMeta {
-            format_version: checkpoint::FORMAT_VERSION,
-            step: self.step,
-            batcher: self.data.state(),
-            elapsed_s,
-            config: self.cfg.to_toml_string(),
-            lr_factor: self.lr_factor,
-        }
-    }
-
-    /// Sets one of D's weights to NaN: a simulated numeric fault, for testing the divergence
-    /// guard (`GAN_FAULT_NAN_AT`).
-    pub fn poison_weights(&mut self) {
-        let _guard = tch::no_grad_guard();
-        if let Some(mut w) = self.d.vs.trainable_variables().into_iter().next() {
-            let _ = w.fill_(f64::NAN);
-        }
-    }
-
-    /// Fails with [`Diverged`] when any weight of the trained networks is NaN or infinite,
-    /// naming the tensor, so that such a model is never written as a checkpoint.
-    pub fn check_finite_weights(&self) -> Result<()> {
-        let mut nets: Vec<(&str, &Net)> = vec![("G", &self.g), ("D", &self.d)];
-        if let Some(c) = &self.cycle {
-            nets.extend([("F", &c.f), ("D_A", &c.d_a)]);
-        }
-        for (who, net) in nets {
-            for (name, t) in net.vs.variables() {
-                if !bool::try_from(t.isfinite().all()).unwrap_or(false) {
-                    return Err(Diverged {
-                        step: self.step,
-                        cause: format!("{who}'s weight {name} holds NaN or infinite values"),
-                    }
-                    .into());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Continues from a checkpoint: weights, optimiser moments, EMA, step and data position.
-    pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<()> {
-        self.lr_factor = ckpt.meta.lr_factor;
-        checkpoint::load_vars(ckpt, "g", &self.g.vs)?;
-        checkpoint::load_vars(ckpt, "d", &self.d.vs)?;
-        if let Some(e) = &self.ema {
-            checkpoint::load_vars(ckpt, "ema", &e.vs)?;
-        }
-        let sub = |prefix: &str| {
-            let p = format!("{prefix}.");
-            ckpt.tensors
-                .iter()
-                .filter_map(|(k, v)| {
-                    k.strip_prefix(&p)
-                        .map(|s| (s.to_string(), v.shallow_clone()))
-                })
-                .collect()
-        };
-        self.opt_g
-            .load_state(&sub("opt_g"), "generator optimiser")?;
-        self.opt_d
-            .load_state(&sub("opt_d"), "discriminator optimiser")?;
-        if let Some(c) = &mut self.cycle {
-            checkpoint::load_vars(ckpt, "f", &c.f.vs)?;
-            checkpoint::load_vars(ckpt, "d_a", &c.d_a.vs)?;
-            c.opt_f
-                .load_state(&sub("opt_f"), "generator F's optimiser")?;
-            c.opt_da
-                .load_state(&sub("opt_da"), "discriminator D_A's optimiser")?;
-            c.pool_a.restore(ckpt.tensors.get("pool_a"), self.device);
-            c.pool_b.restore(ckpt.tensors.get("pool_b"), self.device);
-        }
-        self.step = ckpt.meta.step;
-        self.data.restore(ckpt.meta.batcher)?;
-        Ok(())
-    }
 }
 
 /// `n` draws from the prior named `prior` (`gaussian` or `uniform`).
@@ -932,27 +323,6 @@ fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
     let out = f();
     *total += t0.elapsed().as_secs_f64();
     out
-}
-
-/// Whether discriminator rejection sampling applies: it reads D's logit as
-/// log(p_data/p_g) of one sample, so the training D must have a cross-entropy loss and no
-/// packing unless a D is `refit` for it; its percentile lies in [0, 1). Checked when a
-/// config is validated and when sampling.
-pub fn check_drs(loss: &GanLoss, pack: i64, percentile: f64, refit: bool) -> Result<()> {
-    if !refit && (!loss.is_probabilistic() || pack != 1) {
-        bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so with the training D it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1; or set eval.drs_refit_steps to train an unpacked cross-entropy D for it");
-    }
-    if !(0.0..1.0).contains(&percentile) {
-        bail!("config key `eval.drs_percentile`: expected a value in [0, 1), got {percentile}");
-    }
-    Ok(())
-}
-
-pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
-    match prior {
-        "uniform" => Tensor::rand([n, z_dim], (Kind::Float, device)) * 2.0 - 1.0,
-        _ => Tensor::randn([n, z_dim], (Kind::Float, device)),
-    }
 }
 
 /// The factor on the base learning rates at iteration `step` (0-based) of `total`: a pure
@@ -967,70 +337,6 @@ pub fn lr_scale(schedule: &str, step: u64, total: u64) -> f64 {
     }
 }
 
-/// Samples (or noise) with their labels, when class-conditional.
-pub type Labelled = (Tensor, Option<Tensor>);
-
-/// What a generator is fed: noise, and labels for a class-conditional G (for a translator,
-/// source images, with the true translations as `targets`). `columns` is the grid width
-/// that shows it best (one row per class for conditional grids).
-pub struct Latent {
-    pub z: Tensor,
-    pub y: Option<Tensor>,
-    pub columns: i64,
-    pub targets: Option<Tensor>,
-}
-
-/// `m` labels drawn uniformly from 0..classes (libtorch's generator).
-pub fn random_labels(m: i64, classes: i64, device: Device) -> Tensor {
-    Tensor::randint(classes, [m], (Kind::Int64, device))
-}
-
-/// A class-by-noise layout: `rows` classes 0.. (one per row) × `columns` noise vectors
-/// (one per column, shared down the column), so a row shows one class in every style.
-pub fn class_grid(prior: &str, z_dim: i64, rows: i64, columns: i64, device: Device) -> Latent {
-    let z = noise(prior, columns, z_dim, device).repeat([rows, 1]);
-    let y =
-        Tensor::arange(rows, (Kind::Int64, device)).repeat_interleave_self_int(columns, 0, None);
-    Latent {
-        z,
-        y: Some(y),
-        columns,
-        targets: None,
-    }
-}
-
-/// `n` labels cycling through 0..classes: balanced classes for evaluation.
-pub fn balanced_labels(n: i64, classes: i64, device: Device) -> Tensor {
-    Tensor::arange(n, (Kind::Int64, device)).remainder(classes)
-}
-
-/// The run's fixed grid input: a pure function of the config's seed. A class-conditional
-/// run shows up to 16 classes as rows, with `grid_size / rows` noise vectors as columns.
-pub fn fixed_latent(cfg: &Config, device: Device) -> Latent {
-    let rng = crate::rng::torch_rng();
-    rng.seed(derive_seed(cfg.seed, &[STREAM_FIXED]));
-    let (m, t) = (&cfg.model, &cfg.train);
-    let latent = if m.classes > 0 {
-        let rows = m.classes.min(16);
-        let columns = (t.grid_size / rows).max(1);
-        class_grid(&m.prior, m.z_dim, rows, columns, Device::Cpu)
-    } else {
-        let z = noise(&m.prior, t.grid_size, m.z_dim, Device::Cpu);
-        Latent {
-            columns: (t.grid_size as f64).sqrt().ceil() as i64,
-            z,
-            y: None,
-            targets: None,
-        }
-    };
-    Latent {
-        z: latent.z.to_device(device),
-        y: latent.y.map(|y| y.to_device(device)),
-        columns: latent.columns,
-        targets: None,
-    }
-}
-
 fn copy_vars(src: &Net, dst: &Net) {
     let s = src.vs.variables();
     tch::no_grad(|| {
@@ -1038,44 +344,6 @@ fn copy_vars(src: &Net, dst: &Net) {
             t.copy_(&s[&name]);
         }
     });
-}
-
-/// Loads the generator of a checkpoint (a file or a run directory) for sampling: the EMA
-/// weights when the run kept them and `prefer_ema` is set.
-pub fn load_generator(
-    path: &std::path::Path,
-    prefer_ema: bool,
-    device: Device,
-) -> Result<(Config, Net)> {
-    load_generator_named(
-        path,
-        |cfg| {
-            if prefer_ema && cfg.train.ema {
-                "ema"
-            } else {
-                "g"
-            }
-        },
-        device,
-    )
-}
-
-/// Loads the generator stored under the prefix that `pick` chooses from the run's config
-/// (`g`, `ema`, or CycleGAN's `f`).
-pub fn load_generator_named(
-    path: &std::path::Path,
-    pick: impl FnOnce(&Config) -> &'static str,
-    device: Device,
-) -> Result<(Config, Net)> {
-    let file = checkpoint::resolve_path(path);
-    let ckpt = checkpoint::load(&file)?;
-    let cfg = Config::from_toml_str(&ckpt.meta.config)
-        .with_context(|| format!("config stored in {}", file.display()))?;
-    device::check_device(device)?;
-    let g = models::build_generator(&cfg.model, device)?;
-    checkpoint::load_vars(&ckpt, pick(&cfg), &g.vs)
-        .with_context(|| format!("loading {}", file.display()))?;
-    Ok((cfg, g))
 }
 
 #[cfg(test)]

@@ -12,13 +12,12 @@
 //! likelihood, `d_pretrain_steps` D updates on real vs generated sequences, then
 //! `adv_rounds` rounds (one G update and `adv_d_steps` D updates; for the `mle` baseline
 //! one epoch of maximum likelihood, for `scheduled-sampling` the same with G reading its
-//! own tokens at a growing share of positions). The run directory, checkpoints and resume
-//! follow the image trainer's conventions.
+//! own tokens at a growing share of positions). [`crate::run::text`] gives it the same run
+//! directory, checkpoints and resume as the image trainer.
 
-use super::checkpoint::{self, write_atomic, CheckpointMeta, LATEST};
-use super::run::{append_json, progress_bar, remove_stale_temporaries, truncate_log, Progress};
+use crate::checkpoint::{self, CheckpointMeta};
 use crate::config::TextConfig;
-use crate::data::text::{self, TextCorpus, Vocab};
+use crate::data::text::{self, TextCorpus};
 use crate::data::{Batcher, BatcherState};
 use crate::device;
 use crate::metrics::bleu::BleuReferences;
@@ -26,10 +25,8 @@ use crate::models::lstm::TokenLstm;
 use crate::models::text_cnn::TextCnn;
 use crate::optim::Optimizer;
 use crate::rng::{derive_seed, torch_rng};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 
 const STREAM_INIT: u64 = 20;
@@ -125,8 +122,10 @@ impl TextTrainer {
         let device = device::parse_device(&cfg.device)?;
         device::check_device(device)?;
         device::set_threads(cfg.threads);
-        let oracle = (cfg.data.source == "oracle").then(|| text::oracle(&cfg.data, device));
-        let corpus = TextCorpus::load(&cfg.data, oracle.as_ref().map(|o| &o.1))?;
+        let oracle =
+            (cfg.data.source == "oracle").then(|| crate::models::lstm::oracle(&cfg.data, device));
+        let sampler = oracle.as_ref().map(|o| &o.1 as &dyn text::SequenceSampler);
+        let corpus = TextCorpus::load(&cfg.data, sampler)?;
         let vocab = corpus.vocab.len();
         let rng = torch_rng();
         rng.seed(derive_seed(cfg.seed, &[STREAM_INIT]));
@@ -555,294 +554,5 @@ fn finite(v: f64, what: &str) -> Result<f64> {
         Ok(v)
     } else {
         bail!("{what} is {v}: training diverged (try a lower train.lr_g / train.lr_d)")
-    }
-}
-
-/// What a finished text run reports (also `summary.json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct TextRunSummary {
-    pub run_dir: PathBuf,
-    pub steps: u64,
-    pub elapsed_s: f64,
-    pub corpus: String,
-    pub train_sequences: i64,
-    pub test_sequences: i64,
-    pub vocabulary: i64,
-    pub last_eval: TextEval,
-    pub checkpoint: PathBuf,
-}
-
-/// Starts a new text run in `run_dir` (which must not hold a run yet).
-pub fn start(cfg: &TextConfig, run_dir: &Path, progress: Progress) -> Result<TextRunSummary> {
-    if run_dir.join("config.toml").exists() {
-        bail!(
-            "{} already holds a run: resume it with `gan text train --resume {}` or choose another --out",
-            run_dir.display(),
-            run_dir.display()
-        );
-    }
-    execute(cfg, run_dir, None, progress)
-}
-
-/// Continues the text run in `run_dir` from its latest checkpoint.
-pub fn resume(run_dir: &Path, progress: Progress) -> Result<TextRunSummary> {
-    let cfg_path = run_dir.join("config.toml");
-    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
-        format!(
-            "{} is not a run directory (no readable config.toml)",
-            run_dir.display()
-        )
-    })?;
-    let cfg =
-        TextConfig::from_toml_str(&text).with_context(|| format!("in {}", cfg_path.display()))?;
-    let ckpt_path = run_dir.join(LATEST);
-    let ckpt = if ckpt_path.exists() {
-        let c = checkpoint::load(&ckpt_path)?;
-        if TextConfig::from_toml_str(&c.meta.config)? != cfg {
-            bail!(
-                "{} was edited after its checkpoint was written",
-                cfg_path.display()
-            );
-        }
-        Some(c)
-    } else {
-        None
-    };
-    execute(&cfg, run_dir, ckpt, progress)
-}
-
-fn execute(
-    cfg: &TextConfig,
-    run_dir: &Path,
-    ckpt: Option<checkpoint::Checkpoint>,
-    progress: Progress,
-) -> Result<TextRunSummary> {
-    crate::distributed::refuse_launcher("`gan text train`")?;
-    let mut trainer = TextTrainer::new(cfg)?;
-    let mut elapsed_before = 0.0;
-    if let Some(c) = &ckpt {
-        trainer.restore(c)?;
-        elapsed_before = c.meta.elapsed_s;
-    }
-    std::fs::create_dir_all(run_dir.join("samples"))
-        .with_context(|| format!("cannot create run directory {}", run_dir.display()))?;
-    remove_stale_temporaries(run_dir);
-    if ckpt.is_none() {
-        write_atomic(
-            &run_dir.join("config.toml"),
-            cfg.to_toml_string().as_bytes(),
-        )?;
-        write_atomic(
-            &run_dir.join("vocab.txt"),
-            trainer.corpus.vocab.tokens.join("\n").as_bytes(),
-        )?;
-    }
-    let log_path = run_dir.join("metrics.jsonl");
-    let eval_path = run_dir.join("text_eval.jsonl");
-    truncate_log(&log_path, trainer.step)?;
-    truncate_log(&eval_path, trainer.step)?;
-    let total = cfg.total_steps();
-    let t = &cfg.train;
-    if progress != Progress::Quiet {
-        eprintln!(
-            "{} on {}: {} training / {} held-out sequences of {} tokens, vocabulary {}; \
-             {} MLE + {} D pre-training steps + {} adversarial rounds → {}",
-            t.method,
-            trainer.corpus.name,
-            trainer.corpus.train.size()[0],
-            trainer.corpus.test.size()[0],
-            cfg.data.seq_len,
-            trainer.corpus.vocab.len(),
-            t.mle_steps,
-            cfg.d_pretrain_steps(),
-            t.adv_rounds,
-            run_dir.display()
-        );
-    }
-    let bar = progress_bar(progress, total, trainer.step);
-    let start = Instant::now();
-    let start_step = trainer.step;
-    let plain_every = (total / 20).max(1);
-    let mut last_eval = None;
-    let mle_end = t.mle_steps;
-    let adv_start = t.mle_steps + cfg.d_pretrain_steps();
-    if trainer.step == 0 {
-        let e = trainer.evaluate(0.0);
-        append_json(&eval_path, &e)?;
-        last_eval = Some(e);
-    }
-    while trainer.step < total {
-        let s = trainer.train_step()?;
-        let step = trainer.step;
-        let now = elapsed_before + start.elapsed().as_secs_f64();
-        if step % t.log_every == 0 || step == total || s.phase == Phase::Adversarial {
-            #[derive(Serialize)]
-            struct Line<'a> {
-                step: u64,
-                #[serde(flatten)]
-                stats: &'a TextStepStats,
-                time_s: f64,
-            }
-            append_json(
-                &log_path,
-                &Line {
-                    step,
-                    stats: &s,
-                    time_s: now,
-                },
-            )?;
-        }
-        let msg = describe(&s);
-        match &bar {
-            Some(b) => {
-                b.set_position(step);
-                b.set_message(msg);
-            }
-            None if progress != Progress::Quiet
-                && (step % plain_every == 0 || s.phase == Phase::Adversarial && step % 10 == 0) =>
-            {
-                eprintln!("[{step}/{total}] {msg}");
-            }
-            None => {}
-        }
-        let in_adv = step > adv_start;
-        let eval_due = if in_adv {
-            (step - adv_start).is_multiple_of(t.adv_eval_every.max(1))
-        } else {
-            t.eval_every > 0 && step % t.eval_every == 0
-        };
-        if eval_due || step == mle_end || step == total {
-            let e = trainer.evaluate(now);
-            append_json(&eval_path, &e)?;
-            write_atomic(
-                &run_dir.join(format!("samples/step-{step:06}.txt")),
-                (e.samples.join("\n") + "\n").as_bytes(),
-            )?;
-            if progress != Progress::Quiet {
-                eprintln!("{}", describe_eval(&e));
-            }
-            last_eval = Some(e);
-        }
-        if t.checkpoint_every > 0 && step % t.checkpoint_every == 0 && step < total {
-            save(&trainer, run_dir, now)?;
-        }
-    }
-    if let Some(b) = &bar {
-        b.finish();
-    }
-    let elapsed = elapsed_before + start.elapsed().as_secs_f64();
-    if trainer.step > start_step || ckpt.is_none() {
-        save(&trainer, run_dir, elapsed)?;
-    }
-    let last_eval = match last_eval {
-        Some(e) => e,
-        None => trainer.evaluate(elapsed),
-    };
-    let summary = TextRunSummary {
-        run_dir: run_dir.to_path_buf(),
-        steps: trainer.step,
-        elapsed_s: elapsed,
-        corpus: trainer.corpus.name.clone(),
-        train_sequences: trainer.corpus.train.size()[0],
-        test_sequences: trainer.corpus.test.size()[0],
-        vocabulary: trainer.corpus.vocab.len(),
-        last_eval,
-        checkpoint: run_dir.join(LATEST),
-    };
-    write_atomic(
-        &run_dir.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?.as_bytes(),
-    )?;
-    Ok(summary)
-}
-
-fn save(trainer: &TextTrainer, run_dir: &Path, elapsed: f64) -> Result<()> {
-    checkpoint::save(
-        &run_dir.join(LATEST),
-        &trainer.state_tensors(),
-        &trainer.meta(elapsed),
-    )
-}
-
-fn describe(s: &TextStepStats) -> String {
-    let mut parts = vec![format!("{:?}", s.phase)];
-    let mut add = |name: &str, v: Option<f64>| {
-        if let Some(v) = v {
-            parts.push(format!("{name} {v:.3}"));
-        }
-    };
-    add("G", s.g_loss);
-    add("D", s.d_loss);
-    add("D(x)", s.d_real);
-    add("D(G(z))", s.d_fake);
-    add("reward", s.reward);
-    add("tau", s.tau);
-    add("p_true", s.p_true);
-    parts.join("  ")
-}
-
-/// One line about an evaluation, with its first sample.
-pub fn describe_eval(e: &TextEval) -> String {
-    let mut s = format!("eval at step {}:", e.step);
-    if let Some(v) = e.nll_oracle {
-        s += &format!(" NLL_oracle {v:.3}");
-    }
-    if let Some(v) = e.nll_oracle_real {
-        s += &format!(" (oracle's own data {v:.3})");
-    }
-    s += &format!(" NLL_test {:.3}", e.nll_test);
-    if let Some(b) = e.bleu {
-        s += &format!(" BLEU-2/3/4 {:.3}/{:.3}/{:.3}", b[0], b[1], b[2]);
-    }
-    if let Some(first) = e.samples.first() {
-        s += &format!("  e.g. \"{first}\"");
-    }
-    s
-}
-
-/// A trained generator with its vocabulary, for `gan text sample`.
-pub struct TextGenerator {
-    pub cfg: TextConfig,
-    pub vocab: Vocab,
-    _vs: nn::VarStore,
-    pub g: TokenLstm,
-}
-
-impl TextGenerator {
-    /// Loads G from a run directory (or a checkpoint inside one, beside its vocab.txt).
-    pub fn load(path: &Path, device: Device) -> Result<TextGenerator> {
-        let file = checkpoint::resolve_path(path);
-        let ckpt = checkpoint::load(&file)?;
-        let cfg = TextConfig::from_toml_str(&ckpt.meta.config)
-            .with_context(|| format!("{} is not a text run's checkpoint", file.display()))?;
-        let vocab_path = file.parent().unwrap_or(Path::new(".")).join("vocab.txt");
-        let words = std::fs::read_to_string(&vocab_path).with_context(|| {
-            format!("cannot read the run's vocabulary {}", vocab_path.display())
-        })?;
-        let vocab = Vocab::from_tokens(words.split('\n').map(str::to_string).collect());
-        device::check_device(device)?;
-        let vs = nn::VarStore::new(device);
-        let gc = &cfg.generator;
-        let g = TokenLstm::new(&vs.root(), vocab.len(), gc.emb_dim, gc.hidden, gc.init_std);
-        checkpoint::load_vars(&ckpt, "g", &vs)
-            .with_context(|| format!("loading {}", file.display()))?;
-        Ok(TextGenerator {
-            cfg,
-            vocab,
-            _vs: vs,
-            g,
-        })
-    }
-
-    /// `n` decoded samples drawn with `seed`.
-    pub fn sample(&self, n: i64, seed: u64) -> Vec<String> {
-        let rng = torch_rng();
-        rng.seed(seed);
-        let x = self.g.sample(n, self.cfg.data.seq_len);
-        let eos = self.cfg.data.source != "oracle";
-        text::rows(&x)
-            .iter()
-            .map(|r| self.vocab.decode(r, eos))
-            .collect()
     }
 }

@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests.
 
+use adversarial::checkpoint;
 use adversarial::config::Config;
 use adversarial::data;
-use adversarial::train::{checkpoint, Trainer};
+use adversarial::train::Trainer;
 
 /// Trains 4 iterations straight, and 2 + checkpoint round trip + 2 in a fresh trainer, and
 /// asserts that every state tensor is equal. Returns the names of the state tensors.

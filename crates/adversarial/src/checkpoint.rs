@@ -4,12 +4,12 @@
 //! folder), so a crash or a full disk leaves the previous checkpoint intact.
 
 use crate::data::BatcherState;
+use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, View};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -42,36 +42,6 @@ fn one() -> f64 {
 pub struct Checkpoint {
     pub tensors: HashMap<String, Tensor>,
     pub meta: CheckpointMeta,
-}
-
-/// Writes `bytes` to `path` so that readers only ever see the old or the new content.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .context("path has no file name")?
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| {
-            format!(
-                "cannot write {} (previous version left intact)",
-                path.display()
-            )
-        });
-    }
-    Ok(())
 }
 
 struct Raw {
@@ -312,17 +282,6 @@ mod tests {
         m.format_version = 99;
         std::fs::write(&p, encode(&[], &m).unwrap()).unwrap();
         assert!(format!("{:#}", load(&p).err().unwrap()).contains("version 99"));
-    }
-
-    #[test]
-    fn failed_write_keeps_the_old_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x");
-        write_atomic(&p, b"old").unwrap();
-        // a directory where the temporary file should go makes the write fail
-        std::fs::create_dir(dir.path().join(format!(".x.tmp-{}", std::process::id()))).unwrap();
-        assert!(write_atomic(&p, b"new").is_err());
-        assert_eq!(std::fs::read(&p).unwrap(), b"old");
     }
 
     #[test]

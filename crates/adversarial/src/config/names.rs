@@ -1,0 +1,183 @@
+//! The registries of names a config can use, and the typed values they resolve to. A name
+//! is checked here once, when the config is validated; the rest of the crate matches on
+//! the enums. Adding a loss or an architecture starts with a line here.
+
+use super::{LossConfig, ModelConfig};
+use anyhow::{bail, Result};
+
+/// Accepted values of `loss.name`.
+pub const LOSSES: &[&str] = &[
+    "non-saturating",
+    "minimax",
+    "wasserstein",
+    "hinge",
+    "least-squares",
+    "f-divergence",
+];
+
+/// Accepted values of `loss.divergence`.
+pub const DIVERGENCES: &[&str] = &["kl", "reverse-kl", "js", "pearson", "squared-hellinger"];
+
+/// The f-divergences of f-GAN (Nowozin et al. 2016), each with the paper's output activation
+/// g_f (Table 6) and Fenchel conjugate f* (Table 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Divergence {
+    /// KL(P‖Q): g_f(v) = v, f*(t) = exp(t − 1).
+    Kl,
+    /// KL(Q‖P): g_f(v) = −exp(−v), f*(t) = −1 − log(−t).
+    ReverseKl,
+    /// Jensen–Shannon: g_f(v) = log 2 − log(1 + exp(−v)), f*(t) = −log(2 − exp(t)).
+    JensenShannon,
+    /// Pearson χ²: g_f(v) = v, f*(t) = t²/4 + t.
+    Pearson,
+    /// Squared Hellinger: g_f(v) = 1 − exp(−v), f*(t) = t/(1 − t).
+    SquaredHellinger,
+}
+
+/// What each player descends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GanLoss {
+    /// Goodfellow et al.'s minimax game: D maximises V(D,G) = E log D(x) + E log(1 − D(G(z))),
+    /// G minimises the same V (its term E log(1 − D(G(z)))), which saturates early in training.
+    Minimax,
+    /// Same D; G maximises E log D(G(z)) instead (the paper's practical suggestion).
+    NonSaturating,
+    /// WGAN (Arjovsky et al. 2017): the critic maximises E v(x) − E v(G(z)); G maximises
+    /// E v(G(z)). Needs a Lipschitz constraint (weight clipping, gradient penalty or SN).
+    Wasserstein,
+    /// Hinge (Lim & Ye 2017; Miyato et al. 2018): D minimises E relu(1 − v(x)) +
+    /// E relu(1 + v(G(z))); G minimises −E v(G(z)).
+    Hinge,
+    /// LSGAN (Mao et al. 2017), a = 0, b = c = 1: D minimises ½E(v(x) − 1)² + ½E v(G(z))²;
+    /// G minimises ½E(v(G(z)) − 1)².
+    LeastSquares,
+    /// f-GAN: D maximises E_P g_f(v) − E_Q f*(g_f(v)); G maximises E_Q g_f(v) (the paper's
+    /// non-saturating generator objective, section 3.2).
+    FDivergence(Divergence),
+}
+
+impl GanLoss {
+    /// The loss that `loss.name` (and for f-GAN `loss.divergence`) names.
+    pub fn from_config(cfg: &LossConfig) -> Result<GanLoss> {
+        Ok(match cfg.name.as_str() {
+            "minimax" => GanLoss::Minimax,
+            "non-saturating" => GanLoss::NonSaturating,
+            "wasserstein" => GanLoss::Wasserstein,
+            "hinge" => GanLoss::Hinge,
+            "least-squares" => GanLoss::LeastSquares,
+            "f-divergence" => GanLoss::FDivergence(match cfg.divergence.as_str() {
+                "kl" => Divergence::Kl,
+                "reverse-kl" => Divergence::ReverseKl,
+                "js" => Divergence::JensenShannon,
+                "pearson" => Divergence::Pearson,
+                "squared-hellinger" => Divergence::SquaredHellinger,
+                other => bail!("config key `loss.divergence`: unknown divergence {other:?}"),
+            }),
+            other => bail!("config key `loss.name`: unknown loss {other:?}"),
+        })
+    }
+
+    /// Whether D's output is a logit of a probability (so σ(v) is D(x) in the paper's sense).
+    pub fn is_probabilistic(&self) -> bool {
+        matches!(
+            self,
+            GanLoss::Minimax
+                | GanLoss::NonSaturating
+                | GanLoss::FDivergence(Divergence::JensenShannon)
+        )
+    }
+}
+
+/// Accepted values of `model.arch`.
+pub const ARCHS: &[&str] = &["dcgan", "mlp", "pix2pix", "cyclegan"];
+
+/// The generator/discriminator families, by `model.arch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// Multilayer perceptrons (Goodfellow et al. 2014), any resolution, toy data too.
+    Mlp,
+    /// Strided convolutions with BatchNorm (Radford et al. 2016).
+    Dcgan,
+    /// U-Net generator and PatchGAN discriminator on paired images (Isola et al. 2017).
+    Pix2Pix,
+    /// ResNet generators and PatchGAN discriminators on unpaired images (Zhu et al. 2017).
+    CycleGan,
+}
+
+impl Arch {
+    /// The architecture `model.arch` names.
+    pub fn parse(name: &str) -> Result<Arch> {
+        Ok(match name {
+            "mlp" => Arch::Mlp,
+            "dcgan" => Arch::Dcgan,
+            "pix2pix" => Arch::Pix2Pix,
+            "cyclegan" => Arch::CycleGan,
+            other => bail!(
+                "config key `model.arch`: expected one of {}, got {other:?}",
+                ARCHS.join(", ")
+            ),
+        })
+    }
+
+    /// Image-to-image translators, trained on two image domains.
+    pub fn is_translator(self) -> bool {
+        matches!(self, Arch::Pix2Pix | Arch::CycleGan)
+    }
+}
+
+impl ModelConfig {
+    /// `model.arch` as a typed value. Validated configs always name a known one.
+    pub fn arch(&self) -> Arch {
+        Arch::parse(&self.arch).expect("model.arch is checked when the config is validated")
+    }
+}
+
+/// Accepted values of `data.source` for image runs.
+pub const DATA_SOURCES: &[&str] = &[
+    "mnist5k",
+    "fashion-mnist",
+    "mnist",
+    "idx",
+    "folder",
+    "toy",
+    "emoji",
+    "paired-folder",
+];
+
+/// Sources of two paired image domains (for the translators).
+pub const PAIRED_SOURCES: &[&str] = &["emoji", "paired-folder"];
+
+/// The toy distributions (`data.toy`) and their dimensions; [`crate::data::toy`] builds them.
+pub const TOYS: &[(&str, usize)] = &[
+    ("ring8", 2),
+    ("grid25", 2),
+    ("gauss1d", 1),
+    ("bimodal1d", 1),
+];
+
+/// The dimension of the toy distribution `name`.
+pub fn toy_dim(name: &str) -> Result<usize> {
+    match TOYS.iter().find(|(n, _)| *n == name) {
+        Some((_, dim)) => Ok(*dim),
+        None => {
+            bail!("unknown toy distribution {name:?}: expected ring8, grid25, gauss1d or bimodal1d")
+        }
+    }
+}
+
+/// Accepted values of `eval.metrics` during training.
+pub const TRAINING_METRICS: &[&str] = &["fid", "kid", "prdc", "is", "classes"];
+
+/// Whether discriminator rejection sampling applies: it reads D's logit as
+/// log(p_data/p_g) of one sample, so the training D must have a cross-entropy
+/// (`probabilistic`) loss and no packing unless a D is `refit` for it; its percentile lies in
+/// [0, 1). Checked when a config is validated and when sampling.
+pub fn check_drs(probabilistic: bool, pack: i64, percentile: f64, refit: bool) -> Result<()> {
+    if !refit && (!probabilistic || pack != 1) {
+        bail!("config key `eval.drs`: rejection sampling reads D's logit as log(p_data/p_g), so with the training D it needs a cross-entropy loss (minimax or non-saturating) and model.pack = 1; or set eval.drs_refit_steps to train an unpacked cross-entropy D for it");
+    }
+    if !(0.0..1.0).contains(&percentile) {
+        bail!("config key `eval.drs_percentile`: expected a value in [0, 1), got {percentile}");
+    }
+    Ok(())
+}

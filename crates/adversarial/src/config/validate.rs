@@ -1,0 +1,245 @@
+//! Every rule a config must meet beyond its types: names from the registries in
+//! [`super::names`], value ranges, and the rules between fields (a translator needs paired
+//! data, a gradient penalty no BatchNorm, toy data an MLP of its dimension, …). A config
+//! that passes here is safe to resolve into typed values.
+
+use super::names;
+use super::Config;
+use anyhow::{bail, Context, Result};
+
+impl Config {
+    /// Checks value ranges and names that serde cannot check by type alone.
+    pub fn validate(&self) -> Result<()> {
+        let m = &self.model;
+        let t = &self.train;
+        one_of("data.source", &self.data.source, names::DATA_SOURCES)?;
+        one_of("data.direction", &self.data.direction, &["a2b", "b2a"])?;
+        let paired = names::PAIRED_SOURCES.contains(&self.data.source.as_str());
+        let translator = m.arch == "pix2pix" || m.arch == "cyclegan";
+        if paired != translator {
+            bail!(
+                "config keys `model.arch`/`data.source`: the translators (pix2pix, cyclegan) train on two image domains \
+                 (data.source = \"emoji\" or \"paired-folder\"), and those need model.arch = \"pix2pix\" or \"cyclegan\" \
+                 (got model.arch = {:?}, data.source = {:?})",
+                m.arch,
+                self.data.source
+            );
+        }
+        if translator {
+            if m.classes > 0 {
+                bail!("config key `model.classes`: pix2pix is conditioned on its input image, not on a class");
+            }
+            for (key, v) in [
+                ("loss.l1", self.loss.l1),
+                ("loss.cycle", self.loss.cycle),
+                ("loss.identity", self.loss.identity),
+            ] {
+                if !(v >= 0.0 && v.is_finite()) {
+                    bail!("config key `{key}`: expected a weight ≥ 0, got {v}");
+                }
+            }
+            if m.d_norm == "layer" {
+                bail!("config key `model.d_norm`: PatchGAN takes batch, instance or none");
+            }
+            if self.data.source == "paired-folder" && self.data.path.is_empty() {
+                bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
+            }
+        }
+        let toys: Vec<&str> = names::TOYS.iter().map(|(n, _)| *n).collect();
+        one_of("data.toy", &self.data.toy, &toys)?;
+        one_of("model.g_output", &m.g_output, &["tanh", "linear"])?;
+        one_of("data.split", &self.data.split, &["train", "test"])?;
+        if self.data.stacked > 0 && m.channels != 3 {
+            bail!(
+                "config key `data.stacked`: Stacked MNIST images are RGB, so model.channels must be 3 (got {})",
+                m.channels
+            );
+        }
+        one_of("model.arch", &m.arch, names::ARCHS)?;
+        one_of("model.prior", &m.prior, &["gaussian", "uniform"])?;
+        one_of("model.g_norm", &m.g_norm, &["none", "batch"])?;
+        if m.d_maxout < 1 {
+            bail!(
+                "config key `model.d_maxout`: expected 1 (LeakyReLU units) or more maxout pieces, got {}",
+                m.d_maxout
+            );
+        }
+        if m.arch != "mlp" && (m.g_norm != "none" || m.d_maxout != 1) {
+            bail!("config keys `model.g_norm`/`model.d_maxout`: these shape the MLP models; model.arch = {:?} has its own normalisation", m.arch);
+        }
+        one_of("loss.name", &self.loss.name, names::LOSSES)?;
+        one_of("loss.divergence", &self.loss.divergence, names::DIVERGENCES)?;
+        one_of(
+            "model.d_norm",
+            &m.d_norm,
+            &["batch", "layer", "instance", "none"],
+        )?;
+        if m.d_norm == "instance" && !translator {
+            bail!("config key `model.d_norm`: instance normalisation is for the PatchGAN of pix2pix/cyclegan; DCGAN takes batch, layer or none");
+        }
+        one_of("train.optimizer", &t.optimizer, &["adam", "rmsprop"])?;
+        one_of(
+            "train.lr_schedule",
+            &t.lr_schedule,
+            &["constant", "linear", "cosine", "constant-then-linear"],
+        )?;
+        one_of(
+            "train.on_divergence",
+            &t.on_divergence,
+            &["stop", "rollback"],
+        )?;
+        one_of("train.precision", &t.precision, &["float32", "bfloat16"])?;
+        if self.data.stream && (self.data.source != "folder" || self.data.stacked > 0) {
+            bail!("config key `data.stream`: streaming from disk is for image folders (data.source = \"folder\", no data.stacked)");
+        }
+        if !(t.rollback_lr_factor > 0.0 && t.rollback_lr_factor < 1.0) {
+            bail!(
+                "config key `train.rollback_lr_factor`: must be between 0 and 1 (exclusive), got {}",
+                t.rollback_lr_factor
+            );
+        }
+        let r = &self.regularizer;
+        for (key, v) in [
+            ("regularizer.gradient_penalty", r.gradient_penalty),
+            ("regularizer.r1", r.r1),
+            ("regularizer.weight_clip", r.weight_clip),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                bail!("config key `{key}`: must be 0 (off) or positive, got {v}");
+            }
+        }
+        if r.gradient_penalty > 0.0 && m.arch == "dcgan" && m.d_norm == "batch" {
+            bail!(
+                "config key `model.d_norm`: the gradient penalty is per sample, but BatchNorm mixes samples; \
+                 set model.d_norm = \"layer\" or \"none\" (as in WGAN-GP)"
+            );
+        }
+        if m.arch == "dcgan" && ![28, 32, 64, 128].contains(&m.resolution) {
+            bail!(
+                "config key `model.resolution`: dcgan supports 28, 32, 64 or 128, got {}",
+                m.resolution
+            );
+        }
+        if self.data.source == "toy" {
+            let dim = names::toy_dim(&self.data.toy)? as i64;
+            if m.arch != "mlp" || m.resolution != 1 || m.channels != dim {
+                bail!(
+                    "config keys `model.*`: toy data {} is {dim}-dimensional; it needs model.arch = \"mlp\", \
+                     model.resolution = 1 and model.channels = {dim}",
+                    self.data.toy
+                );
+            }
+        } else {
+            if m.resolution < 4 {
+                bail!(
+                    "config key `model.resolution`: must be at least 4 for images, got {}",
+                    m.resolution
+                );
+            }
+            if ![1, 3].contains(&m.channels) {
+                bail!(
+                    "config key `model.channels`: expected 1 or 3 for images, got {}",
+                    m.channels
+                );
+            }
+        }
+        one_of(
+            "model.conditioning",
+            &m.conditioning,
+            &["concat", "projection"],
+        )?;
+        one_of(
+            "model.memory_format",
+            &m.memory_format,
+            &["auto", "channels-last", "contiguous"],
+        )?;
+        if m.classes < 0 {
+            bail!(
+                "config key `model.classes`: expected 0 (unconditional) or a class count, got {}",
+                m.classes
+            );
+        }
+        if m.classes > 0 {
+            if self.data.source == "toy" {
+                bail!("config key `model.classes`: toy data has no labels; set model.classes = 0");
+            }
+            if m.pack > 1 {
+                bail!("config key `model.pack`: PacGAN packing is for unconditional runs; set model.pack = 1 or model.classes = 0");
+            }
+            if self.loss.mismatched && m.classes < 2 {
+                bail!("config key `loss.mismatched`: a wrong label needs at least 2 classes (model.classes = {})", m.classes);
+            }
+        }
+        positive("model.z_dim", m.z_dim as f64)?;
+        positive("model.g_width", m.g_width as f64)?;
+        positive("model.d_width", m.d_width as f64)?;
+        if m.g_hidden.iter().chain(&m.d_hidden).any(|&w| w <= 0) {
+            bail!("config keys `model.g_hidden`/`model.d_hidden`: widths must be positive");
+        }
+        positive("train.batch_size", t.batch_size as f64)?;
+        positive("model.pack", m.pack as f64)?;
+        if t.batch_size % m.pack != 0 {
+            bail!(
+                "config key `model.pack`: train.batch_size {} must be a multiple of the packing degree {}",
+                t.batch_size,
+                m.pack
+            );
+        }
+        positive("train.d_steps", t.d_steps as f64)?;
+        positive("train.lr_g", t.lr_g)?;
+        positive("train.lr_d", t.lr_d)?;
+        positive("train.log_every", t.log_every as f64)?;
+        positive("train.grid_size", t.grid_size as f64)?;
+        for (key, b) in [
+            ("train.beta1", t.beta1),
+            ("train.beta2", t.beta2),
+            ("train.ema_decay", t.ema_decay),
+        ] {
+            if !(0.0..1.0).contains(&b) {
+                bail!("config key `{key}`: expected a value in [0, 1), got {b}");
+            }
+        }
+        crate::device::parse_device(&self.device).context("config key `device`")?;
+        let e = &self.eval;
+        if e.drs {
+            if self.data.source != "toy" {
+                bail!("config key `eval.drs`: rejection sampling is for toy runs (data.source = \"toy\"), whose mode statistics it feeds");
+            }
+            let loss = names::GanLoss::from_config(&self.loss)?;
+            let refit = e.drs_refit_steps > 0;
+            names::check_drs(loss.is_probabilistic(), m.pack, e.drs_percentile, refit)?;
+            positive("eval.drs_refit_lr", e.drs_refit_lr)?;
+        } else if e.drs_refit_steps > 0 {
+            bail!("config key `eval.drs_refit_steps`: it trains a D for rejection sampling, which is off; set eval.drs = true or remove the key");
+        }
+        if e.every > 0 {
+            if self.data.source == "toy" {
+                bail!("config key `eval.every`: toy data is measured by its mode coverage, not by image metrics; set eval.every = 0");
+            }
+            positive("eval.n", e.n as f64)?;
+            for m in &e.metrics {
+                one_of("eval.metrics", m, names::TRAINING_METRICS)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        bail!(
+            "config key `{key}`: unknown value {value:?}, expected one of {}",
+            allowed.join(", ")
+        )
+    }
+}
+
+pub(crate) fn positive(key: &str, v: f64) -> Result<()> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        bail!("config key `{key}`: must be positive, got {v}")
+    }
+}

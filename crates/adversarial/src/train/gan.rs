@@ -1,0 +1,156 @@
+//! The image GAN's iteration, conditional or not: k discriminator steps on real and
+//! generated minibatches (with mismatched real pairs for a matching-aware conditional D,
+//! and the configured penalties), then one generator step.
+
+use super::{timed, StepStats, Trainer, STREAM_D_ONLY, STREAM_STEP};
+use crate::regularizers;
+use crate::rng::derive_seed;
+use crate::sampling::{random_labels, Labelled};
+use anyhow::{bail, Result};
+use tch::{Kind, Tensor};
+
+impl Trainer {
+    /// One iteration: `d_steps` discriminator steps on m real and m generated samples, then
+    /// one generator step. G's step reuses the last D step's generated batch (and its
+    /// forward graph) and runs with D's parameters frozen, so only the gradients G needs are
+    /// computed; D is never re-initialised.
+    pub(super) fn gan_step(&mut self) -> Result<StepStats> {
+        let _rng = crate::rng::torch_rng();
+        let scale = self.lr_scale_now();
+        self.set_lrs(scale);
+        let k = self.cfg.train.d_steps;
+        let mut stats = StepStats::default();
+        let mut fake = None;
+        for i in 0..k {
+            let last = i + 1 == k;
+            let (f, s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
+            if last {
+                stats = s;
+            }
+            fake = Some(f);
+        }
+        let (fake, y_fake) = fake.expect("d_steps >= 1");
+        self.d.vs.freeze();
+        let g_loss = self
+            .loss
+            .g_loss(&self.d.forward_y(&fake, y_fake.as_ref(), true));
+        self.opt_g.zero_grad();
+        g_loss.backward();
+        self.d.vs.unfreeze();
+        self.opt_g.step()?;
+        stats.g_loss = g_loss.double_value(&[]);
+        if let Some(c) = self.comm {
+            stats.average_over(c)?;
+        }
+        self.check_losses(&[
+            ("D loss", stats.d_loss),
+            ("penalty", stats.penalty),
+            ("G loss", stats.g_loss),
+        ])?;
+        self.update_ema();
+        self.step += 1;
+        Ok(stats)
+    }
+
+    /// One discriminator step on m real and m generated samples, with noise and data drawn
+    /// from the stream `seed_path`. Returns the generated batch (with G's graph when
+    /// `keep_g_graph`) with its labels, and the step's statistics.
+    ///
+    /// A class-conditional D sees (real x, its y) as positives and (G(z, y′), y′) with y′
+    /// uniform as negatives, plus (real x, wrong y) when `loss.mismatched`.
+    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Labelled, StepStats)> {
+        let m = self.cfg.train.batch_size;
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, seed_path));
+        let reg = &self.cfg.regularizer;
+        // a data-parallel process draws the whole global batch, as one process would, and
+        // keeps its share
+        let (real, y_real) = timed(&mut self.data_wait_s, || {
+            self.data.next_labelled(m, self.device)
+        })?;
+        let real = self.share(real).set_requires_grad(reg.r1 > 0.0);
+        let z = self.share(self.noise(m));
+        let classes = self.cfg.model.classes;
+        let (y_real, y_fake) = if classes > 0 {
+            let y = y_real.expect("checked at start: the data has labels");
+            let y_fake = random_labels(m, classes, self.device);
+            (Some(self.share(y)), Some(self.share(y_fake)))
+        } else {
+            (None, None)
+        };
+        let f = if keep_g_graph {
+            self.g.forward_y(&z, y_fake.as_ref(), true)
+        } else {
+            tch::no_grad(|| self.g.forward_y(&z, y_fake.as_ref(), true))
+        };
+        let real_out = self.d.forward_y(&real, y_real.as_ref(), true);
+        let fake_out = self.d.forward_y(&f.detach(), y_fake.as_ref(), true);
+        let mismatched_out = match &y_real {
+            Some(y) if self.cfg.loss.mismatched => {
+                // y + U{1..K−1} mod K is uniform over the K − 1 wrong labels
+                let shift = self.share(Tensor::randint_low(
+                    1,
+                    classes,
+                    [m],
+                    (Kind::Int64, self.device),
+                ));
+                let wrong = (y + shift).remainder(classes);
+                Some(self.d.forward_y(&real.detach(), Some(&wrong), true))
+            }
+            _ => None,
+        };
+        let negatives = match &mismatched_out {
+            Some(w) => Tensor::cat(&[&fake_out, w], 0),
+            None => fake_out.shallow_clone(),
+        };
+        let d_loss = self.loss.d_loss(&real_out, &negatives);
+        let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
+        if reg.gradient_penalty > 0.0 {
+            penalty += regularizers::gradient_penalty(&self.d, &real, &f, y_real.as_ref())
+                * reg.gradient_penalty;
+        }
+        if reg.r1 > 0.0 {
+            penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
+        }
+        self.opt_d.zero_grad();
+        (&d_loss + &penalty).backward();
+        self.opt_d.step()?;
+        if reg.weight_clip > 0.0 {
+            regularizers::clip_weights(&self.d.vs, reg.weight_clip);
+        }
+        let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
+        let (ro, fo) = (real_out.detach(), fake_out.detach());
+        let stats = StepStats {
+            d_loss: d_loss.double_value(&[]),
+            g_loss: 0.0,
+            d_real: mean(&ro.sigmoid()),
+            d_fake: mean(&fo.sigmoid()),
+            out_real: mean(&ro),
+            out_fake: mean(&fo),
+            penalty: penalty.double_value(&[]),
+            d_mismatched: mismatched_out.map(|w| mean(&w.detach().sigmoid())),
+            l1: None,
+            cycle: None,
+            identity: None,
+        };
+        Ok(((f, y_fake), stats))
+    }
+
+    /// Trains D alone for `n` steps against the current, fixed G (the setting of
+    /// Proposition 1 of Goodfellow et al. 2014, where D approaches D*). `round` separates the
+    /// random streams of repeated calls at the same iteration.
+    pub fn train_discriminator(&mut self, n: u64, round: u64) -> Result<StepStats> {
+        let _rng = crate::rng::torch_rng();
+        let mut last = StepStats::default();
+        for i in 0..n {
+            last = self.d_step(&[STREAM_D_ONLY, self.step, round, i], false)?.1;
+            if !last.d_loss.is_finite() {
+                bail!(
+                    "discriminator training diverged at D-only step {i}: loss {}",
+                    last.d_loss
+                );
+            }
+        }
+        Ok(last)
+    }
+}
