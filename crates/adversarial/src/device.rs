@@ -62,7 +62,7 @@ fn load_cuda_library() {
 /// not trimmed below 1 GiB. libtorch frees and reallocates every activation on every step;
 /// with glibc's defaults those megabyte buffers come back as fresh zeroed pages each time,
 /// about 4,000 page faults per DCGAN iteration, and this setting makes training about 8%
-/// faster (README, "Training speed"). It changes process-wide state, so the `gan` binary
+/// faster (docs/results/speed-cpu.md). It changes process-wide state, so the `gan` binary
 /// calls it at start and the library never does by itself. A user who set
 /// `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_` keeps their own settings.
 pub fn keep_freed_memory() {

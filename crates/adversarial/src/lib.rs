@@ -1,43 +1,58 @@
 //! # adversarial
 //!
-//! A GAN toolkit on libtorch (through `tch`). The modules follow the path data takes:
+//! A GAN toolkit on libtorch (through `tch`). The modules follow the path data takes, and a
+//! module imports only those listed before it (`docs/architecture.md` has a paragraph on
+//! each and says where to add a loss, a model, a metric or a data source):
 //!
-//! - [`data`]: datasets (embedded MNIST-5k, IDX, image folders, toy mixtures) and seeded
-//!   minibatches
-//! - [`models`]: generator/discriminator pairs by name (MLP, DCGAN)
-//! - [`losses`]: adversarial objectives by name (minimax, non-saturating, WGAN, hinge,
-//!   least squares, f-GAN divergences)
-//! - [`regularizers`]: gradient penalty, R1, weight clipping, spectral normalisation
-//! - [`optim`]: optimisers (Adam, RMSProp) whose state we checkpoint
-//! - [`train`]: the training loop, run directories, checkpoints and resume
-//! - [`distributed`]: data-parallel training over MPI processes
-//! - [`metrics`]: measurements of samples (mode coverage so far)
-//! - [`report`]: sample grids and other things to look at
-//! - [`bench`]: the training-speed benchmark against the PyTorch reference
+//! - foundations: [`util`] (atomic writes, JSON-lines logs, the cache folder), [`rng`]
+//!   (seeded streams), [`native`] (ATen calls tch lacks), [`distributed`] (MPI groups),
+//!   [`device`], [`optim`] (Adam, RMSProp with checkpointable state), [`profile`]
+//! - [`config`]: typed configs with defaults, override files and `--set`; the registries of
+//!   names (losses, architectures, sources) resolved once into typed values
+//! - [`data`]: datasets (embedded MNIST-5k, IDX, image folders, paired folders, toy
+//!   mixtures, token corpora) and seeded, resumable minibatches
+//! - [`models`]: generator/discriminator pairs by architecture; layers, spectral norm
+//! - [`losses`], [`regularizers`]: the adversarial objectives; gradient penalty, R1, clipping
+//! - [`checkpoint`]: safetensors checkpoints with their metadata
+//! - [`sampling`]: noise, labels, fixed grids, interpolation, loading a trained generator
+//! - [`metrics`]: pure measurements (FID, KID, PRDC, IS, classes, modes, Parzen, BLEU, …)
+//!   and the registry of feature extractors and classifiers
+//! - [`train`]: the `Trainer` and one training step per GAN family; the text trainer
+//! - [`report`]: grids, plots, HTML reports, the dashboard, health warnings, TensorBoard
+//! - [`lab`]: the theory lab on toy data (optimal D, Figure 1, the mode-collapse sweep)
+//! - [`evaluate`]: image sets from specs, `gan eval`, the memorization check
+//! - [`run`]: the run lifecycle on disk (start, resume, checkpoints, rollback, summary),
+//!   shared by image and text runs
+//! - [`bench`], [`translate`]: the speed benchmark; applying a trained translator
 //!
 //! The `gan` command-line tool is a thin layer over these.
 
-pub mod bench;
-pub mod checkpoint;
-pub mod config;
-pub mod data;
+pub mod util;
+
 pub mod device;
 pub mod distributed;
-pub mod evaluate;
-pub mod lab;
-pub mod losses;
-pub mod metrics;
-pub mod models;
 pub mod native;
 pub mod optim;
 pub mod profile;
-pub mod regularizers;
-pub mod report;
 pub mod rng;
-pub mod run;
+
+pub mod config;
+pub mod data;
+pub mod losses;
+pub mod models;
+pub mod regularizers;
+
+pub mod checkpoint;
+pub mod metrics;
 pub mod sampling;
 pub mod train;
+
+pub mod evaluate;
+pub mod lab;
+pub mod report;
+pub mod run;
+
+pub mod bench;
 pub mod translate;
-pub mod util;
 
 pub use config::Config;

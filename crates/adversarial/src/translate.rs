@@ -1,7 +1,7 @@
 //! Applying a trained translator (pix2pix, or CycleGAN's G: A → B): to images or folders of the user's, and to its
 //! held-out pairs, where the translations are scored against the true counterparts.
 
-use crate::config::Config;
+use crate::config::{Arch, Config};
 use crate::data::{self, paired::PairedSet};
 use crate::metrics::features::FeatureExtractor;
 use crate::metrics::translation::{pair_scores, PairScores};
@@ -27,21 +27,21 @@ impl Translator {
     pub fn load(path: &Path, reverse: bool, device: Device) -> Result<Translator> {
         let (cfg, g) = crate::sampling::load_generator_named(
             path,
-            |cfg| match (reverse, cfg.model.arch.as_str(), cfg.train.ema) {
-                (true, "cyclegan", _) => "f",
+            |cfg| match (reverse, cfg.model.arch(), cfg.train.ema) {
+                (true, Arch::CycleGan, _) => "f",
                 (_, _, true) => "ema",
                 _ => "g",
             },
             device,
         )?;
-        if reverse && cfg.model.arch != "cyclegan" {
+        if reverse && cfg.model.arch() != Arch::CycleGan {
             bail!(
                 "{}: only a CycleGAN has a reverse generator (this is {})",
                 path.display(),
                 cfg.model.arch
             );
         }
-        if !["pix2pix", "cyclegan"].contains(&cfg.model.arch.as_str()) {
+        if !cfg.model.arch().is_translator() {
             bail!(
                 "{} holds a {} model, not an image-to-image translator (pix2pix or cyclegan)",
                 path.display(),

@@ -166,8 +166,8 @@ pub struct ModelConfig {
     pub conditioning: String,
     /// Memory layout of convolutional networks' weights and activations:
     /// `channels-last` (N×H×W×C in memory), `contiguous` (N×C×H×W), or `auto`:
-    /// channels-last for DCGANs on CPU, where oneDNN's kernels run faster on it (README,
-    /// "Training speed"), contiguous otherwise. The arithmetic is the same either way; only
+    /// channels-last for DCGANs on CPU, where oneDNN's kernels run faster on it
+    /// (docs/results/speed-cpu.md), contiguous otherwise. The arithmetic is the same either way; only
     /// the order of summation inside kernels differs.
     pub memory_format: String,
 }

@@ -14,176 +14,18 @@ pub mod dcgan;
 pub mod layers;
 pub mod lstm;
 pub mod mlp;
+mod net;
 pub mod resnet;
 pub mod spectral_norm;
 pub mod text_cnn;
 pub mod unet;
 
-use crate::config::ModelConfig;
-use anyhow::{bail, Result};
-use layers::Affine;
-use tch::{nn, nn::ModuleT, Device, Kind, Tensor};
+pub use net::Net;
 
-/// One network and its parameters.
-pub struct Net {
-    pub vs: nn::VarStore,
-    /// The network; for a projection discriminator, its trunk φ up to the last features.
-    pub module: nn::SequentialT,
-    cond: Conditioning,
-    /// Run the forward pass under bfloat16 autocast (`train.precision = "bfloat16"`).
-    bf16: bool,
-    /// 4-D weights and the input are in channels-last memory format (`model.memory_format`).
-    channels_last: bool,
-}
-
-/// How a network receives the class label.
-enum Conditioning {
-    /// Unconditional.
-    None,
-    /// A one-hot label joins the input: as `classes` constant channels of an image
-    /// (`as_maps`), else as `classes` extra entries of a flat input.
-    Concat { classes: i64, as_maps: bool },
-    /// Projection discriminator: ψ(φ(x)) + ⟨embed(y), φ(x)⟩, embed being classes×features.
-    Projection { head: Affine, embed: Tensor },
-    /// pix2pix's D judges an image beside its source image: input [y, x] along channels.
-    Image,
-}
-
-impl Net {
-    /// An unconditional network.
-    pub fn plain(vs: nn::VarStore, module: nn::SequentialT) -> Net {
-        Net {
-            vs,
-            module,
-            cond: Conditioning::None,
-            bf16: false,
-            channels_last: false,
-        }
-    }
-
-    /// The network on `x` (unconditional networks only).
-    pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
-        self.forward_y(x, None, train)
-    }
-
-    /// The network on `x` with its condition `y`, which a conditional network needs and an
-    /// unconditional one ignores: int64 labels (one per sample) for a class-conditional
-    /// network, the source images for pix2pix's discriminator.
-    ///
-    /// Under bfloat16 autocast (`set_bf16`) matmuls and convolutions run in bfloat16 and the
-    /// output comes back as float32, so losses, penalties and everything downstream stay
-    /// float32 and the weights stay float32 masters.
-    pub fn forward_y(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
-        if !self.bf16 {
-            return self.forward_exact(x, y, train);
-        }
-        let _autocast = crate::native::AutocastGuard::bf16(x.device());
-        self.forward_exact(x, y, train).to_kind(Kind::Float)
-    }
-
-    /// Chooses bfloat16 autocast (true) or float32 (false) for this network's forward passes.
-    pub fn set_bf16(&mut self, on: bool) {
-        self.bf16 = on;
-    }
-
-    /// Puts the network's 4-D weights (convolution kernels) in channels-last memory format;
-    /// a network without 4-D weights is left as it is. Call it before building the
-    /// optimiser, whose moments copy each weight's layout. Values, names and checkpoints do
-    /// not change.
-    pub fn to_channels_last(&mut self) {
-        let kernels: Vec<Tensor> = self
-            .vs
-            .variables()
-            .into_values()
-            .filter(|v| v.dim() == 4)
-            .collect();
-        self.channels_last = !kernels.is_empty();
-        tch::no_grad(|| {
-            for mut v in kernels {
-                v.set_data(&crate::native::channels_last(&v));
-            }
-        });
-    }
-
-    /// Whether the network runs in channels-last memory format.
-    pub fn is_channels_last(&self) -> bool {
-        self.channels_last
-    }
-
-    /// The module on an input: a 4-D input enters in the network's memory format and a 4-D
-    /// output leaves contiguous, so callers never see the internal layout.
-    fn run(&self, x: &Tensor, train: bool) -> Tensor {
-        let out = self.module.forward_t(&self.enter(x), train);
-        if self.channels_last && out.dim() == 4 {
-            out.contiguous()
-        } else {
-            out
-        }
-    }
-
-    /// `x` in the network's memory format (4-D inputs of a channels-last network).
-    fn enter(&self, x: &Tensor) -> Tensor {
-        if self.channels_last && x.dim() == 4 {
-            crate::native::channels_last(x)
-        } else {
-            x.shallow_clone()
-        }
-    }
-
-    fn forward_exact(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
-        let y = match (&self.cond, y) {
-            (Conditioning::None, _) => return self.run(x, train),
-            (_, Some(y)) => y,
-            (_, None) => panic!("a class-conditional network needs a label per sample"),
-        };
-        match &self.cond {
-            Conditioning::None => unreachable!(),
-            Conditioning::Image => self.run(&Tensor::cat(&[y, x], 1), train),
-            Conditioning::Concat { classes, as_maps } => {
-                let onehot = y.one_hot(*classes).to_kind(x.kind());
-                let input = if *as_maps {
-                    let s = x.size();
-                    let maps = onehot
-                        .view([s[0], *classes, 1, 1])
-                        .expand([s[0], *classes, s[2], s[3]], false);
-                    Tensor::cat(&[x, &maps], 1)
-                } else {
-                    Tensor::cat(&[&x.flatten(1, -1), &onehot], 1)
-                };
-                self.run(&input, train)
-            }
-            Conditioning::Projection { head, embed } => {
-                // φ(x) stays in the network's layout: the head convolves it in that layout
-                let h = self.module.forward_t(&self.enter(x), train);
-                let out = head.forward_t(&h, train).view([-1]);
-                let proj = (embed.index_select(0, y) * h.flatten(1, -1)).sum_dim_intlist(
-                    1,
-                    false,
-                    Kind::Float,
-                );
-                out + proj
-            }
-        }
-    }
-
-    /// Number of classes of a class-conditional network; 0 when unconditional.
-    pub fn classes(&self) -> i64 {
-        match &self.cond {
-            Conditioning::None | Conditioning::Image => 0,
-            Conditioning::Concat { classes, .. } => *classes,
-            Conditioning::Projection { embed, .. } => embed.size()[0],
-        }
-    }
-
-    /// Number of trainable scalars.
-    pub fn num_parameters(&self) -> i64 {
-        self.vs
-            .trainable_variables()
-            .iter()
-            .map(Tensor::numel)
-            .sum::<usize>() as i64
-    }
-}
+use crate::config::{Arch, ModelConfig};
+use anyhow::Result;
+use net::Conditioning;
+use tch::{nn, Device, Tensor};
 
 /// The two players.
 pub struct GanPair {
@@ -214,7 +56,6 @@ enum Role {
     Discriminator,
 }
 
-/// The registry: architecture name → constructor of each player.
 /// Builds one network. libtorch reports a failed allocation (a config asking for a model
 /// larger than memory) by a panic inside tch; it comes back here as an error naming the
 /// network and the size it asked for.
@@ -234,7 +75,7 @@ fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
 }
 
 /// Whether `model.memory_format` asks for channels-last on `device`. `auto` picks it where
-/// it was measured faster: DCGANs on CPU (README, "Training speed"). The U-Net and ResNet
+/// it was measured faster: DCGANs on CPU (docs/results/speed-cpu.md). The U-Net and ResNet
 /// translators measured no faster or slower, and CUDA has not been measured.
 pub fn channels_last(cfg: &ModelConfig, device: Device) -> bool {
     match cfg.memory_format.as_str() {
@@ -244,14 +85,12 @@ pub fn channels_last(cfg: &ModelConfig, device: Device) -> bool {
     }
 }
 
+/// The registry: each architecture's constructor of each player.
 fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
-    let arch = cfg.arch.as_str();
-    if !["dcgan", "mlp", "pix2pix", "cyclegan"].contains(&arch) {
-        bail!("config key `model.arch`: unknown architecture {arch:?}");
-    }
+    let arch = Arch::parse(&cfg.arch)?;
     let vs = nn::VarStore::new(device);
     let p = vs.root();
-    if arch == "pix2pix" {
+    if arch == Arch::Pix2Pix {
         let (module, cond) = match role {
             Role::Generator => (
                 nn::seq_t().add(unet::generator(&p, cfg)?),
@@ -262,15 +101,9 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
                 Conditioning::Image,
             ),
         };
-        return Ok(Net {
-            vs,
-            module,
-            cond,
-            bf16: false,
-            channels_last: false,
-        });
+        return Ok(Net::new(vs, module, cond));
     }
-    if arch == "cyclegan" {
+    if arch == Arch::CycleGan {
         let module = match role {
             Role::Generator => resnet::generator(&p, cfg)?,
             Role::Discriminator => unet::patch_discriminator(&p, cfg, cfg.channels)?,
@@ -286,7 +119,7 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
                 ..cfg.clone()
             };
             let g = match arch {
-                "dcgan" => dcgan::generator(&p, &wide)?,
+                Arch::Dcgan => dcgan::generator(&p, &wide)?,
                 _ => mlp::generator(&p, &wide),
             };
             let cond = if k > 0 {
@@ -301,7 +134,7 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
         }
         Role::Discriminator if k > 0 && cfg.conditioning == "projection" => {
             let (trunk, head, features) = match arch {
-                "dcgan" => dcgan::discriminator_parts(&p, cfg)?,
+                Arch::Dcgan => dcgan::discriminator_parts(&p, cfg)?,
                 _ => mlp::discriminator_parts(&p, cfg, 0),
             };
             // Glorot-uniform, as in the projection paper's code
@@ -318,7 +151,7 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
         }
         Role::Discriminator if k > 0 => {
             let d = match arch {
-                "dcgan" => dcgan::discriminator(
+                Arch::Dcgan => dcgan::discriminator(
                     &p,
                     &ModelConfig {
                         channels: cfg.channels + k,
@@ -327,7 +160,7 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
                 )?,
                 _ => mlp::discriminator(&p, cfg, k),
             };
-            let as_maps = arch == "dcgan";
+            let as_maps = arch == Arch::Dcgan;
             (
                 d,
                 Conditioning::Concat {
@@ -338,19 +171,13 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
         }
         Role::Discriminator => {
             let d = match arch {
-                "dcgan" => packed(cfg, |c| dcgan::discriminator(&p, c))?,
+                Arch::Dcgan => packed(cfg, |c| dcgan::discriminator(&p, c))?,
                 _ => packed(cfg, |c| Ok(mlp::discriminator(&p, c, 0)))?,
             };
             (d, Conditioning::None)
         }
     };
-    Ok(Net {
-        vs,
-        module,
-        cond,
-        bf16: false,
-        channels_last: false,
-    })
+    Ok(Net::new(vs, module, cond))
 }
 
 /// PacGAN: a discriminator built for `pack`·C input channels, behind a reshape that stacks
@@ -384,8 +211,7 @@ pub(crate) fn leaky(slope: f64) -> impl Fn(&Tensor) -> Tensor + Send {
 
 /// LeakyReLU that overwrites its input: for a layer right after a linear map, convolution
 /// or normalization, whose output nothing else reads and whose backward does not need it.
-/// It saves one activation-sized buffer and a memory pass per layer (README, "Training
-/// speed"). Out of place for a negative slope, which autograd cannot invert in place.
+/// It saves one activation-sized buffer and a memory pass per layer (docs/results/speed-cpu.md). Out of place for a negative slope, which autograd cannot invert in place.
 pub(crate) fn leaky_in_place(slope: f64) -> impl Fn(&Tensor) -> Tensor + Send {
     move |x| {
         if slope >= 0.0 {
@@ -399,6 +225,7 @@ pub(crate) fn leaky_in_place(slope: f64) -> impl Fn(&Tensor) -> Tensor + Send {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::nn::ModuleT;
     use tch::Kind;
 
     /// The in-place activation must match the out-of-place one in value, gradient and the

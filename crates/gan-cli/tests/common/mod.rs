@@ -44,3 +44,57 @@ pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
 pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
     json_lines(&run.join("metrics.jsonl"))
 }
+
+/// A small, fast MLP setup on real digits (milliseconds per iteration).
+pub const SMALL: &[&str] = &[
+    "--set",
+    "model.arch=mlp",
+    "--set",
+    "model.resolution=28",
+    "--set",
+    "model.g_hidden=[64]",
+    "--set",
+    "model.d_hidden=[64]",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "threads=1",
+    "--quiet",
+];
+
+pub fn train(out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["train", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+/// Every tensor of two checkpoints is bitwise equal.
+pub fn assert_same_checkpoint(a: &Path, b: &Path) {
+    let (a, b) = (
+        adversarial::checkpoint::load(a).unwrap(),
+        adversarial::checkpoint::load(b).unwrap(),
+    );
+    assert_eq!(a.meta.step, b.meta.step);
+    assert_eq!(a.meta.batcher, b.meta.batcher);
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    for (name, t) in &a.tensors {
+        assert!(t.equal(&b.tensors[name]), "tensor {name} differs");
+    }
+}
+
+/// Losses and D outputs of two metric logs, without wall-clock times.
+pub fn curves(run: &Path) -> Vec<(u64, f64, f64, f64, f64)> {
+    metrics(run)
+        .iter()
+        .map(|m| {
+            (
+                m["step"].as_u64().unwrap(),
+                m["d_loss"].as_f64().unwrap(),
+                m["g_loss"].as_f64().unwrap(),
+                m["d_real"].as_f64().unwrap(),
+                m["d_fake"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
