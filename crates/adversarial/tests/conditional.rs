@@ -65,7 +65,7 @@ fn every_conditioning_trains_with_both_model_families() {
                     "{arch} {name}"
                 );
                 assert_eq!(
-                    s.d_mismatched.is_some(),
+                    s.get("d_mismatched").is_some(),
                     cfg.loss.mismatched,
                     "{arch} {name}"
                 );
@@ -86,7 +86,7 @@ fn matching_aware_discriminator_rejects_wrong_labels() {
         let s = t.train_step().unwrap();
         if i >= 130 {
             right += s.d_real / 20.0;
-            wrong += s.d_mismatched.unwrap() / 20.0;
+            wrong += s.get("d_mismatched").unwrap() / 20.0;
         }
     }
     assert!(

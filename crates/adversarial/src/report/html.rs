@@ -4,6 +4,7 @@
 
 use super::health::{self, Alert};
 use super::run_data::{Curves, RunData};
+use crate::train::{StatKind, EXTRA_STATS};
 use anyhow::{Context, Result};
 use base64::Engine;
 use serde::Serialize;
@@ -55,6 +56,19 @@ struct Rule {
     fields: &'static [(&'static str, &'static str)],
     /// Only for losses whose D outputs are probabilities.
     probabilistic_only: bool,
+    /// The optional statistics of this kind (`train::EXTRA_STATS`) join the chart.
+    extras: Option<StatKind>,
+}
+
+impl Rule {
+    /// The chart's fields: its own, then the optional statistics of its kind.
+    fn fields_with_extras(&self) -> Vec<(&'static str, &'static str)> {
+        let extras = EXTRA_STATS
+            .iter()
+            .filter(|s| Some(s.kind) == self.extras)
+            .map(|s| (s.key, s.label));
+        self.fields.iter().copied().chain(extras).collect()
+    }
 }
 
 const RULES: &[Rule] = &[
@@ -64,17 +78,15 @@ const RULES: &[Rule] = &[
         y_label: "loss",
         fields: &[("d_loss", "D loss"), ("g_loss", "G loss")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "metrics.jsonl",
         title: "D(x) and D(G(z))",
         y_label: "mean probability",
-        fields: &[
-            ("d_real", "D(x)"),
-            ("d_fake", "D(G(z))"),
-            ("d_mismatched", "D(x, wrong y)"),
-        ],
+        fields: &[("d_real", "D(x)"), ("d_fake", "D(G(z))")],
         probabilistic_only: true,
+        extras: Some(StatKind::Probability),
     },
     Rule {
         file: "metrics.jsonl",
@@ -82,6 +94,7 @@ const RULES: &[Rule] = &[
         y_label: "mean output",
         fields: &[("out_real", "on real"), ("out_fake", "on generated")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "metrics.jsonl",
@@ -89,6 +102,7 @@ const RULES: &[Rule] = &[
         y_label: "value",
         fields: &[("value", "V(D, G) (minibatch)")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "metrics.jsonl",
@@ -96,13 +110,15 @@ const RULES: &[Rule] = &[
         y_label: "weighted penalty",
         fields: &[("penalty", "penalty")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "metrics.jsonl",
         title: "Reconstruction losses",
         y_label: "mean |error|",
-        fields: &[("l1", "L1"), ("cycle", "cycle"), ("identity", "identity")],
+        fields: &[],
         probabilistic_only: false,
+        extras: Some(StatKind::Reconstruction),
     },
     Rule {
         file: "modes.jsonl",
@@ -113,6 +129,7 @@ const RULES: &[Rule] = &[
             ("total_modes", "in the mixture"),
         ],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "modes.jsonl",
@@ -120,6 +137,7 @@ const RULES: &[Rule] = &[
         y_label: "fraction within 3σ of a mode",
         fields: &[("high_quality", "high quality")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "modes.jsonl",
@@ -127,6 +145,7 @@ const RULES: &[Rule] = &[
         y_label: "nats",
         fields: &[("kl_to_uniform", "KL")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "theory.jsonl",
@@ -137,6 +156,7 @@ const RULES: &[Rule] = &[
             ("v_of_d_star", "V(G, D*)"),
         ],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "theory.jsonl",
@@ -144,6 +164,7 @@ const RULES: &[Rule] = &[
         y_label: "nats",
         fields: &[("jsd", "JSD")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "eval.jsonl",
@@ -151,6 +172,7 @@ const RULES: &[Rule] = &[
         y_label: "FID",
         fields: &[("fid", "FID")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "eval.jsonl",
@@ -158,6 +180,7 @@ const RULES: &[Rule] = &[
         y_label: "KID",
         fields: &[("kid.mean", "KID")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "eval.jsonl",
@@ -165,6 +188,7 @@ const RULES: &[Rule] = &[
         y_label: "IS",
         fields: &[("inception_score.mean", "IS")],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "eval.jsonl",
@@ -177,6 +201,7 @@ const RULES: &[Rule] = &[
             ("density_coverage.coverage", "coverage"),
         ],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "eval.jsonl",
@@ -187,6 +212,7 @@ const RULES: &[Rule] = &[
             ("stacked_modes.covered", "modes"),
         ],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "text_eval.jsonl",
@@ -198,6 +224,7 @@ const RULES: &[Rule] = &[
             ("nll_test", "NLL of held-out data under G"),
         ],
         probabilistic_only: false,
+        extras: None,
     },
     Rule {
         file: "text_eval.jsonl",
@@ -209,6 +236,7 @@ const RULES: &[Rule] = &[
             ("bleu[2]", "BLEU-4"),
         ],
         probabilistic_only: false,
+        extras: None,
     },
 ];
 
@@ -245,15 +273,15 @@ pub fn charts(run: &RunData) -> Vec<Chart> {
     let mut out = Vec::new();
     let mut used: Vec<(&str, &str)> = Vec::new();
     for r in RULES {
-        used.extend(r.fields.iter().map(|(f, _)| (r.file, *f)));
+        let fields = r.fields_with_extras();
+        used.extend(fields.iter().map(|(f, _)| (r.file, *f)));
         if r.probabilistic_only && !probabilistic {
             continue;
         }
         let Some(c) = run.curves(r.file) else {
             continue;
         };
-        let series: Vec<Series> = r
-            .fields
+        let series: Vec<Series> = fields
             .iter()
             .filter_map(|(f, l)| series_of(c, f, l))
             .collect();

@@ -39,6 +39,7 @@ use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use session::Session;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -81,17 +82,9 @@ pub(crate) struct LogLine {
     /// Minibatch estimate of the objective D maximises: V(D, G) for the cross-entropy
     /// losses, the Wasserstein estimate for WGAN, the divergence bound for f-GAN (= −D loss).
     pub(crate) value: f64,
-    /// Conditional runs: mean D(x, wrong y) on mismatched real pairs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) d_mismatched: Option<f64>,
-    /// pix2pix: mean |G(A) − B|.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    l1: Option<f64>,
-    /// CycleGAN: cycle-consistency and identity losses (unweighted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) cycle: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) identity: Option<f64>,
+    /// The family's own statistics (`train::EXTRA_STATS`), by key.
+    #[serde(flatten)]
+    pub(crate) extra: BTreeMap<&'static str, f64>,
     pub(crate) time_s: f64,
 }
 
@@ -109,10 +102,7 @@ impl LogLine {
             out_fake: s.out_fake,
             penalty: s.penalty,
             value: -s.d_loss,
-            d_mismatched: s.d_mismatched,
-            l1: s.l1,
-            cycle: s.cycle,
-            identity: s.identity,
+            extra: s.extra.clone(),
             time_s,
         }
     }

@@ -170,15 +170,15 @@ impl<'a> Session<'a> {
                 }
             };
             let step = trainer.step;
-            recent.push_back(s);
-            if recent.len() > 100 {
-                recent.pop_front();
-            }
             let now = elapsed_before + start.elapsed().as_secs_f64();
             if step.is_multiple_of(t.log_every) || step == t.steps {
                 self.log_step(step, &s, now, probabilistic)?;
             }
             let msg = status(&s, probabilistic);
+            recent.push_back(s);
+            if recent.len() > 100 {
+                recent.pop_front();
+            }
             match &self.bar {
                 Some(b) => {
                     b.set_position(step);
@@ -351,21 +351,21 @@ impl<'a> Session<'a> {
     }
 }
 
-/// The progress line of one iteration.
+/// The progress line of one iteration: the losses, D's probabilities (or raw outputs when
+/// they are not probabilities), and the family's own statistics.
 fn status(s: &StepStats, probabilistic: bool) -> String {
+    let extras: String = s
+        .extras()
+        .map(|(stat, v)| format!("  {} {v:.3}", stat.label))
+        .collect();
     if probabilistic {
-        let wrong = s
-            .d_mismatched
-            .map_or(String::new(), |w| format!("  D(x, wrong y) {w:.2}"))
-            + &s.l1.map_or(String::new(), |v| format!("  L1 {v:.3}"));
         format!(
-            "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}{wrong}",
+            "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}{extras}",
             s.d_loss, s.g_loss, s.d_real, s.d_fake
         )
     } else {
-        let cyc = s.cycle.map_or(String::new(), |v| format!("  cycle {v:.3}"));
         format!(
-            "D {:.3}  G {:.3}  D out real {:.3} fake {:.3}{cyc}",
+            "D {:.3}  G {:.3}  D out real {:.3} fake {:.3}{extras}",
             s.d_loss, s.g_loss, s.out_real, s.out_fake
         )
     }

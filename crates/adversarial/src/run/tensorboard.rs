@@ -5,6 +5,7 @@ use super::LogLine;
 use crate::evaluate::EvalResult;
 use crate::metrics::modes::ModeStats;
 use crate::report::tensorboard::EventWriter;
+use crate::train::EXTRA_STATS;
 use anyhow::Result;
 use std::path::Path;
 
@@ -22,13 +23,11 @@ pub fn tb_scalars(tb: &mut EventWriter, l: &LogLine, probabilistic: bool) -> Res
         v.push(("D/real", l.d_real));
         v.push(("D/fake", l.d_fake));
     }
-    let opt = [
-        ("D/mismatched", l.d_mismatched),
-        ("loss/L1", l.l1),
-        ("loss/cycle", l.cycle),
-        ("loss/identity", l.identity),
-    ];
-    v.extend(opt.iter().filter_map(|(k, x)| x.map(|x| (*k, x))));
+    v.extend(
+        EXTRA_STATS
+            .iter()
+            .filter_map(|s| l.extra.get(s.key).map(|&x| (s.tensorboard, x))),
+    );
     tb.scalars(l.step, &v)?;
     tb.flush()
 }

@@ -86,17 +86,19 @@ impl Trainer {
         self.opt_d.step()?;
         c.opt_da.step()?;
         let mean = |t: &Tensor| t.detach().mean(Kind::Float).double_value(&[]);
-        let stats = StepStats {
+        let mut stats = StepStats {
             d_loss: mean(&(&d_b + &d_a)),
             g_loss: mean(&adv),
             d_real: mean(&real_b.sigmoid()),
             d_fake: mean(&fake_b_out.sigmoid()),
             out_real: mean(&real_b),
             out_fake: mean(&fake_b_out),
-            cycle: Some(mean(&cycle)),
-            identity: (lam_idt > 0.0).then(|| mean(&identity)),
             ..Default::default()
         };
+        stats.set("cycle", mean(&cycle));
+        if lam_idt > 0.0 {
+            stats.set("identity", mean(&identity));
+        }
         self.check_losses(&[
             ("D loss", stats.d_loss),
             ("G loss", stats.g_loss),

@@ -120,7 +120,7 @@ impl Trainer {
         }
         let mean = |t: &Tensor| t.mean(Kind::Float).double_value(&[]);
         let (ro, fo) = (real_out.detach(), fake_out.detach());
-        let stats = StepStats {
+        let mut stats = StepStats {
             d_loss: d_loss.double_value(&[]),
             g_loss: 0.0,
             d_real: mean(&ro.sigmoid()),
@@ -128,11 +128,11 @@ impl Trainer {
             out_real: mean(&ro),
             out_fake: mean(&fo),
             penalty: penalty.double_value(&[]),
-            d_mismatched: mismatched_out.map(|w| mean(&w.detach().sigmoid())),
-            l1: None,
-            cycle: None,
-            identity: None,
+            ..Default::default()
         };
+        if let Some(w) = mismatched_out {
+            stats.set("d_mismatched", mean(&w.detach().sigmoid()));
+        }
         Ok(((f, y_fake), stats))
     }
 

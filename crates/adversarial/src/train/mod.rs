@@ -14,7 +14,7 @@ mod stats;
 pub mod text;
 
 pub use cyclegan::CycleParts;
-pub use stats::StepStats;
+pub use stats::{ExtraStat, StatKind, StepStats, EXTRA_STATS};
 
 use crate::config::{Arch, Config};
 use crate::data::Source;

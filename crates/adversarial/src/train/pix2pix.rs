@@ -50,7 +50,7 @@ impl Trainer {
         self.d.vs.unfreeze();
         self.opt_g.step()?;
         stats.g_loss = adv.double_value(&[]);
-        stats.l1 = Some(l1.double_value(&[]));
+        stats.set("l1", l1.double_value(&[]));
         self.check_losses(&[("D loss", stats.d_loss), ("G loss", stats.g_loss)])?;
         self.update_ema();
         self.step += 1;

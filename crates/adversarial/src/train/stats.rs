@@ -3,9 +3,74 @@
 
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What kind of quantity an optional statistic is, which decides where the report charts
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKind {
+    /// A mean probability of D, charted beside D(x) and D(G(z)).
+    Probability,
+    /// A reconstruction loss (mean absolute error on images in [−1, 1]).
+    Reconstruction,
+}
+
+/// A statistic that only some GAN families measure, beside the losses and D's outputs that
+/// every step reports. The log, TensorBoard, the progress line, the run's summary and the
+/// report all read this table, so a new statistic is one row here plus the step that
+/// measures it ([`StepStats::set`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ExtraStat {
+    /// Key in `metrics.jsonl` and `summary.json`.
+    pub key: &'static str,
+    /// Its name on the progress line, in summaries and in report legends.
+    pub label: &'static str,
+    /// TensorBoard tag.
+    pub tensorboard: &'static str,
+    pub kind: StatKind,
+    /// What the end-of-run summary says after the value.
+    pub note: &'static str,
+}
+
+/// Every optional statistic, in the order they are shown.
+pub const EXTRA_STATS: &[ExtraStat] = &[
+    // class-conditional runs with mismatched negatives: mean D(x, wrong y) on real images
+    // given a wrong label (a matching-aware D pushes it towards 0)
+    ExtraStat {
+        key: "d_mismatched",
+        label: "D(x, wrong y)",
+        tensorboard: "D/mismatched",
+        kind: StatKind::Probability,
+        note: "on real images given a wrong label",
+    },
+    // pix2pix: mean |G(A) − B| on the minibatch, before G's update
+    ExtraStat {
+        key: "l1",
+        label: "L1",
+        tensorboard: "loss/L1",
+        kind: StatKind::Reconstruction,
+        note: "|G(A) − B| (images in [−1, 1])",
+    },
+    // CycleGAN: |F(G(a)) − a|₁ + |G(F(b)) − b|₁, unweighted
+    ExtraStat {
+        key: "cycle",
+        label: "cycle",
+        tensorboard: "loss/cycle",
+        kind: StatKind::Reconstruction,
+        note: "(unweighted L1, images in [−1, 1])",
+    },
+    // CycleGAN: |G(b) − b|₁ + |F(a) − a|₁, unweighted
+    ExtraStat {
+        key: "identity",
+        label: "identity",
+        tensorboard: "loss/identity",
+        kind: StatKind::Reconstruction,
+        note: "(unweighted L1, images in [−1, 1])",
+    },
+];
 
 /// What one iteration measured (from its last D step and its G step).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StepStats {
     pub d_loss: f64,
     pub g_loss: f64,
@@ -18,54 +83,55 @@ pub struct StepStats {
     pub out_fake: f64,
     /// Weighted sum of D's penalties (gradient penalty, R1) added to its loss.
     pub penalty: f64,
-    /// Class-conditional runs with mismatched negatives: mean D(x, wrong y) on real images
-    /// given a wrong label (a matching-aware D pushes it towards 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub d_mismatched: Option<f64>,
-    /// pix2pix: mean |G(A) − B| on the minibatch (images in [-1, 1]), before G's update.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub l1: Option<f64>,
-    /// CycleGAN: the cycle-consistency loss |F(G(a)) − a|₁ + |G(F(b)) − b|₁ (unweighted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cycle: Option<f64>,
-    /// CycleGAN: the identity loss |G(b) − b|₁ + |F(a) − a|₁ (unweighted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<f64>,
+    /// The statistics of [`EXTRA_STATS`] this family measured, by key.
+    #[serde(flatten)]
+    pub extra: BTreeMap<&'static str, f64>,
 }
 
 impl StepStats {
+    /// Records the optional statistic `key` (one of [`EXTRA_STATS`]).
+    pub fn set(&mut self, key: &'static str, value: f64) {
+        debug_assert!(
+            EXTRA_STATS.iter().any(|s| s.key == key),
+            "{key} is not in EXTRA_STATS"
+        );
+        self.extra.insert(key, value);
+    }
+
+    /// The optional statistic `key`, when this iteration measured it.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.extra.get(key).copied()
+    }
+
+    /// The optional statistics measured, in the table's order, with their descriptions.
+    pub fn extras(&self) -> impl Iterator<Item = (&'static ExtraStat, f64)> + '_ {
+        EXTRA_STATS
+            .iter()
+            .filter_map(|s| self.get(s.key).map(|v| (s, v)))
+    }
+
     /// Replaces the image-GAN step's measurements by their means over the processes of a
     /// data-parallel run: with equal shares, the means over the global batch.
     pub(super) fn average_over(&mut self, comm: &crate::distributed::Comm) -> Result<()> {
-        let mut v = [
-            self.d_loss,
-            self.g_loss,
-            self.d_real,
-            self.d_fake,
-            self.out_real,
-            self.out_fake,
-            self.penalty,
-            self.d_mismatched.unwrap_or(0.0),
+        let core = [
+            &mut self.d_loss,
+            &mut self.g_loss,
+            &mut self.d_real,
+            &mut self.d_fake,
+            &mut self.out_real,
+            &mut self.out_fake,
+            &mut self.penalty,
         ];
+        let mut v: Vec<f64> = core.iter().map(|x| **x).collect();
+        v.extend(self.extra.values());
         comm.sum_f64(&mut v)?;
         let n = comm.size() as f64;
-        let [d_loss, g_loss, d_real, d_fake, out_real, out_fake, penalty, mis] = v.map(|x| x / n);
-        *self = StepStats {
-            d_loss,
-            g_loss,
-            d_real,
-            d_fake,
-            out_real,
-            out_fake,
-            penalty,
-            d_mismatched: self.d_mismatched.map(|_| mis),
-            ..*self
-        };
+        for (slot, sum) in core.into_iter().chain(self.extra.values_mut()).zip(v) {
+            *slot = sum / n;
+        }
         Ok(())
     }
-}
 
-impl StepStats {
     /// The mean of each measurement over `window` (the summary's last 100 iterations); an
     /// optional one is present when the newest iteration measured it.
     pub fn mean_of<'a>(window: impl ExactSizeIterator<Item = &'a StepStats>) -> StepStats {
@@ -78,12 +144,42 @@ impl StepStats {
             out_real: a.out_real + s.out_real / n,
             out_fake: a.out_fake + s.out_fake / n,
             penalty: a.penalty + s.penalty / n,
-            d_mismatched: s
-                .d_mismatched
-                .map(|w| a.d_mismatched.unwrap_or(0.0) + w / n),
-            l1: s.l1.map(|v| a.l1.unwrap_or(0.0) + v / n),
-            cycle: s.cycle.map(|v| a.cycle.unwrap_or(0.0) + v / n),
-            identity: s.identity.map(|v| a.identity.unwrap_or(0.0) + v / n),
+            extra: s
+                .extra
+                .iter()
+                .map(|(&k, &v)| (k, a.get(k).unwrap_or(0.0) + v / n))
+                .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn means_follow_the_newest_iterations_statistics() {
+        let mut a = StepStats {
+            d_loss: 1.0,
+            ..Default::default()
+        };
+        a.set("l1", 0.5);
+        let mut b = StepStats {
+            d_loss: 3.0,
+            ..Default::default()
+        };
+        b.set("l1", 1.5);
+        b.set("cycle", 2.0);
+        let m = StepStats::mean_of([a, b].iter());
+        assert_eq!(m.d_loss, 2.0);
+        assert_eq!(m.get("l1"), Some(1.0));
+        // measured only by the newest: its share of the window
+        assert_eq!(m.get("cycle"), Some(1.0));
+        let keys: Vec<&str> = m.extras().map(|(s, _)| s.key).collect();
+        assert_eq!(keys, ["l1", "cycle"]);
+        // flattened into the log line's object, beside the core fields
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["l1"], 1.0);
+        assert!(json.get("d_mismatched").is_none());
     }
 }

@@ -98,17 +98,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 summary.session_s
             );
         }
-        if let Some(w) = s.d_mismatched {
-            println!("D(x, wrong y) {w:.3} on real images given a wrong label");
-        }
-        if let Some(v) = s.l1 {
-            println!("L1 |G(A) − B| {v:.4} (images in [−1, 1])");
-        }
-        if let Some(v) = s.cycle {
-            let idt = s
-                .identity
-                .map_or(String::new(), |i| format!("  identity {i:.4}"));
-            println!("cycle {v:.4}{idt} (unweighted L1, images in [−1, 1])");
+        for (stat, v) in s.extras() {
+            println!("{} {v:.4} {}", stat.label, stat.note);
         }
         if let Some(m) = &summary.modes {
             println!(
