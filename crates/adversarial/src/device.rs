@@ -38,7 +38,7 @@ pub fn check_device(device: Device) -> Result<()> {
         load_cuda_library();
         let n = tch::Cuda::device_count() as usize;
         if n == 0 {
-            bail!("device cuda:{i} requested but libtorch sees no CUDA GPU on this machine");
+            bail!("device cuda:{i} requested but libtorch sees no CUDA GPU on this machine: use --device cpu (or set device = \"cpu\")");
         }
         if i >= n {
             bail!("device cuda:{i} requested but only {n} CUDA GPU(s) are visible");

@@ -14,7 +14,8 @@
 //! - [`models`]: generator/discriminator pairs by architecture; layers, spectral norm
 //! - [`losses`], [`regularizers`]: the adversarial objectives; gradient penalty, R1, clipping
 //! - [`checkpoint`]: safetensors checkpoints with their metadata
-//! - [`sampling`]: noise, labels, fixed grids, interpolation, loading a trained generator
+//! - [`sampling`]: noise, labels, fixed grids, interpolation, loading a trained generator;
+//!   [`pretrained`]: the generators shipped in `data/pretrained/`
 //! - [`metrics`]: pure measurements (FID, KID, PRDC, IS, classes, modes, Parzen, BLEU, …)
 //!   and the registry of feature extractors and classifiers
 //! - [`train`]: the `Trainer` and one training step per GAN family; the text trainer
@@ -44,6 +45,7 @@ pub mod regularizers;
 
 pub mod checkpoint;
 pub mod metrics;
+pub mod pretrained;
 pub mod sampling;
 pub mod train;
 

@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["models"],
     &["losses", "regularizers"],
     &["checkpoint"],
-    &["sampling"],
+    &["sampling", "pretrained"],
     &["metrics"],
     &["train"],
     &["report"],

@@ -4,6 +4,7 @@
 
 mod cmd;
 
+use adversarial::util::text::closest;
 use adversarial::{device, Config};
 use clap::{Parser, Subcommand};
 
@@ -63,7 +64,7 @@ enum Cmd {
 
 fn main() {
     device::keep_freed_memory();
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| exit_on(e));
     let command = cli
         .command
         .unwrap_or(Cmd::Train(cmd::train::TrainArgs::default()));
@@ -88,4 +89,42 @@ fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Help and version go out as clap writes them; a usage error becomes one line naming what
+/// was wrong and what to do.
+fn exit_on(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let message = match (e.kind(), text(ContextKind::InvalidSubcommand)) {
+        (ErrorKind::InvalidSubcommand, Some(verb)) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let verbs: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+            let hint = closest(&verb, &verbs)
+                .map(String::from)
+                .or_else(|| text(ContextKind::SuggestedSubcommand))
+                .map_or(String::new(), |s| format!("did you mean `{s}`? "));
+            format!("unknown command `{verb}`: {hint}(`gan --help` lists the commands)")
+        }
+        _ => {
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let first = first.trim_start_matches("error: ");
+            format!("{first} (`gan COMMAND --help` lists the options)")
+        }
+    };
+    eprintln!("error: {message}");
+    std::process::exit(2);
 }

@@ -2,6 +2,7 @@
 //! it `extends`), then with `key=value` overrides. Unknown keys and values of the wrong TOML
 //! type are errors that name the key.
 
+use crate::util::text::closest;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -83,8 +84,16 @@ pub(super) fn merge(base: &mut toml::Value, new: toml::Value, prefix: &str) -> R
                     Some(slot) => merge(slot, v, &path)?,
                     None => {
                         let known: Vec<&str> = b.keys().map(String::as_str).collect();
+                        let hint = closest(&k, &known).map_or(String::new(), |c| {
+                            let full = if prefix.is_empty() {
+                                c.to_string()
+                            } else {
+                                format!("{prefix}.{c}")
+                            };
+                            format!("did you mean `{full}`? ")
+                        });
                         bail!(
-                            "unknown config key `{path}` (known here: {})",
+                            "unknown config key `{path}` ({hint}known here: {})",
                             known.join(", ")
                         )
                     }

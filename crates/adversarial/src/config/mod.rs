@@ -45,6 +45,9 @@ pub struct Config {
 pub struct EvalConfig {
     /// Evaluate every this many iterations (0 = never) and at the end of the run.
     pub every: u64,
+    /// Evaluate once at the end of the run even when `every` is 0, and print the result.
+    #[serde(rename = "final")]
+    pub at_end: bool,
     /// Generated samples per evaluation.
     pub n: i64,
     /// Any of `fid`, `kid`, `prdc` (Inception features), `is`, `classes` (the shipped
@@ -53,6 +56,10 @@ pub struct EvalConfig {
     /// The real set, as `gan eval` takes it (e.g. `fashion-mnist:test`); empty = `n` images
     /// of the training data in a fixed shuffled order.
     pub reference: String,
+    /// The feature space of fid, kid and prdc: `inception-v3-fid` (the standard one, about
+    /// 8 images/s on 2 CPU cores) or a shipped classifier's (`mnist-cnn`, `fashion-cnn`:
+    /// thousands of images/s, comparable between runs on that data only).
+    pub features: String,
     /// Toy mode statistics from discriminator rejection sampling (Azadi et al. 2019)
     /// instead of G's raw samples. With the training D it needs a cross-entropy loss and no
     /// packing; with `drs_refit_steps` > 0 any loss and packing work.
@@ -71,9 +78,11 @@ impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
             every: 0,
+            at_end: false,
             n: 1000,
             metrics: vec!["fid".into()],
             reference: String::new(),
+            features: "inception-v3-fid".into(),
             drs: false,
             drs_percentile: 0.8,
             drs_refit_steps: 0,
@@ -87,13 +96,18 @@ impl Default for EvalConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
     /// `mnist5k` (embedded), `fashion-mnist`, `mnist` (IDX files in `path`), `idx` (one IDX
-    /// image file in `path`), `folder` (PNG/JPEG images under `path`) or `toy` (the
-    /// distribution named by `toy`). Paired, for translation: `emoji` (Google ↔ Twitter
+    /// image file in `path`), `folder` (PNG/JPEG images under `path`), `toy` (the
+    /// distribution named by `toy`) or `points` (a CSV file of points in `path`, one per line,
+    /// any dimension). Paired, for translation: `emoji` (Google ↔ Twitter
     /// emoji by code point, fetched by scripts/setup-emoji.sh) or `paired-folder` (`path`
     /// holding A/ and B/ with the same file names).
     pub source: String,
-    /// For `source = "toy"`: `ring8`, `grid25`, `gauss1d` or `bimodal1d`.
+    /// For `source = "toy"`: `ring8`, `grid25`, `gauss1d`, `bimodal1d`; `ring:K:R[:σ]` (K
+    /// Gaussians on a circle of radius R) or `grid:K:S[:σ]` (a K×K grid, spacing S); the
+    /// shapes `spiral`, `swiss-roll`, `two-moons`; or `mixture`, the `[data.mixture]` table.
     pub toy: String,
+    /// Your own Gaussian mixture, used with `toy = "mixture"`.
+    pub mixture: MixtureConfig,
     /// File or folder for sources that read from disk; empty uses the source's standard place.
     pub path: String,
     /// `train` or `test`, for sources that have both splits.
@@ -109,6 +123,28 @@ pub struct DataConfig {
     /// Image folders only: decode each batch from disk instead of holding the decoded
     /// folder in memory (for folders larger than RAM; slower per step).
     pub stream: bool,
+}
+
+/// A Gaussian mixture defined in a config (`[data.mixture]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MixtureConfig {
+    /// Component means, e.g. `[[0.0, 0.0], [3.0, 0.0]]`: one list of coordinates each.
+    pub centers: Vec<Vec<f64>>,
+    /// The standard deviation of every component.
+    pub sigma: f64,
+    /// Relative component weights, one per centre; empty for equal weights.
+    pub weights: Vec<f64>,
+}
+
+impl Default for MixtureConfig {
+    fn default() -> Self {
+        MixtureConfig {
+            centers: Vec::new(),
+            sigma: 0.1,
+            weights: Vec::new(),
+        }
+    }
 }
 
 /// Which generator/discriminator pair to build (see `models::build`).
@@ -282,6 +318,7 @@ impl Default for DataConfig {
         DataConfig {
             source: "mnist5k".into(),
             toy: "ring8".into(),
+            mixture: MixtureConfig::default(),
             path: String::new(),
             split: "train".into(),
             direction: "a2b".into(),

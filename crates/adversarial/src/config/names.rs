@@ -2,7 +2,7 @@
 //! is checked here once, when the config is validated; the rest of the crate matches on
 //! the enums. Adding a loss or an architecture starts with a line here.
 
-use super::{LossConfig, ModelConfig};
+use super::{DataConfig, LossConfig, ModelConfig};
 use anyhow::{bail, Result};
 
 /// Accepted values of `loss.name`.
@@ -137,6 +137,7 @@ pub const DATA_SOURCES: &[&str] = &[
     "idx",
     "folder",
     "toy",
+    "points",
     "emoji",
     "paired-folder",
 ];
@@ -152,15 +153,45 @@ pub const TOYS: &[(&str, usize)] = &[
     ("bimodal1d", 1),
 ];
 
-/// The dimension of the toy distribution `name`.
-pub fn toy_dim(name: &str) -> Result<usize> {
-    match TOYS.iter().find(|(n, _)| *n == name) {
-        Some((_, dim)) => Ok(*dim),
-        None => {
-            bail!("unknown toy distribution {name:?}: expected ring8, grid25, gauss1d or bimodal1d")
-        }
-    }
+/// The 2-D shapes `data.toy` may name (no modes to count).
+pub const SHAPES: &[&str] = &["spiral", "swiss-roll", "two-moons"];
+
+/// Sources of low-dimensional points rather than images: trained with MLPs, measured by
+/// mode coverage where there are modes.
+pub fn is_toy_source(source: &str) -> bool {
+    source == "toy" || source == "points"
 }
+
+/// The dimension of the toy data a config names, when the config alone tells it (points
+/// from a file tell theirs when read).
+pub fn toy_dim(d: &DataConfig) -> Result<Option<usize>> {
+    if d.source == "points" {
+        if d.path.is_empty() {
+            bail!("config key `data.path`: data.source = \"points\" needs a CSV file of points, one per line");
+        }
+        return Ok(None);
+    }
+    let name = d.toy.as_str();
+    if let Some((_, dim)) = TOYS.iter().find(|(n, _)| *n == name) {
+        return Ok(Some(*dim));
+    }
+    if SHAPES.contains(&name) || name.starts_with("ring:") || name.starts_with("grid:") {
+        return Ok(Some(2));
+    }
+    if name == "mixture" {
+        return match d.mixture.centers.first() {
+            Some(c) => Ok(Some(c.len())),
+            None => bail!("config key `data.mixture.centers`: data.toy = \"mixture\" needs the mixture's centres, e.g. centers = [[0.0, 0.0], [3.0, 0.0]]"),
+        };
+    }
+    bail!(
+        "config key `data.toy`: unknown toy distribution {name:?}: expected ring8, grid25, gauss1d, bimodal1d, ring:K:R, grid:K:S, {}, or mixture (with [data.mixture])",
+        SHAPES.join(", ")
+    )
+}
+
+/// Feature extractors by name (`eval.features`); `metrics::registry` builds them.
+pub const EXTRACTORS: &[&str] = &["inception-v3-fid", "mnist-cnn", "fashion-cnn"];
 
 /// Accepted values of `eval.metrics` during training.
 pub const TRAINING_METRICS: &[&str] = &["fid", "kid", "prdc", "is", "classes"];

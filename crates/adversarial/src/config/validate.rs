@@ -45,8 +45,6 @@ impl Config {
                 bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
             }
         }
-        let toys: Vec<&str> = names::TOYS.iter().map(|(n, _)| *n).collect();
-        one_of("data.toy", &self.data.toy, &toys)?;
         one_of("model.g_output", &m.g_output, &["tanh", "linear"])?;
         one_of("data.split", &self.data.split, &["train", "test"])?;
         if self.data.stacked > 0 && m.channels != 3 {
@@ -120,9 +118,11 @@ impl Config {
                 m.resolution
             );
         }
-        if self.data.source == "toy" {
-            let dim = names::toy_dim(&self.data.toy)? as i64;
-            if m.arch != "mlp" || m.resolution != 1 || m.channels != dim {
+        if names::is_toy_source(&self.data.source) {
+            let dim = names::toy_dim(&self.data)?;
+            let wrong_dim = dim.is_some_and(|d| m.channels != d as i64);
+            if m.arch != "mlp" || m.resolution != 1 || wrong_dim {
+                let dim = dim.map_or("D".to_string(), |d| d.to_string());
                 bail!(
                     "config keys `model.*`: toy data {} is {dim}-dimensional; it needs model.arch = \"mlp\", \
                      model.resolution = 1 and model.channels = {dim}",
@@ -160,7 +160,7 @@ impl Config {
             );
         }
         if m.classes > 0 {
-            if self.data.source == "toy" {
+            if names::is_toy_source(&self.data.source) {
                 bail!("config key `model.classes`: toy data has no labels; set model.classes = 0");
             }
             if m.pack > 1 {
@@ -202,7 +202,7 @@ impl Config {
         crate::device::parse_device(&self.device).context("config key `device`")?;
         let e = &self.eval;
         if e.drs {
-            if self.data.source != "toy" {
+            if !names::is_toy_source(&self.data.source) {
                 bail!("config key `eval.drs`: rejection sampling is for toy runs (data.source = \"toy\"), whose mode statistics it feeds");
             }
             let loss = names::GanLoss::from_config(&self.loss)?;
@@ -212,10 +212,12 @@ impl Config {
         } else if e.drs_refit_steps > 0 {
             bail!("config key `eval.drs_refit_steps`: it trains a D for rejection sampling, which is off; set eval.drs = true or remove the key");
         }
-        if e.every > 0 {
-            if self.data.source == "toy" {
-                bail!("config key `eval.every`: toy data is measured by its mode coverage, not by image metrics; set eval.every = 0");
+        if e.every > 0 || e.at_end {
+            if names::is_toy_source(&self.data.source) {
+                let key = if e.every > 0 { "every" } else { "final" };
+                bail!("config key `eval.{key}`: toy data is measured by its mode coverage, not by image metrics; set eval.every = 0 and eval.final = false");
             }
+            one_of("eval.features", &e.features, names::EXTRACTORS)?;
             positive("eval.n", e.n as f64)?;
             for m in &e.metrics {
                 one_of("eval.metrics", m, names::TRAINING_METRICS)?;

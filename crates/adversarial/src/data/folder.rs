@@ -63,7 +63,10 @@ fn index_folder_with_classes(
     }
     let mut files = list_images(root)?;
     if files.is_empty() {
-        bail!("no PNG or JPEG images found under {}", root.display());
+        bail!(
+            "no PNG or JPEG images found under {}: point --data (data.path) at a folder of .png/.jpg files (one subfolder per class for labels)",
+            root.display()
+        );
     }
     if limit > 0 {
         files.truncate(limit);

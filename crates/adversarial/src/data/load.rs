@@ -1,11 +1,13 @@
 //! From a config to data: which files a source names, how they are read, and how they
 //! become a [`Source`] for training or a [`Dataset`] for evaluation.
 
+use super::shapes::ToyData;
 use super::source::unpaired_seed;
 use super::{
-    conform, folder, idx, paired, toy, Batcher, BatcherState, Dataset, PrefetchPlan, Source,
+    conform, folder, idx, paired, Batcher, BatcherState, Dataset, PrefetchPlan, Source,
     FASHION_MNIST_DIR,
 };
+use crate::config::names::is_toy_source;
 use crate::config::{Config, DataConfig};
 use crate::rng;
 use anyhow::{bail, Context, Result};
@@ -14,12 +16,21 @@ use tch::{Kind, Tensor};
 
 /// Opens the real data a config asks for: a dataset, or a toy distribution.
 pub fn open(cfg: &Config) -> Result<Source> {
-    if cfg.data.source == "toy" {
-        let mixture = toy::GaussianMixture::named(&cfg.data.toy)?;
-        return Ok(Source::Toy {
-            name: cfg.data.toy.clone(),
-            mixture,
-        });
+    if is_toy_source(&cfg.data.source) {
+        let data = ToyData::from_config(&cfg.data)?;
+        let (dim, channels) = (data.dim() as i64, cfg.model.channels);
+        if dim != channels {
+            bail!(
+                "config key `model.channels`: {} holds {dim}-dimensional points; set model.channels = {dim}",
+                cfg.data.path
+            );
+        }
+        let name = if cfg.data.source == "points" {
+            cfg.data.path.clone()
+        } else {
+            cfg.data.toy.clone()
+        };
+        return Ok(Source::Toy { name, data });
     }
     if let Some(pairs) = paired_dirs(cfg)? {
         let (a, b, grouping) = pairs;

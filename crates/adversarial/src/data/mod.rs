@@ -8,6 +8,7 @@ pub mod folder;
 pub mod idx;
 mod load;
 pub mod paired;
+pub mod shapes;
 mod source;
 pub mod text;
 pub mod toy;

@@ -1,6 +1,7 @@
 //! Where a trainer's real samples come from: a shuffled in-memory dataset, a streamed image
 //! folder (decoded ahead in the background), a toy mixture, or two paired image domains.
 
+use super::shapes::ToyData;
 use super::{folder, paired, to_unit_range, toy, Batcher, BatcherState, Dataset};
 use crate::config::Config;
 use crate::rng;
@@ -19,10 +20,7 @@ pub enum Source {
     },
     /// Fresh draws from a known distribution at every step (the toy benchmarks); the draws
     /// follow libtorch's generator, which the trainer reseeds every step.
-    Toy {
-        name: String,
-        mixture: toy::GaussianMixture,
-    },
+    Toy { name: String, data: ToyData },
     /// An image folder decoded batch by batch from disk (`data.stream = true`): memory holds
     /// one batch, whatever the folder's size. Same order and pixels as the in-memory set.
     Stream {
@@ -75,11 +73,7 @@ impl Source {
         match self {
             Source::Images { dataset, .. } => dataset.name.clone(),
             Source::Stream { name, .. } => name.clone(),
-            Source::Toy { name, mixture } => format!(
-                "{name} ({} Gaussians, σ {})",
-                mixture.centers.len(),
-                mixture.sigma
-            ),
+            Source::Toy { name, data } => data.describe(name),
             Source::Paired { train, test, .. } => {
                 format!("{}; {} held-out pairs", train.name, test.len())
             }
@@ -132,10 +126,15 @@ impl Source {
         }
     }
 
-    /// The toy distribution, when the data is one.
+    /// The toy distribution, when the data is a Gaussian mixture (whose modes are counted).
     pub fn mixture(&self) -> Option<&toy::GaussianMixture> {
+        self.toy().and_then(ToyData::mixture)
+    }
+
+    /// The toy data, when the data is toy data.
+    pub fn toy(&self) -> Option<&ToyData> {
         match self {
-            Source::Toy { mixture, .. } => Some(mixture),
+            Source::Toy { data, .. } => Some(data),
             _ => None,
         }
     }
@@ -225,10 +224,8 @@ impl Source {
                 // CPU step took 1.5–41 ms a batch)
                 (to_unit_range(&x.to_device(device)), y)
             }
-            Source::Toy { mixture, .. } => {
-                let x = mixture
-                    .sample(m, device)
-                    .view([m, mixture.dim() as i64, 1, 1]);
+            Source::Toy { data, .. } => {
+                let x = data.sample(m, device).view([m, data.dim() as i64, 1, 1]);
                 (x, None)
             }
             Source::Paired { .. } => {

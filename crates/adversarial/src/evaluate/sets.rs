@@ -33,11 +33,13 @@ pub enum ImageSet {
 }
 
 impl ImageSet {
-    /// Parses a command-line spec: a checkpoint or run directory, or
+    /// Parses a command-line spec: a checkpoint or run directory (`pretrained:NAME` for a
+    /// shipped generator), or
     /// `DATASET[:SPLIT[:START:END[:shuffled]]]` with DATASET one of mnist5k, mnist,
     /// fashion-mnist, or `folder=PATH` / `idx=PATH`.
     pub fn parse(spec: &str, n: i64, seed: u64, ema: bool) -> Result<ImageSet> {
-        let p = Path::new(spec);
+        let resolved = crate::pretrained::resolve_spec(spec)?;
+        let p = Path::new(&resolved);
         if p.is_file() || p.join("checkpoint.safetensors").is_file() {
             return Ok(ImageSet::Generator {
                 checkpoint: p.to_path_buf(),
@@ -130,7 +132,7 @@ impl ImageSet {
                 ema,
             } => {
                 let (cfg, g) = crate::sampling::load_generator(checkpoint, *ema, device)?;
-                if cfg.data.source == "toy" {
+                if crate::config::names::is_toy_source(&cfg.data.source) {
                     bail!(
                         "{}: FID needs an image model, not toy data",
                         checkpoint.display()

@@ -14,15 +14,18 @@ pub struct ModeStats {
     pub modes_covered: usize,
     /// Fraction of samples within 3σ of their nearest mode.
     pub high_quality: f64,
-    /// KL(histogram of high-quality samples over modes ‖ uniform); ln M when no sample is
-    /// of high quality (the value of a single captured mode).
+    /// KL(histogram of high-quality samples over modes ‖ uniform), or ‖ the mixture's weights
+    /// when they are not equal; ln M when no sample is of high quality (the value of a single
+    /// captured mode).
     pub kl_to_uniform: f64,
     /// High-quality samples per mode.
     pub counts: Vec<usize>,
 }
 
-/// Assigns each sample (N×d) to its nearest mode (M×d) and counts those within 3σ.
-pub fn mode_stats(samples: &Tensor, centers: &Tensor, sigma: f64) -> ModeStats {
+/// Assigns each sample (N×d) to its nearest mode (M×d) and counts those within 3σ. The KL
+/// compares the counts with `weights` (one per mode, summing to 1), or with the uniform
+/// distribution when `weights` is empty.
+pub fn mode_stats(samples: &Tensor, centers: &Tensor, sigma: f64, weights: &[f64]) -> ModeStats {
     let x = samples.to_kind(Kind::Double).to_device(tch::Device::Cpu);
     let c = centers.to_kind(Kind::Double);
     let m = c.size()[0] as usize;
@@ -41,6 +44,16 @@ pub fn mode_stats(samples: &Tensor, centers: &Tensor, sigma: f64) -> ModeStats {
     let n = samples.size()[0].max(1) as f64;
     let kl = if n_hq == 0 {
         (m as f64).ln()
+    } else if !weights.is_empty() {
+        counts
+            .iter()
+            .zip(weights)
+            .filter(|(&k, _)| k > 0)
+            .map(|(&k, w)| {
+                let p = k as f64 / n_hq as f64;
+                p * (p / w).ln()
+            })
+            .sum()
     } else {
         counts
             .iter()
@@ -74,7 +87,7 @@ mod tests {
         let centers = t(&[[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]]);
         // σ = 0.1: within 0.3 counts. Two at mode 0, one at mode 1, one far off.
         let samples = t(&[[0.05, 0.0], [0.0, -0.29], [2.2, 0.1], [1.0, 1.0]]);
-        let s = mode_stats(&samples, &centers, 0.1);
+        let s = mode_stats(&samples, &centers, 0.1, &[]);
         assert_eq!(s.counts, vec![2, 1, 0, 0]);
         assert_eq!(s.modes_covered, 2);
         assert!((s.high_quality - 0.75).abs() < 1e-12);
@@ -93,13 +106,28 @@ mod tests {
                 &g.sample(20000, tch::Device::Cpu),
                 &g.centers_tensor(),
                 g.sigma,
+                &g.weights,
             );
             assert_eq!(s.modes_covered, s.total_modes, "{name}");
             assert!(s.high_quality > 0.98, "{name}: {}", s.high_quality); // 2-D: P(r ≤ 3σ) = 1 − e^{−4.5} ≈ 0.989
             assert!(s.kl_to_uniform < 0.01, "{name}: {}", s.kl_to_uniform);
         }
-        let none = mode_stats(&t(&[[9.0, 9.0]]), &t(&[[0.0, 0.0], [1.0, 1.0]]), 0.1);
+        let none = mode_stats(&t(&[[9.0, 9.0]]), &t(&[[0.0, 0.0], [1.0, 1.0]]), 0.1, &[]);
         assert_eq!((none.modes_covered, none.high_quality), (0, 0.0));
         assert!((none.kl_to_uniform - 2f64.ln()).abs() < 1e-12);
+    }
+
+    /// With unequal weights the KL compares the counts with the weights: counts in their
+    /// proportion give 0, equal counts give KL(uniform ‖ weights).
+    #[test]
+    fn weighted_mixtures_are_compared_with_their_weights() {
+        let centers = t(&[[0.0, 0.0], [5.0, 0.0]]);
+        let mut rows = vec![[0.0, 0.0]; 3];
+        rows.push([5.0, 0.0]);
+        let s = mode_stats(&t(&rows), &centers, 0.1, &[0.75, 0.25]);
+        assert!(s.kl_to_uniform.abs() < 1e-12, "{s:?}");
+        let s = mode_stats(&t(&[[0.0, 0.0], [5.0, 0.0]]), &centers, 0.1, &[0.75, 0.25]);
+        let want = 0.5 * (0.5f64 / 0.75).ln() + 0.5 * (0.5f64 / 0.25).ln();
+        assert!((s.kl_to_uniform - want).abs() < 1e-12);
     }
 }

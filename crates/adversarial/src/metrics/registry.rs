@@ -9,7 +9,7 @@ use std::path::Path;
 use tch::Device;
 
 /// Names accepted by [`extractor`].
-pub const EXTRACTORS: &[&str] = &["inception-v3-fid", "mnist-cnn", "fashion-cnn"];
+pub use crate::config::names::EXTRACTORS;
 
 /// A feature extractor by name, on `device`.
 pub fn extractor(name: &str, device: Device) -> Result<Box<dyn FeatureExtractor>> {

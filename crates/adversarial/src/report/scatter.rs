@@ -30,6 +30,14 @@ pub fn save_mixture_scatter(
     )
 }
 
+/// Samples of a 2-D toy generator over samples of the data itself (shapes and points from
+/// a file, which have no modes): the data as red crosses, on a square just wider than both.
+pub fn save_data_scatter(points: &Tensor, data: &Tensor, title: &str, path: &Path) -> Result<()> {
+    let points = points.flatten(1, -1);
+    let reach = data.abs().max().double_value(&[]).max(1e-6);
+    save_scatter(&points, data, reach * 1.2, title, path)
+}
+
 /// Draws `points` (N×2) as blue dots and `centers` (M×2) as red crosses on the square
 /// [−extent, extent]², with grey axes through the origin and `title` at the top.
 pub fn save_scatter(

@@ -1,4 +1,4 @@
-//! Evaluation during training (`eval.every`): the run's latest checkpoint against the
+//! Evaluation during training (`eval.every`, `eval.final`): the run's latest checkpoint against the
 //! reference set, appended to `eval.jsonl`.
 
 use super::Progress;
@@ -31,7 +31,7 @@ impl<'a> Evaluator<'a> {
         let e = &self.cfg.eval;
         let device = crate::device::parse_device(&self.cfg.device)?;
         if self.extractor.is_none() && evaluate::wants_any(&e.metrics, evaluate::FEATURE_METRICS) {
-            self.extractor = Some(registry::extractor("inception-v3-fid", device)?);
+            self.extractor = Some(registry::extractor(&e.features, device)?);
         }
         let d = &self.cfg.data;
         let reference = if e.reference.is_empty() {
@@ -77,7 +77,10 @@ impl<'a> Evaluator<'a> {
         if progress != Progress::Quiet {
             let mut parts = Vec::new();
             if let Some(v) = r.fid {
-                parts.push(format!("FID {v:.2}"));
+                match r.extractor.as_str() {
+                    "inception-v3-fid" => parts.push(format!("FID {v:.2}")),
+                    other => parts.push(format!("FID {v:.2} ({other} features)")),
+                }
             }
             if let Some(k) = r.kid {
                 parts.push(format!("KID {:.4}", k.mean));

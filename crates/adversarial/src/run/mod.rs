@@ -64,6 +64,9 @@ pub struct RunSummary {
     /// With `eval.drs`: the same for G's raw samples, for comparison.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modes_without_drs: Option<ModeStats>,
+    /// Why toy data had no modes to count (shapes, points from a file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modes_note: Option<String>,
 }
 
 /// One line of `metrics.jsonl`.
@@ -211,6 +214,11 @@ fn execute(
         dataset: dataset_name,
         modes: end.modes,
         modes_without_drs: end.modes_without_drs,
+        modes_note: trainer
+            .data()
+            .toy()
+            .and_then(|d| d.no_modes_reason())
+            .map(String::from),
         samples: end.samples,
         checkpoint: run_dir.join(LATEST),
     };
@@ -262,5 +270,6 @@ fn work(
         checkpoint: run_dir.join(LATEST),
         modes: None,
         modes_without_drs: None,
+        modes_note: None,
     })
 }

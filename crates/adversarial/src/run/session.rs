@@ -223,7 +223,7 @@ impl<'a> Session<'a> {
             // mid-run saves were checked right after their step; this one is not yet
             trainer.check_finite_weights()?;
             save_checkpoint(trainer, run_dir, elapsed_s)?;
-            if cfg.eval.every > 0 {
+            if cfg.eval.every > 0 || cfg.eval.at_end {
                 self.evaluate(trainer.step)?;
             }
         }

@@ -31,7 +31,12 @@ impl Trainer {
             self.generate(&self.noise(n), None)
         }
         .flatten(1, -1);
-        Ok(Some(mode_stats(&x, &mix.centers_tensor(), mix.sigma)))
+        Ok(Some(mode_stats(
+            &x,
+            &mix.centers_tensor(),
+            mix.sigma,
+            &mix.weights,
+        )))
     }
 
     /// Discriminator rejection sampling (Azadi et al. 2019): `n` samples of G, each candidate

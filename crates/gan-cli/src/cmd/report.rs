@@ -1,11 +1,12 @@
 //! `gan report` and `gan serve`: a run's HTML report, and the dashboard of many runs.
 
+use adversarial::pretrained;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    /// Run directories (each gets its own report).
+    /// Run directories (each gets its own report); `pretrained:NAME` for a shipped generator.
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
     /// Output file (default: RUN/report.html); only with one run.
@@ -31,7 +32,8 @@ pub fn report(a: ReportArgs) -> Result<()> {
         bail!("--out names one file; give one run with it");
     }
     for run in &a.runs {
-        let (path, alerts) = adversarial::report::html::write_report(run, a.out.as_deref())?;
+        let run = PathBuf::from(pretrained::resolve_spec(&run.display().to_string())?);
+        let (path, alerts) = adversarial::report::html::write_report(&run, a.out.as_deref())?;
         for al in &alerts {
             eprintln!("warning: {}: {}", run.display(), al.message);
         }

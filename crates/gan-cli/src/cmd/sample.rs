@@ -1,16 +1,22 @@
 //! `gan sample`: a grid, single images or a latent interpolation strip from a checkpoint.
 
 use super::SamplingArgs;
-use adversarial::data::toy::GaussianMixture;
+use adversarial::config::names::is_toy_source;
+use adversarial::data::shapes::ToyData;
 use adversarial::report::{grid, scatter};
-use adversarial::{device, sampling};
+use adversarial::{device, pretrained, sampling};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct SampleArgs {
     /// A checkpoint file or a run directory (its latest checkpoint).
-    pub checkpoint: PathBuf,
+    #[arg(required_unless_present = "pretrained")]
+    pub checkpoint: Option<PathBuf>,
+    /// A generator shipped with the project instead of a checkpoint (`list` shows them);
+    /// the grid goes to ./NAME-samples.png unless --grid says otherwise.
+    #[arg(long, value_name = "NAME", conflicts_with = "checkpoint")]
+    pub pretrained: Option<String>,
     /// Number of samples.
     #[arg(long, short, default_value_t = 64)]
     pub n: i64,
@@ -35,8 +41,20 @@ pub struct SampleArgs {
 }
 
 pub fn run(a: SampleArgs) -> Result<()> {
+    let (checkpoint, default_grid) = match (&a.pretrained, &a.checkpoint) {
+        (Some(name), _) if name == "list" => {
+            print!("{}", pretrained::describe(&pretrained::list()?));
+            return Ok(());
+        }
+        (Some(name), _) => (
+            pretrained::dir(name)?,
+            Some(PathBuf::from(format!("{name}-samples.png"))),
+        ),
+        (None, Some(c)) => (c.clone(), None),
+        (None, None) => bail!("give a checkpoint or run directory, or --pretrained NAME"),
+    };
     let dev = device::parse_device(&a.sampling.device)?;
-    let (cfg, g) = sampling::load_generator(&a.checkpoint, !a.sampling.no_ema, dev)?;
+    let (cfg, g) = sampling::load_generator(&checkpoint, !a.sampling.no_ema, dev)?;
     if a.n <= 0 {
         bail!("--n must be positive");
     }
@@ -46,7 +64,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
     match a.class {
         Some(_) if classes == 0 => bail!(
             "--class: {} is an unconditional model (trained with model.classes = 0)",
-            a.checkpoint.display()
+            checkpoint.display()
         ),
         Some(c) if !(0..classes).contains(&c) => {
             bail!("--class {c}: the model knows classes 0..{}", classes - 1)
@@ -56,28 +74,38 @@ pub fn run(a: SampleArgs) -> Result<()> {
     let latent = sampling::sample_latent(&cfg, classes, a.n, a.class, dev);
     let images = tch::no_grad(|| g.forward_y(&latent.z, latent.y.as_ref(), false));
     let n = images.size()[0];
-    let base = if a.checkpoint.is_dir() {
-        a.checkpoint.join("samples")
+    let base = if checkpoint.is_dir() {
+        checkpoint.join("samples")
     } else {
         PathBuf::from(".")
     };
     let grid_path = a
         .grid
         .clone()
+        .or(default_grid)
         .unwrap_or_else(|| base.join("sample-grid.png"));
-    if cfg.data.source == "toy" {
+    if is_toy_source(&cfg.data.source) {
         // toy generators output points, not images: a scatter plot over the true modes
-        let mix = GaussianMixture::named(&cfg.data.toy)?;
-        if mix.dim() != 2 || a.dir.is_some() || a.interpolate.is_some() {
+        let data = ToyData::from_config(&cfg.data)?;
+        if data.dim() != 2 || a.dir.is_some() || a.interpolate.is_some() {
             bail!(
                 "{} is a {}-D toy model: `gan sample` draws 2-D toy samples as a scatter plot (no --dir or --interpolate); for 1-D models use `gan toy figure1`",
-                a.checkpoint.display(),
-                mix.dim()
+                checkpoint.display(),
+                data.dim()
             );
         }
-        let title = format!("{}: {n} samples (blue), modes (red)", cfg.data.toy);
         let points = images.to_device(tch::Device::Cpu);
-        scatter::save_mixture_scatter(&points, &mix, &title, &grid_path)?;
+        match data.mixture() {
+            Some(mix) => {
+                let title = format!("{}: {n} samples (blue), modes (red)", cfg.data.toy);
+                scatter::save_mixture_scatter(&points, mix, &title, &grid_path)?;
+            }
+            None => {
+                let title = format!("{}: {n} samples (blue), data (red)", cfg.data.toy);
+                let real = data.sample(500, tch::Device::Cpu);
+                scatter::save_data_scatter(&points, &real, &title, &grid_path)?;
+            }
+        }
         println!("scatter plot of {n} samples: {}", grid_path.display());
         return Ok(());
     }

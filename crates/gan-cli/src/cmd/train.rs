@@ -101,6 +101,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
         for (stat, v) in s.extras() {
             println!("{} {v:.4} {}", stat.label, stat.note);
         }
+        if let Some(why) = &summary.modes_note {
+            println!("modes: not counted ({why})");
+        }
         if let Some(m) = &summary.modes {
             println!(
                 "modes (2,500 samples): {}/{} covered, {:.1}% high quality, KL to uniform {:.3}",

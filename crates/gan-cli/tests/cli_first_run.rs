@@ -1,0 +1,212 @@
+//! What a new user meets first: their own toy data (a mixture a config defines, rings and
+//! grids of any size, shapes, points from a CSV file) trains and reports modes where there
+//! are modes to count; and the usual first mistakes each get one line naming what was
+//! wrong and what to do.
+
+mod common;
+
+use common::{fails, ok};
+use std::path::Path;
+
+/// A short run of a 2-D toy MLP from `configs/toy/_base.toml` with `extra` settings.
+fn toy_run(run: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "train",
+        "--config",
+        "../../configs/toy/_base.toml",
+        "--out",
+        run.to_str().unwrap(),
+        "--steps",
+        "40",
+        "--set",
+        "train.sample_every=20",
+        "--set",
+        "train.checkpoint_every=0",
+        "--set",
+        "threads=1",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn summary(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_user_mixture_rings_grids_shapes_and_csv_points_train_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    // a weighted 3-D mixture defined in a config file that extends the toy base
+    let base = Path::new("../../configs/toy/_base.toml")
+        .canonicalize()
+        .unwrap();
+    let cfg = dir.path().join("mix.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "extends = {:?}\n[data]\ntoy = \"mixture\"\n\
+             [data.mixture]\ncenters = [[0, 0, 0], [3, 0, 0], [0, 3, 0]]\nsigma = 0.1\nweights = [2, 1, 1]\n\
+             [model]\nchannels = 3\n",
+            base.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = dir.path().join("mix");
+    let args = [
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--steps",
+        "40",
+        "--set",
+        "threads=1",
+    ];
+    let out = ok(&args);
+    assert!(out.contains("modes (2,500 samples): "), "{out}");
+    assert_eq!(summary(&run)["modes"]["total_modes"], 3);
+    assert!(summary(&run)["dataset"]
+        .as_str()
+        .unwrap()
+        .contains("3 Gaussians"));
+
+    // a ring of 12 and a 3×3 grid by name
+    let ring = dir.path().join("ring");
+    toy_run(&ring, &["--set", "data.toy=ring:12:3"]);
+    assert_eq!(summary(&ring)["modes"]["total_modes"], 12);
+    let grid = dir.path().join("grid");
+    toy_run(&grid, &["--set", "data.toy=grid:3:2:0.05"]);
+    assert_eq!(summary(&grid)["modes"]["total_modes"], 9);
+
+    // a shape has no modes: the run says so and draws the data beside its samples
+    let spiral = dir.path().join("spiral");
+    let out = toy_run(&spiral, &["--set", "data.toy=spiral"]);
+    assert!(
+        out.contains("modes: not counted (a continuous shape has no modes to count)"),
+        "{out}"
+    );
+    assert!(summary(&spiral).get("modes").unwrap().is_null());
+    let plot = image::open(spiral.join("samples/step-000020.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(plot.dimensions(), (480, 480));
+
+    // CSV points in 3 dimensions (with a header line)
+    let csv = dir.path().join("points.csv");
+    let mut lines = vec!["x,y,z".to_string()];
+    for i in 0..300 {
+        let a = i as f64 * 0.1;
+        lines.push(format!("{},{},{}", a.cos(), a.sin(), (i % 3) as f64));
+    }
+    std::fs::write(&csv, lines.join("\n")).unwrap();
+    let points = dir.path().join("points");
+    let out = toy_run(
+        &points,
+        &[
+            "--set",
+            "data.source=points",
+            "--set",
+            &format!("data.path={}", csv.display()),
+            "--set",
+            "model.channels=3",
+        ],
+    );
+    assert!(
+        out.contains("modes: not counted (points from a file"),
+        "{out}"
+    );
+    assert!(summary(&points)["dataset"]
+        .as_str()
+        .unwrap()
+        .contains("300 points in 3 dimensions"));
+    // the wrong width is named with the fix
+    let e = fails(&[
+        "train",
+        "--config",
+        "../../configs/toy/_base.toml",
+        "--out",
+        dir.path().join("p2").to_str().unwrap(),
+        "--set",
+        "data.source=points",
+        "--set",
+        &format!("data.path={}", csv.display()),
+    ]);
+    assert!(e.contains("set model.channels = 3"), "{e}");
+    // bad toy specs name the key and show the form
+    let e = fails(&[
+        "train",
+        "--config",
+        "../../configs/toy/_base.toml",
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+        "--set",
+        "data.toy=ring:0:3",
+    ]);
+    assert!(e.contains("data.toy") && e.contains("ring:12:3"), "{e}");
+    let e = fails(&[
+        "train",
+        "--config",
+        "../../configs/toy/_base.toml",
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+        "--set",
+        "data.toy=mixture",
+    ]);
+    assert!(e.contains("data.mixture.centers"), "{e}");
+}
+
+#[test]
+fn first_mistakes_get_one_line_that_says_what_to_do() {
+    // libtorch's own log lines (a CUDA probe on a machine without one) aside
+    let one_line = |e: &str| {
+        let ours = e
+            .lines()
+            .filter(|l| !l.starts_with("ERROR:") && !l.starts_with("[W"));
+        assert_eq!(ours.count(), 1, "not one line: {e}");
+    };
+    let e = fails(&["trian"]);
+    one_line(&e);
+    assert!(
+        e.contains("unknown command `trian`") && e.contains("did you mean `train`?"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let e = fails(&[
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "train.stpes=3",
+    ]);
+    one_line(&e);
+    assert!(e.contains("did you mean `train.steps`?"), "{e}");
+    let e = fails(&["train", "--out", out.to_str().unwrap(), "--bogus"]);
+    one_line(&e);
+    assert!(e.contains("--bogus") && e.contains("--help"), "{e}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let e = fails(&[
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--data",
+        empty.to_str().unwrap(),
+    ]);
+    one_line(&e);
+    assert!(
+        e.contains("no PNG or JPEG images found") && e.contains("point --data"),
+        "{e}"
+    );
+    if !tch::Cuda::is_available() {
+        let e = fails(&["train", "--out", out.to_str().unwrap(), "--device", "cuda"]);
+        one_line(&e);
+        assert!(
+            e.contains("no CUDA GPU") && e.contains("--device cpu"),
+            "{e}"
+        );
+    }
+    // nothing was left behind that would block the corrected command
+    assert!(!out.exists());
+}
