@@ -18,7 +18,10 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 one=(--quiet --set threads=1)
 
+# the main job (configs/default.toml, which scores itself at the end) and the classic DCGAN
 "$gan" train "${one[@]}" --steps 30 --set train.sample_every=10 --set train.checkpoint_every=10 --out r/dcgan
+"$gan" train "${one[@]}" --config "$root/configs/dcgan-mnist.toml" --steps 30 \
+  --set train.sample_every=10 --set train.checkpoint_every=10 --out r/classic
 "$gan" sample r/dcgan -n 16 --grid r/dcgan-sample.png --dir r/dcgan-singles > r/dcgan-sample.txt
 "$gan" sample r/dcgan -n 8 --interpolate 5 --rows 3 --grid r/dcgan-interp-grid.png > r/dcgan-interp.txt
 "$gan" train "${one[@]}" --config "$root/configs/cgan-projection-mnist.toml" --steps 20 \

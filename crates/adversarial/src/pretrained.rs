@@ -90,6 +90,7 @@ pub fn resolve_spec(spec: &str) -> Result<String> {
 
 /// One line per shipped generator with its scores, for `gan sample --pretrained list`.
 pub fn describe(infos: &[PretrainedInfo]) -> String {
+    let width = infos.iter().map(|i| i.name.len()).max().unwrap_or(0);
     let mut s = String::new();
     for i in infos {
         let scores: Vec<String> = i
@@ -98,7 +99,7 @@ pub fn describe(infos: &[PretrainedInfo]) -> String {
             .map(|x| format!("{} {:.2}", x.metric, x.value))
             .collect();
         s += &format!(
-            "{:<10} {} — {} (trained {:.0} s on {})\n",
+            "{:<width$}  {} — {} (trained {:.0} s on {})\n",
             i.name,
             i.description,
             scores.join(", "),

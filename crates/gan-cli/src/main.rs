@@ -27,7 +27,8 @@ enum Cmd {
     Sample(cmd::sample::SampleArgs),
     /// Time training iterations side by side with the PyTorch reference.
     Bench(cmd::bench::BenchArgs),
-    /// Print the default configuration (a starting point for a config file).
+    /// Print the configuration `gan train` runs by default, resolved (a starting point for a
+    /// config file).
     Config,
     /// Compare two image sets with Inception features: FID, KID, precision/recall,
     /// density/coverage. Each set is a checkpoint/run directory (its samples) or a dataset
@@ -80,10 +81,7 @@ fn main() {
         Cmd::Text(c) => cmd::text::run(c),
         Cmd::Report(a) => cmd::report::report(a),
         Cmd::Serve(a) => cmd::report::serve(a),
-        Cmd::Config => {
-            print!("{}", Config::default().to_toml_string());
-            Ok(())
-        }
+        Cmd::Config => Config::main_job(&[]).map(|c| print!("{}", c.to_toml_string())),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

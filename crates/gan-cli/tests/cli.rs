@@ -5,7 +5,7 @@
 mod common;
 
 use adversarial::checkpoint;
-use common::{assert_same_checkpoint, curves, fails, metrics, ok, train, SMALL};
+use common::{assert_same_checkpoint, curves, fails, metrics, ok, train, CLASSIC, SMALL};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -16,6 +16,8 @@ fn dcgan_trains_on_real_digits_and_writes_a_complete_run() {
     let run = dir.path().join("run");
     let text = ok(&[
         "train",
+        CLASSIC[0],
+        CLASSIC[1],
         "--out",
         run.to_str().unwrap(),
         "--steps",
@@ -287,6 +289,8 @@ fn trains_on_an_image_folder_and_on_fashion_mnist() {
     let run = dir.path().join("run");
     let text = ok(&[
         "train",
+        CLASSIC[0],
+        CLASSIC[1],
         "--out",
         run.to_str().unwrap(),
         "--data",
@@ -309,6 +313,8 @@ fn trains_on_an_image_folder_and_on_fashion_mnist() {
     let run2 = dir.path().join("fashion");
     let text = ok(&[
         "train",
+        CLASSIC[0],
+        CLASSIC[1],
         "--out",
         run2.to_str().unwrap(),
         "--dataset",

@@ -1,4 +1,4 @@
-//! What a new user meets first: their own toy data (a mixture a config defines, rings and
+//! What a new user meets first: the main job scores itself at the end; their own toy data (a mixture a config defines, rings and
 //! grids of any size, shapes, points from a CSV file) trains and reports modes where there
 //! are modes to count; and the usual first mistakes each get one line naming what was
 //! wrong and what to do.
@@ -209,4 +209,102 @@ fn first_mistakes_get_one_line_that_says_what_to_do() {
     }
     // nothing was left behind that would block the corrected command
     assert!(!out.exists());
+}
+
+/// `gan train` with no config runs the main job (configs/default.toml): a class-conditional
+/// DCGAN whose run ends by scoring its samples with the shipped digit classifier against the
+/// held-out digits; `gan config` prints that config resolved.
+#[test]
+fn the_main_job_scores_its_own_samples_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("main");
+    let out = ok(&[
+        "train",
+        "--out",
+        run.to_str().unwrap(),
+        "--steps",
+        "20",
+        "--set",
+        "train.sample_every=20",
+        "--set",
+        "eval.n=1000",
+    ]);
+    let scores = out
+        .lines()
+        .find(|l| l.starts_with("scores:"))
+        .unwrap_or_else(|| panic!("no scores line: {out}"));
+    assert!(
+        scores.contains("IS ")
+            && scores.contains("(mnist-cnn features)")
+            && scores.contains("mnist5k test"),
+        "{scores}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let is = summary["evaluation"]["inception_score"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((1.0..=10.0).contains(&is), "IS {is}");
+    assert!(summary["evaluation"]["fid"].as_f64().unwrap() > 0.0);
+    assert!(summary["final_stats"].get("d_mismatched").is_some());
+    let config = ok(&["config"]);
+    for key in [
+        "classes = 10",
+        "conditioning = \"projection\"",
+        "final = true",
+    ] {
+        assert!(config.contains(key), "{key} missing from gan config");
+    }
+}
+
+/// The shipped generators sample, evaluate and report right after the build, and using them
+/// writes nothing into `data/pretrained/`.
+#[test]
+fn pretrained_generators_work_without_training() {
+    let list = ok(&["sample", "--pretrained", "list"]);
+    for name in ["mnist ", "mnist-unconditional ", "fashion "] {
+        assert!(list.contains(name), "{name} missing from {list}");
+    }
+    assert!(list.contains("IS "), "{list}");
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.png");
+    let out = ok(&[
+        "sample",
+        "--pretrained",
+        "mnist",
+        "-n",
+        "20",
+        "--grid",
+        grid.to_str().unwrap(),
+    ]);
+    assert!(out.contains("10 classes × 2 noise vectors"), "{out}");
+    assert_eq!(image::open(&grid).unwrap().height(), 10 * 34 + 2);
+    let out = ok(&[
+        "eval",
+        "pretrained:mnist",
+        "mnist5k:test:0:1000",
+        "--metrics",
+        "is,classes",
+        "--classifier",
+        "mnist-cnn",
+        "--n",
+        "1000",
+    ]);
+    let is: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Inception Score "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no IS in {out}"));
+    assert!(is > 9.0, "the shipped main job scores IS {is}");
+    let html = dir.path().join("report.html");
+    ok(&["report", "pretrained:fashion", "-o", html.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<html"));
+    let shipped = Path::new("../../data/pretrained/mnist");
+    assert!(!shipped.join("eval.jsonl").exists() && !shipped.join("report.html").exists());
+    let e = fails(&["sample", "--pretrained", "mnits"]);
+    assert!(
+        e.contains("no pretrained generator \"mnits\"") && e.contains("mnist"),
+        "{e}"
+    );
 }

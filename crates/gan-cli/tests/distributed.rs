@@ -32,6 +32,8 @@ fn text(out: &Output) -> String {
 
 /// No BatchNorm (its statistics are per process), real digits, 30 iterations.
 const COMMON: &[&str] = &[
+    common::CLASSIC[0],
+    common::CLASSIC[1],
     "--set",
     "model.arch=mlp",
     "--set",

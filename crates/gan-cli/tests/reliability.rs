@@ -308,6 +308,8 @@ fn a_streamed_image_folder_keeps_memory_bounded_and_trains_the_same() {
         let stream_key = format!("data.stream={stream}");
         let args = [
             "train",
+            common::CLASSIC[0],
+            common::CLASSIC[1],
             "--dataset",
             "folder",
             "--data",

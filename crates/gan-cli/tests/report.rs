@@ -97,6 +97,8 @@ fn toy_run(dir: &Path, steps: u64, extra: &[&str]) -> String {
 fn pinned_run(dir: &Path) -> String {
     ok(&[
         "train",
+        common::CLASSIC[0],
+        common::CLASSIC[1],
         "--steps",
         "60",
         "--set",

@@ -12,6 +12,7 @@ mkdir -p "$out"
 declare -A sets=(
   [dcgan-2k]="--steps 2000"
   [dcgan-ema-2k]="--steps 2000 --set train.ema=true"
+  [hinge-sn-3k]="--steps 3000 --set loss.name=hinge --set model.spectral_norm_d=true --set model.d_norm=none"
   [hinge-sn-ema-3k]="--steps 3000 --set loss.name=hinge --set model.spectral_norm_d=true --set model.d_norm=none --set train.ema=true"
   [hinge-sn-ema-ttur-3k]="--steps 3000 --set loss.name=hinge --set model.spectral_norm_d=true --set model.d_norm=none --set train.ema=true --set train.lr_d=4e-4 --set train.lr_g=1e-4 --set train.beta1=0.0 --set train.beta2=0.9"
   [cgan-projection-2k]="--config $root/configs/cgan-projection-mnist.toml --steps 2000"

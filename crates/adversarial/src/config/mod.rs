@@ -9,6 +9,10 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The main job's config file (`configs/default.toml`): the typed defaults below are the
+/// classic DCGAN every other config starts from; this file is what `./gan train` runs.
+pub const MAIN_JOB: &str = include_str!("../../../../configs/default.toml");
+
 mod layers;
 pub mod names;
 pub mod text;
@@ -420,6 +424,12 @@ impl Config {
     /// experiment file holds only what it changes.
     pub fn resolve(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
         Config::from_value(layered::<Config>(file, overrides)?)
+    }
+
+    /// The main job (`configs/default.toml`, built in): what `gan train` trains when it is
+    /// given no config file, with `overrides` applied.
+    pub fn main_job(overrides: &[String]) -> Result<Config> {
+        Config::resolve_text(MAIN_JOB, "the built-in configs/default.toml", overrides)
     }
 
     /// Like [`Config::resolve`] with the file's text given; `origin` names it in errors.

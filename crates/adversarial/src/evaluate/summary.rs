@@ -5,6 +5,38 @@ use crate::metrics::classes::COVERED_FRACTION;
 use std::fmt::Write;
 
 impl EvalResult {
+    /// The headline numbers on one line, with what they were measured against.
+    pub fn headline(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(is) = &self.inception_score {
+            parts.push(format!("IS {:.2} ± {:.2}", is.mean, is.std));
+        }
+        if let Some(v) = self.fid {
+            match self.extractor.as_str() {
+                "inception-v3-fid" => parts.push(format!("FID {v:.2}")),
+                other => parts.push(format!("FID {v:.2} ({other} features)")),
+            }
+        }
+        if let Some(k) = self.kid {
+            parts.push(format!("KID {:.4}", k.mean));
+        }
+        if let Some(c) = &self.classes {
+            parts.push(format!("classes {}/{}", c.covered, c.counts.len()));
+        }
+        if let Some(p) = &self.precision_recall {
+            parts.push(format!(
+                "precision {:.3} recall {:.3}",
+                p.precision, p.recall
+            ));
+        }
+        format!(
+            "{}  ({} samples against {})",
+            parts.join(", "),
+            self.n_a,
+            self.b
+        )
+    }
+
     /// One line per metric measured, then one about the sets compared.
     pub fn summary(&self) -> String {
         let mut s = String::new();

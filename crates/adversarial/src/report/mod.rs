@@ -1,6 +1,7 @@
 //! What a person looks at: image grids, scatter plots and line charts as PNG; the HTML run
 //! report and the live dashboard; collapse and divergence warnings; TensorBoard event files.
 
+mod chart_rules;
 pub mod grid;
 pub mod health;
 pub mod html;

@@ -75,29 +75,7 @@ impl<'a> Evaluator<'a> {
         r.step = Some(step);
         evaluate::append_result(&run_dir.join("eval.jsonl"), &r)?;
         if progress != Progress::Quiet {
-            let mut parts = Vec::new();
-            if let Some(v) = r.fid {
-                match r.extractor.as_str() {
-                    "inception-v3-fid" => parts.push(format!("FID {v:.2}")),
-                    other => parts.push(format!("FID {v:.2} ({other} features)")),
-                }
-            }
-            if let Some(k) = r.kid {
-                parts.push(format!("KID {:.4}", k.mean));
-            }
-            if let Some(is) = &r.inception_score {
-                parts.push(format!("IS {:.2}", is.mean));
-            }
-            if let Some(c) = &r.classes {
-                parts.push(format!("classes {}/{}", c.covered, c.counts.len()));
-            }
-            if let Some(p) = &r.precision_recall {
-                parts.push(format!(
-                    "precision {:.3} recall {:.3}",
-                    p.precision, p.recall
-                ));
-            }
-            eprintln!("[eval {step}] {} ({:.0} s)", parts.join("  "), r.seconds);
+            eprintln!("[eval {step}] {} ({:.0} s)", r.headline(), r.seconds);
         }
         Ok(r)
     }

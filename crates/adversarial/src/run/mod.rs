@@ -33,6 +33,7 @@ pub use dir::Progress;
 use crate::checkpoint::{Checkpoint, LATEST};
 use crate::config::Config;
 use crate::data;
+use crate::evaluate::EvalResult;
 use crate::metrics::modes::ModeStats;
 use crate::train::{StepStats, Trainer};
 use crate::util::fs::write_atomic;
@@ -64,6 +65,9 @@ pub struct RunSummary {
     /// With `eval.drs`: the same for G's raw samples, for comparison.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modes_without_drs: Option<ModeStats>,
+    /// The evaluation at the end of the run (`eval.every`, `eval.final`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<EvalResult>,
     /// Why toy data had no modes to count (shapes, points from a file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modes_note: Option<String>,
@@ -214,6 +218,7 @@ fn execute(
         dataset: dataset_name,
         modes: end.modes,
         modes_without_drs: end.modes_without_drs,
+        evaluation: end.evaluation,
         modes_note: trainer
             .data()
             .toy()
@@ -270,6 +275,7 @@ fn work(
         checkpoint: run_dir.join(LATEST),
         modes: None,
         modes_without_drs: None,
+        evaluation: None,
         modes_note: None,
     })
 }

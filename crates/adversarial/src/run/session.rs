@@ -7,6 +7,7 @@ use super::evaluator::Evaluator;
 use super::{hooks, tensorboard as tb, LogLine};
 use crate::checkpoint::{self, Checkpoint, LATEST};
 use crate::config::Config;
+use crate::evaluate::EvalResult;
 use crate::metrics::modes::ModeStats;
 use crate::report::health::Monitor;
 use crate::report::tensorboard::EventWriter;
@@ -27,6 +28,8 @@ pub(super) struct Ended {
     pub modes: Option<ModeStats>,
     pub modes_without_drs: Option<ModeStats>,
     pub samples: PathBuf,
+    /// The evaluation at the end of the run, when one was made.
+    pub evaluation: Option<EvalResult>,
     pub elapsed_s: f64,
     pub session_s: f64,
     pub ran: u64,
@@ -219,12 +222,13 @@ impl<'a> Session<'a> {
         } else {
             None
         };
+        let mut evaluation = None;
         if trainer.step > start_step || !resumed {
             // mid-run saves were checked right after their step; this one is not yet
             trainer.check_finite_weights()?;
             save_checkpoint(trainer, run_dir, elapsed_s)?;
             if cfg.eval.every > 0 || cfg.eval.at_end {
-                self.evaluate(trainer.step)?;
+                evaluation = Some(self.evaluate(trainer.step)?);
             }
         }
         if let Some(w) = &mut self.tb {
@@ -236,6 +240,7 @@ impl<'a> Session<'a> {
             modes,
             modes_without_drs,
             samples,
+            evaluation,
             elapsed_s,
             session_s: start.elapsed().as_secs_f64(),
             ran: trainer.step - start_step,
@@ -342,12 +347,12 @@ impl<'a> Session<'a> {
         Ok(modes)
     }
 
-    fn evaluate(&mut self, step: u64) -> Result<()> {
+    fn evaluate(&mut self, step: u64) -> Result<EvalResult> {
         let r = self.evaluator.run(self.run_dir, step, self.progress)?;
         if let Some(w) = &mut self.tb {
             tb::tb_eval(w, &r)?;
         }
-        Ok(())
+        Ok(r)
     }
 }
 

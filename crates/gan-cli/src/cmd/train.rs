@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Default)]
 pub struct TrainArgs {
-    /// TOML file overriding the defaults (see `gan config`).
+    /// TOML file overriding the typed defaults; without it, the main job
+    /// (configs/default.toml, built in; `gan config` prints it resolved).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
     /// Override one key, e.g. --set train.steps=500 --set model.arch=mlp (repeatable).
@@ -62,7 +63,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
             overrides.push(format!("train.steps={s}"));
         }
         overrides.extend(a.overrides.iter().cloned());
-        let cfg = Config::resolve(a.config.as_deref(), &overrides)?;
+        let cfg = match &a.config {
+            Some(file) => Config::resolve(Some(file), &overrides)?,
+            None => Config::main_job(&overrides)?,
+        };
         let out = a
             .out
             .clone()
@@ -100,6 +104,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         for (stat, v) in s.extras() {
             println!("{} {v:.4} {}", stat.label, stat.note);
+        }
+        if let Some(r) = &summary.evaluation {
+            println!("scores:     {}", r.headline());
         }
         if let Some(why) = &summary.modes_note {
             println!("modes: not counted ({why})");

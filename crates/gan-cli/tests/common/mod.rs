@@ -45,8 +45,16 @@ pub fn metrics(run: &Path) -> Vec<serde_json::Value> {
     json_lines(&run.join("metrics.jsonl"))
 }
 
-/// A small, fast MLP setup on real digits (milliseconds per iteration).
+/// The classic unconditional DCGAN, the typed defaults spelled out: for tests of the
+/// machinery rather than of the main job (configs/default.toml, what `gan train` runs
+/// without a config).
+pub const CLASSIC: [&str; 2] = ["--config", "../../configs/dcgan-mnist.toml"];
+
+/// A small, fast MLP setup on real digits (milliseconds per iteration), from the classic
+/// defaults.
 pub const SMALL: &[&str] = &[
+    CLASSIC[0],
+    CLASSIC[1],
     "--set",
     "model.arch=mlp",
     "--set",
