@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The slow FID check (about 10 minutes on 2 cores): runs A and B of ../shared/reference/fid
+# The slow FID check (about 15 minutes on 2 cores): runs A and B of ../shared/reference/fid
 # through `gan eval --metrics fid` (1,600 Fashion-MNIST images through the Inception network, no
-# cached statistics), compares with the reference values (relative error < 1e-3), then times
+# cached statistics), then the same sets written as PNG folders, compares each with the
+# reference values (relative error < 1e-3), then times
 # feature extraction against the PyTorch reference on the same 200 images, alternating.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +22,14 @@ check() { # name, set a, set b, reference
 }
 check A fashion-mnist:train:0:400 fashion-mnist:test:0:400 43.909986
 check B fashion-mnist:train:2000:2400 fashion-mnist:train:4000:4400 44.759729
+# the same sets written as 28×28 gray PNG files: a folder is read at its own size and mode
+png="$GAN_CACHE/png"
+python3 scripts/write_png_folder.py train 0 400 "$png/a1"
+python3 scripts/write_png_folder.py t10k 0 400 "$png/a2"
+python3 scripts/write_png_folder.py train 2000 2400 "$png/b1"
+python3 scripts/write_png_folder.py train 4000 4400 "$png/b2"
+check A-png "folder=$png/a1" "folder=$png/a2" 43.909986
+check B-png "folder=$png/b1" "folder=$png/b2" 44.759729
 for rep in 1 2; do
   rm -rf "$GAN_CACHE/features"
   ./target/release/gan eval --metrics fid fashion-mnist:test:0:100 fashion-mnist:test:100:200 \

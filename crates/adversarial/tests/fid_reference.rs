@@ -73,3 +73,54 @@ fn features_and_fid_match_the_reference() {
     println!("FID run A from reference features: {got:.6} (reference 43.909986)");
     assert!((got - 43.909986).abs() / 43.909986 < 1e-5, "{got}");
 }
+
+/// A folder of PNG files is read at its own size and mode: Fashion-MNIST images written as
+/// 28×28 gray PNGs come back byte for byte, so their features (and any FID) equal the
+/// dataset path's; a folder of mixed sizes is refused with the way out, and `@SIDE` resizes.
+/// (scripts/check-fid-reference.sh runs the reference sets A and B from PNG folders in full.)
+#[test]
+fn png_folders_read_at_their_own_size_match_the_dataset() {
+    use adversarial::evaluate::ImageSet;
+    let dir = tempfile::tempdir().unwrap();
+    let images = fashion_t10k(64);
+    for i in 0..64 {
+        let px = Vec::<u8>::try_from(images.get(i).flatten(0, -1)).unwrap();
+        image::GrayImage::from_raw(28, 28, px)
+            .unwrap()
+            .save(dir.path().join(format!("{i:03}.png")))
+            .unwrap();
+    }
+    let spec = format!("folder={}", dir.path().display());
+    let folder = ImageSet::parse(&spec, 0, 0, true).unwrap();
+    let read = folder.images(Device::Cpu).unwrap();
+    assert_eq!(read.size(), [64, 1, 28, 28]);
+    assert!(read.equal(&images), "pixels differ");
+    let weights =
+        adversarial::metrics::features::inception_weights().expect("run scripts/setup-fid.sh");
+    let net = InceptionFid::load(&weights, Device::Cpu).unwrap();
+    let (a, b) = (
+        net.features(&read.narrow(0, 0, 4)).unwrap(),
+        net.features(&images.narrow(0, 0, 4)).unwrap(),
+    );
+    assert!(a.equal(&b), "features differ");
+    // one image of another size: refused, naming both and the way out
+    image::GrayImage::new(32, 32)
+        .save(dir.path().join("zz.png"))
+        .unwrap();
+    let e = format!(
+        "{:#}",
+        ImageSet::parse(&spec, 0, 0, true)
+            .unwrap()
+            .images(Device::Cpu)
+            .unwrap_err()
+    );
+    assert!(
+        e.contains("differ in size") && e.contains("zz.png") && e.contains("@SIDE"),
+        "{e}"
+    );
+    let resized = ImageSet::parse(&format!("{spec}@28"), 0, 0, true)
+        .unwrap()
+        .images(Device::Cpu)
+        .unwrap();
+    assert_eq!(resized.size(), [65, 3, 28, 28]);
+}

@@ -7,6 +7,15 @@ mod common;
 use adversarial::config::Config;
 use adversarial::data;
 use adversarial::train::Trainer;
+/// The tests here compare runs to float32 rounding, so they run one at a time: a test
+/// training beside them on other threads (bfloat16 autocast, other layouts) has been seen
+/// to shift a comparison past its tolerance.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn config(arch: &str, overrides: &[&str]) -> Config {
     let mut all: Vec<String> = vec![
         format!("model.arch={arch}"),
@@ -80,6 +89,7 @@ const VARIANTS: &[(&str, &[&str])] = &[
 
 #[test]
 fn every_loss_and_regularizer_trains_with_both_model_families() {
+    let _serial = serial();
     for arch in ["mlp", "dcgan"] {
         for (name, ov) in VARIANTS {
             let cfg = config(arch, ov);
@@ -122,6 +132,7 @@ fn every_loss_and_regularizer_trains_with_both_model_families() {
 /// come back as float32.
 #[test]
 fn bfloat16_autocast_trains_close_to_float32() {
+    let _serial = serial();
     for arch in ["mlp", "dcgan"] {
         for (name, ov) in VARIANTS
             .iter()
@@ -163,6 +174,7 @@ fn bfloat16_autocast_trains_close_to_float32() {
 
 #[test]
 fn gradient_penalty_with_batchnorm_is_refused() {
+    let _serial = serial();
     let err = Config::resolve(None, &["regularizer.gradient_penalty=10".into()]).unwrap_err();
     assert!(format!("{err:#}").contains("model.d_norm"), "{err:#}");
 }
@@ -171,6 +183,7 @@ fn gradient_penalty_with_batchnorm_is_refused() {
 /// variants with extra state: spectral norm's vectors, RMSProp's averages, the penalties.
 #[test]
 fn variants_resume_bit_for_bit() {
+    let _serial = serial();
     for (name, ov) in VARIANTS
         .iter()
         .filter(|(n, _)| ["wgan", "wgan-gp", "hinge-sn"].contains(n))
@@ -186,6 +199,7 @@ fn variants_resume_bit_for_bit() {
 /// trainer, with the same samples and the same next step.
 #[test]
 fn channels_last_trains_like_contiguous_and_shares_checkpoints() {
+    let _serial = serial();
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-3 * (1.0 + a.abs().max(b.abs()));
     for (name, ov) in VARIANTS
         .iter()

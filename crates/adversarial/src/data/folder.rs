@@ -92,6 +92,48 @@ pub fn load_folder(
     })
 }
 
+/// Bytes N×C×H×W, their shape, and labels from subfolders when there are any.
+pub type NativeImages = (Vec<u8>, [usize; 4], Option<Vec<i64>>);
+
+/// Every image under `root` at its own size, for measuring (FID reads images as they are):
+/// N×C×H×W bytes with C = 1 when every image is gray, else 3 (gray images repeated into
+/// each channel, transparency composited on white), with subfolder labels. Images of
+/// different sizes are refused, naming two of them.
+pub fn load_folder_native(root: &Path, limit: usize) -> Result<NativeImages> {
+    let (files, labels, _) = index_folder_with_classes(root, limit)?;
+    let mut images = Vec::with_capacity(files.len());
+    for path in &files {
+        images.push(flatten_alpha(open_image(path)?));
+    }
+    let (w, h) = images[0].dimensions();
+    if let Some(i) = images.iter().position(|m| m.dimensions() != (w, h)) {
+        let (w2, h2) = images[i].dimensions();
+        bail!(
+            "{}: images differ in size ({} is {w}×{h}, {} is {w2}×{h2}); FID reads folder images at their own size: resize them to one size, or write folder=PATH@SIDE to resize and centre-crop every image to SIDE×SIDE",
+            root.display(),
+            files[0].display(),
+            files[i].display()
+        );
+    }
+    let gray = images.iter().all(|m| !m.color().has_color());
+    let c = if gray { 1 } else { 3 };
+    let hw = (w * h) as usize;
+    let mut data = vec![0u8; files.len() * c * hw];
+    for (img, dst) in images.iter().zip(data.chunks_mut(c * hw)) {
+        let bytes = if gray {
+            img.to_luma8().into_raw()
+        } else {
+            img.to_rgb8().into_raw()
+        };
+        for (i, px) in bytes.chunks(c).enumerate() {
+            for (ch, &v) in px.iter().enumerate() {
+                dst[ch * hw + i] = v;
+            }
+        }
+    }
+    Ok((data, [files.len(), c, h as usize, w as usize], labels))
+}
+
 /// Decodes `files` on all cores into one N×C×H×W byte buffer at `resolution`² with
 /// `channels` channels (transparency composited on white).
 pub fn decode_files(files: &[PathBuf], resolution: u32, channels: u32) -> Result<Vec<u8>> {
@@ -134,8 +176,9 @@ pub fn decode_files_on(
     Ok(data)
 }
 
-fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> Result<()> {
-    let img = image::ImageReader::open(path)
+/// Decodes one image file, naming it in any error.
+fn open_image(path: &Path) -> Result<DynamicImage> {
+    image::ImageReader::open(path)
         .with_context(|| format!("cannot open image {}", path.display()))?
         .with_guessed_format()
         .with_context(|| format!("cannot read image {}", path.display()))?
@@ -145,8 +188,11 @@ fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> R
                 "image {} is corrupt or not a supported PNG/JPEG",
                 path.display()
             )
-        })?;
-    let img = fit(flatten_alpha(img), resolution);
+        })
+}
+
+fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> Result<()> {
+    let img = fit(flatten_alpha(open_image(path)?), resolution);
     let bytes = if channels == 1 {
         img.to_luma8().into_raw()
     } else {

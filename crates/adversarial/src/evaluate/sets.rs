@@ -170,20 +170,39 @@ impl ImageSet {
             } => {
                 // a shuffled slice is taken from the whole file
                 let limit = if *shuffled { 0 } else { *end };
-                let mut overrides = vec![
-                    format!("data.source={source:?}"),
-                    format!("data.split={split:?}"),
-                    format!("data.path={path:?}"),
-                    format!("data.limit={limit}"),
-                    "model.arch=\"mlp\"".into(),
-                ];
-                // keep the images at their own size: folders need one, so 64 px RGB there
-                let (res, ch) = if source == "folder" { (64, 3) } else { (28, 1) };
-                overrides.push(format!("model.resolution={res}"));
-                overrides.push(format!("model.channels={ch}"));
-                let cfg = Config::resolve(None, &overrides)?;
-                let ds = data::load(&cfg)?;
-                let (mut images, mut labels) = (ds.images, ds.labels);
+                // images at their own size (the MNIST family is 28×28 gray); a folder names
+                // a size to resize to with PATH@SIDE
+                let (path, resize) = match path.rsplit_once('@') {
+                    Some((p, side)) if source == "folder" && side.parse::<u32>().is_ok() => {
+                        (p.to_string(), side.parse::<i64>().ok())
+                    }
+                    _ => (path.clone(), None),
+                };
+                let (mut images, mut labels) = if source == "folder" && resize.is_none() {
+                    let (bytes, [n, c, h, w], labels) =
+                        data::folder::load_folder_native(Path::new(&path), limit)?;
+                    let images = Tensor::from_slice(&bytes).view([n, c, h, w].map(|v| v as i64));
+                    (images, labels.map(|l| Tensor::from_slice(&l)))
+                } else {
+                    let (res, ch) = match resize {
+                        Some(side) => (side, 3),
+                        None => (28, 1),
+                    };
+                    let cfg = Config::resolve(
+                        None,
+                        &[
+                            format!("data.source={source:?}"),
+                            format!("data.split={split:?}"),
+                            format!("data.path={path:?}"),
+                            format!("data.limit={limit}"),
+                            "model.arch=\"mlp\"".into(),
+                            format!("model.resolution={res}"),
+                            format!("model.channels={ch}"),
+                        ],
+                    )?;
+                    let ds = data::load(&cfg)?;
+                    (ds.images, ds.labels)
+                };
                 if *shuffled {
                     let n = images.size()[0] as usize;
                     let mut order = Tensor::from_slice(&crate::rng::permutation(n, 0));
