@@ -122,6 +122,17 @@ pub(super) const RULES: &[Rule] = &[
         extras: None,
     },
     Rule {
+        file: "theory.jsonl",
+        title: "Earth mover's distance W1(p_data, p_g): exact, and the critic's estimate",
+        y_label: "distance",
+        fields: &[
+            ("w1", "W1, exact (1-D closed form)"),
+            ("critic_gap", "E D(x) − E D(G(z)) (the critic's estimate)"),
+        ],
+        probabilistic_only: false,
+        extras: None,
+    },
+    Rule {
         file: "eval.jsonl",
         title: "FID",
         y_label: "FID",

@@ -49,6 +49,8 @@ pub fn log_theory(trainer: &Trainer, path: &Path) -> Result<()> {
                 "jsd": jsd,
                 "v_of_d": m.v_of_d,
                 "v_of_d_star": -2.0 * std::f64::consts::LN_2 + 2.0 * jsd,
+                "w1": m.w1,
+                "critic_gap": m.critic_gap,
             });
             append_json(path, &line)
         }

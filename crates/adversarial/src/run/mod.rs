@@ -11,7 +11,8 @@
 //! RUN_DIR/checkpoints/step-NNNNNN.safetensors   kept history, if train.keep_checkpoints > 0
 //! RUN_DIR/summary.json              written when the run completes
 //! RUN_DIR/modes.jsonl               mode coverage at each sample step (2-D toy data)
-//! RUN_DIR/theory.jsonl              JSD and V(G, D) against V(G, D*) (1-D toy data)
+//! RUN_DIR/theory.jsonl              JSD, V(G, D) against V(G, D*), and W1 beside the
+//!                                   critic's estimate (1-D toy data)
 //! RUN_DIR/eval.jsonl                evaluations during training (eval.every)
 //! RUN_DIR/failure.json              the step and error that stopped training, if one did
 //! RUN_DIR/rollbacks.jsonl           divergences undone (train.on_divergence = "rollback")
