@@ -244,6 +244,9 @@ pub struct RegularizerConfig {
     pub r1: f64,
     /// c of WGAN's weight clipping to [−c, c] after each D step (0.01 in the paper).
     pub weight_clip: f64,
+    /// λ of DRAGAN's penalty λ E(‖∇D(x̂)‖ − 1)² around perturbed real points
+    /// x̂ = x + 0.5·std(x)·u, u ~ U[0, 1) per pixel (Kodali et al. 2017; 10 in Lucic et al.).
+    pub dragan: f64,
 }
 
 /// The training schedule, optimiser and run bookkeeping.
@@ -381,6 +384,7 @@ impl Default for RegularizerConfig {
             gradient_penalty: 0.0,
             r1: 0.0,
             weight_clip: 0.0,
+            dragan: 0.0,
         }
     }
 }

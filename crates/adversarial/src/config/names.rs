@@ -89,7 +89,7 @@ impl GanLoss {
 }
 
 /// Accepted values of `model.arch`.
-pub const ARCHS: &[&str] = &["dcgan", "mlp", "pix2pix", "cyclegan"];
+pub const ARCHS: &[&str] = &["dcgan", "mlp", "infogan", "pix2pix", "cyclegan"];
 
 /// The generator/discriminator families, by `model.arch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,8 @@ pub enum Arch {
     Mlp,
     /// Strided convolutions with BatchNorm (Radford et al. 2016).
     Dcgan,
+    /// The 28×28 networks of InfoGAN as Lucic et al. (2018) compare GANs with.
+    Infogan,
     /// U-Net generator and PatchGAN discriminator on paired images (Isola et al. 2017).
     Pix2Pix,
     /// ResNet generators and PatchGAN discriminators on unpaired images (Zhu et al. 2017).
@@ -110,6 +112,7 @@ impl Arch {
         Ok(match name {
             "mlp" => Arch::Mlp,
             "dcgan" => Arch::Dcgan,
+            "infogan" => Arch::Infogan,
             "pix2pix" => Arch::Pix2Pix,
             "cyclegan" => Arch::CycleGan,
             other => bail!("config key `model.arch`: unknown architecture {other:?}"),

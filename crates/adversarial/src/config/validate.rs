@@ -45,7 +45,10 @@ impl Config {
                 bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
             }
         }
-        one_of("model.g_output", &m.g_output, &["tanh", "linear"])?;
+        one_of("model.g_output", &m.g_output, &["tanh", "linear", "sigmoid"])?;
+        if m.g_output == "sigmoid" && m.arch != "infogan" {
+            bail!("config key `model.g_output`: \"sigmoid\" is the InfoGAN networks' output (model.arch = \"infogan\"); use tanh or linear");
+        }
         one_of("data.split", &self.data.split, &["train", "test"])?;
         if self.data.stacked > 0 && m.channels != 3 {
             bail!(
@@ -101,15 +104,28 @@ impl Config {
             ("regularizer.gradient_penalty", r.gradient_penalty),
             ("regularizer.r1", r.r1),
             ("regularizer.weight_clip", r.weight_clip),
+            ("regularizer.dragan", r.dragan),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("config key `{key}`: must be 0 (off) or positive, got {v}");
             }
         }
-        if r.gradient_penalty > 0.0 && m.arch == "dcgan" && m.d_norm == "batch" {
+        if (r.gradient_penalty > 0.0 || r.dragan > 0.0)
+            && ["dcgan", "infogan"].contains(&m.arch.as_str())
+            && m.d_norm == "batch"
+        {
             bail!(
                 "config key `model.d_norm`: the gradient penalty is per sample, but BatchNorm mixes samples; \
                  set model.d_norm = \"layer\" or \"none\" (as in WGAN-GP)"
+            );
+        }
+        if m.arch == "infogan" && m.classes > 0 {
+            bail!("config key `model.classes`: the InfoGAN networks here are unconditional; set model.classes = 0");
+        }
+        if m.arch == "infogan" && m.resolution != 28 {
+            bail!(
+                "config key `model.resolution`: the InfoGAN networks are for 28×28 images, got {}",
+                m.resolution
             );
         }
         if m.arch == "dcgan" && ![28, 32, 64, 128].contains(&m.resolution) {

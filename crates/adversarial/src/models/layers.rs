@@ -44,6 +44,17 @@ impl Affine {
         Affine::wrap(&p, Op::Linear, l.ws, l.bs, sn, 0)
     }
 
+    /// Fully connected with weights from `init` and zero biases.
+    pub fn linear_init(p: nn::Path, input: i64, output: i64, sn: bool, init: nn::Init) -> Affine {
+        let cfg = nn::LinearConfig {
+            ws_init: init,
+            bs_init: Some(nn::Init::Const(0.0)),
+            bias: true,
+        };
+        let l = nn::linear(&p, input, output, cfg);
+        Affine::wrap(&p, Op::Linear, l.ws, l.bs, sn, 0)
+    }
+
     /// k×k convolution.
     pub fn conv(p: nn::Path, input: i64, output: i64, spec: ConvSpec, sn: bool) -> Affine {
         let ConvSpec {

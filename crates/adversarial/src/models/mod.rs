@@ -11,6 +11,7 @@
 //! D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩ on its last features φ(x).
 
 pub mod dcgan;
+pub mod infogan;
 pub mod layers;
 pub mod lstm;
 pub mod mlp;
@@ -102,6 +103,13 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
             ),
         };
         return Ok(Net::new(vs, module, cond));
+    }
+    if arch == Arch::Infogan {
+        let module = match role {
+            Role::Generator => infogan::generator(&p, cfg)?,
+            Role::Discriminator => packed(cfg, |c| infogan::discriminator(&p, c))?,
+        };
+        return Ok(Net::plain(vs, module));
     }
     if arch == Arch::CycleGan {
         let module = match role {
@@ -266,6 +274,32 @@ mod tests {
         }
     }
 
+    /// Lucic et al.'s InfoGAN networks at widths 64, counted by hand: D = conv 1→64
+    /// (1,088) + conv 64→128 (131,200) + BN (256) + FC 6,272→1,024 (6,423,552) + BN (2,048)
+    /// + FC 1,024→1 (1,025); G = FC 64→1,024 (66,560) + BN (2,048) + FC 1,024→6,272
+    /// (6,428,800) + BN (12,544) + deconv 128→64 (131,136) + BN (128) + deconv 64→1 (1,025).
+    #[test]
+    fn infogan_networks_have_the_papers_parameter_counts() {
+        let cfg = ModelConfig {
+            arch: "infogan".into(),
+            resolution: 28,
+            z_dim: 64,
+            prior: "uniform".into(),
+            g_width: 64,
+            d_width: 64,
+            g_output: "sigmoid".into(),
+            ..Default::default()
+        };
+        let pair = build(&cfg, Device::Cpu).unwrap();
+        assert_eq!(pair.d.num_parameters(), 6_559_169);
+        assert_eq!(pair.g.num_parameters(), 6_642_241);
+        let z = Tensor::rand([4, 64], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+        let x = pair.g.forward(&z, true);
+        assert_eq!(x.size(), [4, 1, 28, 28]);
+        assert!(x.min().double_value(&[]) >= -1.0 && x.max().double_value(&[]) <= 1.0);
+        assert_eq!(pair.d.forward(&x, true).size(), [4]);
+    }
+
     #[test]
     fn every_arch_and_resolution_has_the_right_shapes() {
         for (arch, res, ch) in [
@@ -274,6 +308,7 @@ mod tests {
             ("dcgan", 64, 3),
             ("mlp", 28, 1),
             ("mlp", 32, 3),
+            ("infogan", 28, 1),
         ] {
             let cfg = ModelConfig {
                 arch: arch.into(),

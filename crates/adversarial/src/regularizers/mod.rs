@@ -1,5 +1,5 @@
-//! Regularizers of the discriminator (critic): gradient penalty (WGAN-GP), R1 and weight
-//! clipping (WGAN). Spectral normalisation is a layer option, so it lives in
+//! Regularizers of the discriminator (critic): gradient penalty (WGAN-GP), DRAGAN, R1 and
+//! weight clipping (WGAN). Spectral normalisation is a layer option, so it lives in
 //! [`crate::models::spectral_norm`].
 
 use crate::models::Net;
@@ -26,6 +26,17 @@ pub fn gradient_penalty(d: &Net, real: &Tensor, fake: &Tensor, y: Option<&Tensor
     let eps = Tensor::rand(shape.as_slice(), (Kind::Float, real.device()));
     let one_minus: Tensor = 1.0 - &eps;
     let x_hat = (&eps * real.detach() + one_minus * fake.detach()).set_requires_grad(true);
+    let norms = input_grad_norms(&d.forward_y(&x_hat, y, true), &x_hat);
+    (norms - 1.0).square().mean(Kind::Float)
+}
+
+/// DRAGAN (Kodali et al. 2017), as compare_gan computes it: E[(‖∇D(x̂)‖₂ − 1)²] on real
+/// points perturbed by x̂ = x + 0.5·std(x)·u, u ~ U[0, 1) per pixel, std over the whole
+/// batch. Multiply by λ outside.
+pub fn dragan_penalty(d: &Net, real: &Tensor, y: Option<&Tensor>) -> Tensor {
+    let x = real.detach();
+    let spread = x.std(true);
+    let x_hat = (&x + Tensor::rand_like(&x) * spread * 0.5).set_requires_grad(true);
     let norms = input_grad_norms(&d.forward_y(&x_hat, y, true), &x_hat);
     (norms - 1.0).square().mean(Kind::Float)
 }
@@ -90,6 +101,34 @@ mod tests {
                 && (g.double_value(&[0, 1]) - 6.4).abs() < 1e-3,
             "{g}"
         );
+    }
+
+    /// The perturbation does not change a linear critic's gradient, so DRAGAN's penalty has
+    /// the same closed form as WGAN-GP's; the perturbed points stay within half a standard
+    /// deviation above the real ones.
+    #[test]
+    fn dragan_closed_form_and_perturbation() {
+        let d = linear_critic(&[3.0, 4.0]);
+        let real = Tensor::randn([6, 2], (Kind::Float, Device::Cpu));
+        let p = dragan_penalty(&d, &real, None);
+        assert!((p.double_value(&[]) - 16.0).abs() < 1e-4);
+        p.backward();
+        let g = d.vs.trainable_variables()[0].grad();
+        assert!((g.double_value(&[0, 1]) - 6.4).abs() < 1e-3, "{g}");
+        let vs = nn::VarStore::new(Device::Cpu);
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let s2 = seen.clone();
+        let module = nn::seq_t().add_fn(move |x| {
+            *s2.lock().unwrap() = Some(x.detach().copy());
+            x.flatten(1, -1).sum_dim_intlist(1, false, Kind::Float)
+        });
+        let real = Tensor::randn([64, 1, 4, 4], (Kind::Float, Device::Cpu));
+        let _ = dragan_penalty(&Net::plain(vs, module), &real, None);
+        let shift = seen.lock().unwrap().take().unwrap() - &real;
+        let half_std = 0.5 * real.std(true).double_value(&[]);
+        assert!(shift.min().double_value(&[]) >= 0.0);
+        assert!(shift.max().double_value(&[]) <= half_std + 1e-6);
+        assert!(shift.mean(Kind::Float).double_value(&[]) > 0.4 * half_std);
     }
 
     #[test]

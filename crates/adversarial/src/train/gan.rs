@@ -109,6 +109,9 @@ impl Trainer {
             penalty += regularizers::gradient_penalty(&self.d, &real, &f, y_real.as_ref())
                 * reg.gradient_penalty;
         }
+        if reg.dragan > 0.0 {
+            penalty += regularizers::dragan_penalty(&self.d, &real, y_real.as_ref()) * reg.dragan;
+        }
         if reg.r1 > 0.0 {
             penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
         }

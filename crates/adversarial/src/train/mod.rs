@@ -242,7 +242,7 @@ impl Trainer {
         match self.cfg.model.arch() {
             Arch::Pix2Pix => self.pix2pix_step(),
             Arch::CycleGan => self.cyclegan_step(),
-            Arch::Mlp | Arch::Dcgan => self.gan_step(),
+            Arch::Mlp | Arch::Dcgan | Arch::Infogan => self.gan_step(),
         }
     }
 

@@ -1,0 +1,95 @@
+//! The "InfoGAN" networks that Lucic et al. (2018) and compare_gan use for MNIST and
+//! Fashion-MNIST, at 28×28:
+//!
+//! - D: conv 64 (4×4, stride 2) → LeakyReLU 0.2 → conv 128 (4×4, s2) → [norm] → LeakyReLU →
+//!   FC 1024 → [norm] → LeakyReLU → FC 1;
+//! - G: FC 1024 → BN → LeakyReLU → FC 128·7·7 → BN → LeakyReLU → deconv 64 (4×4, s2) → BN →
+//!   LeakyReLU → deconv C (4×4, s2) → output.
+//!
+//! The widths are `d_width`, 2·`d_width`, 16·`d_width` (64 gives the paper's) and likewise for
+//! G; `model.d_norm` picks D's normalisation (batch, layer or none, as WGAN-GP drops it).
+//! `model.g_output = "sigmoid"` gives the paper's sigmoid output, read in this project's
+//! [−1, 1] image range as 2σ(x) − 1. Weights start from N(0, 0.02).
+
+use super::dcgan::{bn, RESAMPLE, W_INIT};
+use super::layers::Affine;
+use super::leaky_in_place;
+use crate::config::ModelConfig;
+use anyhow::{bail, Result};
+use tch::nn::{self, Init};
+
+fn check(cfg: &ModelConfig) -> Result<()> {
+    if cfg.resolution != 28 {
+        bail!(
+            "config key `model.resolution`: the InfoGAN networks are for 28×28 images, got {}",
+            cfg.resolution
+        );
+    }
+    Ok(())
+}
+
+fn bn1d(p: nn::Path, n: i64) -> nn::BatchNorm {
+    nn::batch_norm1d(
+        p,
+        n,
+        nn::BatchNormConfig {
+            ws_init: Init::Randn {
+                mean: 1.0,
+                stdev: 0.02,
+            },
+            ..Default::default()
+        },
+    )
+}
+
+pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
+    check(cfg)?;
+    let (w, sn, slope) = (cfg.g_width, cfg.spectral_norm_g, cfg.leaky_slope);
+    let (fc, maps) = (16 * w, 2 * w);
+    let seq = nn::seq_t()
+        .add(Affine::linear_init(p / "fc0", cfg.z_dim, fc, sn, W_INIT))
+        .add(bn1d(p / "bn0", fc))
+        .add_fn(leaky_in_place(slope))
+        .add(Affine::linear_init(p / "fc1", fc, maps * 49, sn, W_INIT))
+        .add(bn1d(p / "bn1", maps * 49))
+        .add_fn(leaky_in_place(slope))
+        .add_fn(move |x| x.view([-1, maps, 7, 7]))
+        .add(Affine::conv_transpose(p / "convt0", maps, w, RESAMPLE, sn))
+        .add(bn(p / "bn2", w))
+        .add_fn(leaky_in_place(slope))
+        .add(Affine::conv_transpose(
+            p / "convt1",
+            w,
+            cfg.channels,
+            RESAMPLE,
+            sn,
+        ));
+    Ok(match cfg.g_output.as_str() {
+        "sigmoid" => seq.add_fn(|x| x.sigmoid() * 2.0 - 1.0),
+        _ => seq.add_fn(|x| x.shallow_clone().tanh_()),
+    })
+}
+
+pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
+    check(cfg)?;
+    let (w, sn, slope) = (cfg.d_width, cfg.spectral_norm_d, cfg.leaky_slope);
+    let (maps, fc) = (2 * w, 16 * w);
+    let norm = |seq: nn::SequentialT, name: &str, shape: Vec<i64>| match cfg.d_norm.as_str() {
+        "batch" if shape.len() == 3 => seq.add(bn(p / name, shape[0])),
+        "batch" => seq.add(bn1d(p / name, shape[0])),
+        "layer" => seq.add(nn::layer_norm(p / name, shape, Default::default())),
+        _ => seq,
+    };
+    let mut seq = nn::seq_t()
+        .add(Affine::conv(p / "conv0", cfg.channels, w, RESAMPLE, sn))
+        .add_fn(leaky_in_place(slope))
+        .add(Affine::conv(p / "conv1", w, maps, RESAMPLE, sn));
+    seq = norm(seq, "norm1", vec![maps, 7, 7]).add_fn(leaky_in_place(slope));
+    seq = seq
+        .add_fn(|x| x.flatten(1, -1))
+        .add(Affine::linear_init(p / "fc0", maps * 49, fc, sn, W_INIT));
+    seq = norm(seq, "norm2", vec![fc]).add_fn(leaky_in_place(slope));
+    Ok(seq
+        .add(Affine::linear_init(p / "fc1", fc, 1, sn, W_INIT))
+        .add_fn(|x| x.view([-1])))
+}
