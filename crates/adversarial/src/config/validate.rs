@@ -45,7 +45,11 @@ impl Config {
                 bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
             }
         }
-        one_of("model.g_output", &m.g_output, &["tanh", "linear", "sigmoid"])?;
+        one_of(
+            "model.g_output",
+            &m.g_output,
+            &["tanh", "linear", "sigmoid"],
+        )?;
         if m.g_output == "sigmoid" && m.arch != "infogan" {
             bail!("config key `model.g_output`: \"sigmoid\" is the InfoGAN networks' output (model.arch = \"infogan\"); use tanh or linear");
         }

@@ -85,9 +85,13 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT>
         .add_fn(leaky_in_place(slope))
         .add(Affine::conv(p / "conv1", w, maps, RESAMPLE, sn));
     seq = norm(seq, "norm1", vec![maps, 7, 7]).add_fn(leaky_in_place(slope));
-    seq = seq
-        .add_fn(|x| x.flatten(1, -1))
-        .add(Affine::linear_init(p / "fc0", maps * 49, fc, sn, W_INIT));
+    seq = seq.add_fn(|x| x.flatten(1, -1)).add(Affine::linear_init(
+        p / "fc0",
+        maps * 49,
+        fc,
+        sn,
+        W_INIT,
+    ));
     seq = norm(seq, "norm2", vec![fc]).add_fn(leaky_in_place(slope));
     Ok(seq
         .add(Affine::linear_init(p / "fc1", fc, 1, sn, W_INIT))

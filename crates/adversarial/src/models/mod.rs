@@ -274,10 +274,10 @@ mod tests {
         }
     }
 
-    /// Lucic et al.'s InfoGAN networks at widths 64, counted by hand: D = conv 1→64
-    /// (1,088) + conv 64→128 (131,200) + BN (256) + FC 6,272→1,024 (6,423,552) + BN (2,048)
-    /// + FC 1,024→1 (1,025); G = FC 64→1,024 (66,560) + BN (2,048) + FC 1,024→6,272
-    /// (6,428,800) + BN (12,544) + deconv 128→64 (131,136) + BN (128) + deconv 64→1 (1,025).
+    /// Lucic et al.'s InfoGAN networks at widths 64, counted by hand. D: conv 1→64 (1,088),
+    /// conv 64→128 (131,200), BN (256), FC 6,272→1,024 (6,423,552), BN (2,048), FC 1,024→1
+    /// (1,025). G: FC 64→1,024 (66,560), BN (2,048), FC 1,024→6,272 (6,428,800), BN (12,544),
+    /// deconv 128→64 (131,136), BN (128), deconv 64→1 (1,025).
     #[test]
     fn infogan_networks_have_the_papers_parameter_counts() {
         let cfg = ModelConfig {
