@@ -47,18 +47,19 @@ fn edge(s0: i64) -> ConvSpec {
     }
 }
 
-pub(crate) fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(
-        p,
-        c,
-        nn::BatchNormConfig {
-            ws_init: Init::Randn {
-                mean: 1.0,
-                stdev: 0.02,
-            },
-            ..Default::default()
+/// BatchNorm as DCGAN initialises it: scales from N(1, 0.02), shifts 0.
+pub(crate) fn bn_config() -> nn::BatchNormConfig {
+    nn::BatchNormConfig {
+        ws_init: Init::Randn {
+            mean: 1.0,
+            stdev: 0.02,
         },
-    )
+        ..Default::default()
+    }
+}
+
+pub(crate) fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
+    nn::batch_norm2d(p, c, bn_config())
 }
 
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {

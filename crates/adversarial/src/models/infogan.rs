@@ -11,12 +11,12 @@
 //! `model.g_output = "sigmoid"` gives the paper's sigmoid output, read in this project's
 //! [−1, 1] image range as 2σ(x) − 1. Weights start from N(0, 0.02).
 
-use super::dcgan::{bn, RESAMPLE, W_INIT};
+use super::dcgan::{bn, bn_config, RESAMPLE, W_INIT};
 use super::layers::Affine;
 use super::leaky_in_place;
 use crate::config::ModelConfig;
 use anyhow::{bail, Result};
-use tch::nn::{self, Init};
+use tch::nn;
 
 fn check(cfg: &ModelConfig) -> Result<()> {
     if cfg.resolution != 28 {
@@ -29,17 +29,7 @@ fn check(cfg: &ModelConfig) -> Result<()> {
 }
 
 fn bn1d(p: nn::Path, n: i64) -> nn::BatchNorm {
-    nn::batch_norm1d(
-        p,
-        n,
-        nn::BatchNormConfig {
-            ws_init: Init::Randn {
-                mean: 1.0,
-                stdev: 0.02,
-            },
-            ..Default::default()
-        },
-    )
+    nn::batch_norm1d(p, n, bn_config())
 }
 
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
