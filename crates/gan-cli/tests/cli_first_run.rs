@@ -209,6 +209,29 @@ fn first_mistakes_get_one_line_that_says_what_to_do() {
     }
     // nothing was left behind that would block the corrected command
     assert!(!out.exists());
+    // your own unlabelled folder trains without a config: the main job is for the digits,
+    // other data starts from the unconditional defaults
+    let imgs = dir.path().join("imgs");
+    std::fs::create_dir(&imgs).unwrap();
+    for i in 0..20u8 {
+        image::GrayImage::from_fn(20, 24, |x, y| {
+            image::Luma([(x as u8 * 9) ^ (y as u8 * 5) ^ i])
+        })
+        .save(imgs.join(format!("{i}.png")))
+        .unwrap();
+    }
+    let text = ok(&[
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--data",
+        imgs.to_str().unwrap(),
+        "--steps",
+        "2",
+        "--set",
+        "train.batch_size=8",
+    ]);
+    assert!(text.contains("done: 2 iterations"), "{text}");
 }
 
 /// `gan train` with no config runs the main job (configs/default.toml): a class-conditional

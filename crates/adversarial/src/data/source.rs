@@ -246,7 +246,7 @@ impl Source {
         let Some(labels) = labels else {
             bail!(
                 "config key `model.classes`: {} has no labels, so it cannot train a class-conditional model \
-                 (a folder gets labels from one subfolder per class)",
+                 (a folder gets labels from one subfolder per class); or set model.classes = 0",
                 self.describe()
             );
         };

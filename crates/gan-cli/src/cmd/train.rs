@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Default)]
 pub struct TrainArgs {
     /// TOML file overriding the typed defaults; without it, the main job
-    /// (configs/default.toml, built in; `gan config` prints it resolved).
+    /// (configs/default.toml, built in; `gan config` prints it resolved), or with --data or
+    /// --dataset the typed defaults (an unconditional DCGAN).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
     /// Override one key, e.g. --set train.steps=500 --set model.arch=mlp (repeatable).
@@ -63,8 +64,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             overrides.push(format!("train.steps={s}"));
         }
         overrides.extend(a.overrides.iter().cloned());
+        // the main job is for the embedded digits; other data starts from the typed
+        // defaults, an unconditional DCGAN that needs no labels
         let cfg = match &a.config {
             Some(file) => Config::resolve(Some(file), &overrides)?,
+            None if a.data.is_some() || a.dataset.is_some() => Config::resolve(None, &overrides)?,
             None => Config::main_job(&overrides)?,
         };
         let out = a
