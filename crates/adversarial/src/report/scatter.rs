@@ -1,5 +1,6 @@
 //! Scatter plots of 2-D samples over the modes of a toy distribution, as PNG.
 
+use crate::data::shapes::ToyData;
 use crate::data::toy::GaussianMixture;
 use anyhow::{bail, Result};
 use image::{Rgb, RgbImage};
@@ -10,7 +11,7 @@ const SIZE: u32 = 480;
 
 /// Samples of a 2-D toy generator (N×2, or N×2×1×1) over the mixture's modes, on a square
 /// 1.5 times as wide as the farthest mode.
-pub fn save_mixture_scatter(
+fn save_mixture_scatter(
     points: &Tensor,
     mix: &GaussianMixture,
     title: &str,
@@ -30,9 +31,37 @@ pub fn save_mixture_scatter(
     )
 }
 
+/// The random stream of the data sample behind toy scatter plots: a fixed sample, whatever
+/// the iteration (training reseeds before every step, so this never disturbs it).
+const SCATTER_STREAM: u64 = 15;
+
+/// Samples of a 2-D toy generator (N×2) over its data: the modes of a Gaussian mixture, or
+/// for shapes and points a fixed sample of 500 data points drawn from `seed`. `what` heads
+/// the title.
+pub fn save_toy_scatter(
+    points: &Tensor,
+    data: &ToyData,
+    seed: u64,
+    what: &str,
+    path: &Path,
+) -> Result<()> {
+    let points = points.to_device(tch::Device::Cpu);
+    match data.mixture() {
+        Some(mix) => {
+            save_mixture_scatter(&points, mix, &format!("{what} (blue), modes (red)"), path)
+        }
+        None => {
+            let rng = crate::rng::torch_rng();
+            rng.seed(crate::rng::derive_seed(seed, &[SCATTER_STREAM]));
+            let real = data.sample(500, tch::Device::Cpu);
+            save_data_scatter(&points, &real, &format!("{what} (blue), data (red)"), path)
+        }
+    }
+}
+
 /// Samples of a 2-D toy generator over samples of the data itself (shapes and points from
 /// a file, which have no modes): the data as red crosses, on a square just wider than both.
-pub fn save_data_scatter(points: &Tensor, data: &Tensor, title: &str, path: &Path) -> Result<()> {
+fn save_data_scatter(points: &Tensor, data: &Tensor, title: &str, path: &Path) -> Result<()> {
     let points = points.flatten(1, -1);
     let reach = data.abs().max().double_value(&[]).max(1e-6);
     save_scatter(&points, data, reach * 1.2, title, path)

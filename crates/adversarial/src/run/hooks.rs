@@ -58,50 +58,33 @@ pub fn log_theory(trainer: &Trainer, path: &Path) -> Result<()> {
     }
 }
 
-/// The random stream of the data sample behind toy scatter plots (a fixed sample, whatever
-/// the iteration; training reseeds before every step, so this never disturbs it).
-const SCATTER_STREAM: u64 = 15;
-
 /// A grid of images from `z`, or for 2-D toy data a scatter plot over the true modes (or,
 /// for shapes and points, over a sample of the data).
 pub fn save_samples(trainer: &Trainer, latent: &Latent, path: &Path) -> Result<()> {
     let x = trainer.generate(&latent.z, latent.y.as_ref());
-    match trainer.data().mixture() {
-        Some(mix) if mix.dim() == 2 => {
-            let title = format!(
-                "{}, iteration {}: {} samples (blue), modes (red)",
+    match trainer.data().toy() {
+        Some(data) if data.dim() == 2 => {
+            let what = format!(
+                "{}, iteration {}: {} samples",
                 trainer.cfg.data.toy,
                 trainer.step,
                 x.size()[0]
             );
-            scatter::save_mixture_scatter(&x, mix, &title, path)
+            scatter::save_toy_scatter(&x, data, trainer.cfg.seed, &what, path)
         }
         // 1-D: the theory lab's panel (p_data, p_g, D and D*), Figure 1 of the GAN paper
-        Some(mix) if mix.dim() == 1 && trainer.cfg.model.pack == 1 => {
-            let m = crate::lab::measure(trainer, mix, 20_000);
-            let title = format!(
-                "iteration {}: JSD(p_data, p_g) = {:.3}",
-                trainer.step,
-                m.jsd()
-            );
-            crate::lab::save_chart(&m, true, &title, path)
-        }
-        Some(_) => Ok(()),
-        // shapes and points from a file: a scatter plot over a sample of the data
-        None if trainer.data().toy().is_some_and(|d| d.dim() == 2) => {
-            let data = trainer.data().toy().expect("toy data");
-            let rng = crate::rng::torch_rng();
-            rng.seed(crate::rng::derive_seed(trainer.cfg.seed, &[SCATTER_STREAM]));
-            let real = data.sample(500, tch::Device::Cpu);
-            let title = format!(
-                "{}, iteration {}: {} samples (blue), data (red)",
-                trainer.cfg.data.toy,
-                trainer.step,
-                x.size()[0]
-            );
-            scatter::save_data_scatter(&x.to_device(tch::Device::Cpu), &real, &title, path)
-        }
-        None if trainer.data().toy().is_some() => Ok(()),
+        Some(data) => match data.mixture() {
+            Some(mix) if mix.dim() == 1 && trainer.cfg.model.pack == 1 => {
+                let m = crate::lab::measure(trainer, mix, 20_000);
+                let title = format!(
+                    "iteration {}: JSD(p_data, p_g) = {:.3}",
+                    trainer.step,
+                    m.jsd()
+                );
+                crate::lab::save_chart(&m, true, &title, path)
+            }
+            _ => Ok(()),
+        },
         None => match &latent.targets {
             // translation panel: each row source | translation | truth
             Some(b) => {

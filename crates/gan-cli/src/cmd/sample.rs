@@ -94,18 +94,8 @@ pub fn run(a: SampleArgs) -> Result<()> {
                 data.dim()
             );
         }
-        let points = images.to_device(tch::Device::Cpu);
-        match data.mixture() {
-            Some(mix) => {
-                let title = format!("{}: {n} samples (blue), modes (red)", cfg.data.toy);
-                scatter::save_mixture_scatter(&points, mix, &title, &grid_path)?;
-            }
-            None => {
-                let title = format!("{}: {n} samples (blue), data (red)", cfg.data.toy);
-                let real = data.sample(500, tch::Device::Cpu);
-                scatter::save_data_scatter(&points, &real, &title, &grid_path)?;
-            }
-        }
+        let what = format!("{}: {n} samples", cfg.data.toy);
+        scatter::save_toy_scatter(&images, &data, cfg.seed, &what, &grid_path)?;
         println!("scatter plot of {n} samples: {}", grid_path.display());
         return Ok(());
     }
