@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The slow FID check (about 15 minutes on 2 cores): runs A and B of ../shared/reference/fid
+# The slow FID check (about 20 minutes on 2 cores): runs A and B of ../shared/reference/fid
 # through `gan eval --metrics fid` (1,600 Fashion-MNIST images through the Inception network, no
 # cached statistics), then the same sets written as PNG folders, compares each with the
-# reference values (relative error < 1e-3), then times
-# feature extraction against the PyTorch reference on the same 200 images, alternating.
+# reference values (relative error < 1e-3), states the bfloat16 fast path's error on A and B,
+# then times feature extraction against the PyTorch reference on the same 200 images,
+# alternating ours (float32, bfloat16) with PyTorch's default, best and bfloat16 settings.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,9 +31,22 @@ python3 scripts/write_png_folder.py train 2000 2400 "$png/b1"
 python3 scripts/write_png_folder.py train 4000 4400 "$png/b2"
 check A-png "folder=$png/a1" "folder=$png/a2" 43.909986
 check B-png "folder=$png/b1" "folder=$png/b2" 44.759729
+# the bfloat16 fast path: its FID error on A and B, stated rather than required
+for set in "A fashion-mnist:train:0:400 fashion-mnist:test:0:400 43.909986" \
+  "B fashion-mnist:train:2000:2400 fashion-mnist:train:4000:4400 44.759729"; do
+  read -r name a b ref <<<"$set"
+  v="$(./target/release/gan eval --metrics fid --features inception-v3-fid-bf16 "$a" "$b" | awk '/^FID/{print $2}')"
+  python3 -c "import sys; v=float(sys.argv[1]); r=float(sys.argv[2]); print(f'{sys.argv[3]}-bf16: ours {v:.6f} reference {r:.6f} relative error {abs(v-r)/r:.2e}')" "$v" "$ref" "$name"
+done
+# throughput on the same 200 images, alternating ours and PyTorch's settings
+lscpu | sed -n 's/^Model name: *//p'
 for rep in 1 2; do
-  rm -rf "$GAN_CACHE/features"
-  ./target/release/gan eval --metrics fid fashion-mnist:test:0:100 fashion-mnist:test:100:200 \
-    | sed -n 's/.*features at \([0-9.]*\) images.*/RESULT ours images_per_s \1/p'
-  "$GAN_PYTHON" scripts/fid_reference_throughput.py "$weights" 200
+  for features in inception-v3-fid inception-v3-fid-bf16; do
+    rm -rf "$GAN_CACHE/features"
+    ./target/release/gan eval --metrics fid --features "$features" fashion-mnist:test:0:100 fashion-mnist:test:100:200 \
+      | sed -n "s/.*features at \([0-9.]*\) images.*/RESULT ours-$features images_per_s \1/p"
+  done
+  for setting in default best bf16; do
+    "$GAN_PYTHON" scripts/fid_reference_throughput.py "$weights" 200 "$setting"
+  done
 done

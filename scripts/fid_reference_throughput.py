@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 weights, n = sys.argv[1], int(sys.argv[2])
+setting = sys.argv[3] if len(sys.argv) > 3 else "default"
+batch = 50 if setting == "default" else 10
 torch.set_num_threads(2)
 with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
     imgs = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n].copy()
@@ -31,8 +33,11 @@ def prep(x):
 
 start = time.perf_counter()
 feats = []
-with torch.no_grad():
-    for i in range(0, n, 50):
-        feats.append(net(prep(imgs[i : i + 50])))
+with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=setting == "bf16"):
+    for i in range(0, n, batch):
+        x = prep(imgs[i : i + batch])
+        if setting != "default":
+            x = x.contiguous(memory_format=torch.channels_last)
+        feats.append(net(x).float())
 elapsed = time.perf_counter() - start
-print(f"RESULT torch images_per_s {n / elapsed:.3f} sum {torch.cat(feats).double().sum().item():.6f}")
+print(f"RESULT torch-{setting} images_per_s {n / elapsed:.3f} sum {torch.cat(feats).double().sum().item():.6f}")

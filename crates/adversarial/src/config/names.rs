@@ -194,7 +194,12 @@ pub fn toy_dim(d: &DataConfig) -> Result<Option<usize>> {
 }
 
 /// Feature extractors by name (`eval.features`); `metrics::registry` builds them.
-pub const EXTRACTORS: &[&str] = &["inception-v3-fid", "mnist-cnn", "fashion-cnn"];
+pub const EXTRACTORS: &[&str] = &[
+    "inception-v3-fid",
+    "inception-v3-fid-bf16",
+    "mnist-cnn",
+    "fashion-cnn",
+];
 
 /// Accepted values of `eval.metrics` during training.
 pub const TRAINING_METRICS: &[&str] = &["fid", "kid", "prdc", "is", "classes"];

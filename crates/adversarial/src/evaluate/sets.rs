@@ -101,8 +101,9 @@ impl ImageSet {
                 end,
                 shuffled,
             } => {
+                // a folder or IDX file has no splits: it is named by its path alone
                 let name = if path.is_empty() {
-                    source.clone()
+                    format!("{source} {split}")
                 } else {
                     format!("{source}={path}")
                 };
@@ -112,7 +113,7 @@ impl ImageSet {
                     end.to_string()
                 };
                 let order = if *shuffled { " shuffled" } else { "" };
-                format!("{name} {split}{order}[{start}:{end}]")
+                format!("{name}{order}[{start}:{end}]")
             }
         }
     }

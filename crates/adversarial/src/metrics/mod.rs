@@ -6,6 +6,7 @@ pub mod classes;
 pub mod classifier;
 pub mod features;
 pub mod fid;
+pub mod inception;
 pub mod inception_score;
 pub mod kid;
 pub mod memorization;
