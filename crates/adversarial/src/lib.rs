@@ -10,15 +10,18 @@
 //! - [`config`]: typed configs with defaults, override files and `--set`; the registries of
 //!   names (losses, architectures, sources) resolved once into typed values
 //! - [`data`]: datasets (embedded MNIST-5k, IDX, image folders, paired folders, toy
-//!   mixtures, token corpora) and seeded, resumable minibatches
-//! - [`models`]: generator/discriminator pairs by architecture; layers, spectral norm
+//!   mixtures, token corpora, image–caption pairs) and seeded, resumable minibatches
+//! - [`models`]: generator/discriminator pairs by architecture; layers, spectral norm; the
+//!   image–text encoders
 //! - [`losses`], [`regularizers`]: the adversarial objectives; gradient penalty, R1, clipping
 //! - [`checkpoint`]: safetensors checkpoints with their metadata
 //! - [`sampling`]: noise, labels, fixed grids, interpolation, loading a trained generator;
 //!   [`pretrained`]: the generators shipped in `data/pretrained/`
-//! - [`metrics`]: pure measurements (FID, KID, PRDC, IS, classes, modes, Parzen, BLEU, …)
+//! - [`metrics`]: pure measurements (FID, KID, PRDC, IS, classes, modes, Parzen, BLEU,
+//!   R-precision, …)
 //!   and the registry of feature extractors and classifiers
-//! - [`train`]: the `Trainer` and one training step per GAN family; the text trainer
+//! - [`train`]: the `Trainer` and one training step per GAN family; the text trainer; the
+//!   caption encoder's contrastive pre-training
 //! - [`report`]: grids, plots, HTML reports, the dashboard, health warnings, TensorBoard
 //! - [`lab`]: the theory lab on toy data (optimal D, Figure 1, the mode-collapse sweep)
 //! - [`evaluate`]: image sets from specs, `gan eval`, the memorization check

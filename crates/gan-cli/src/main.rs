@@ -55,6 +55,10 @@ enum Cmd {
     /// synthetic oracle benchmark or on text.
     #[command(subcommand)]
     Text(cmd::text::TextCmd),
+    /// The image–text encoders of text-to-image: train them contrastively on the emoji
+    /// captions, or measure their retrieval R-precision on real held-out images.
+    #[command(subcommand)]
+    CaptionEncoder(cmd::caption_encoder::CaptionEncoderCmd),
     /// Write a run's report: one self-contained HTML file (config, loss and D-output
     /// curves, metric curves, the sample timeline, evaluations, figures, warnings).
     Report(cmd::report::ReportArgs),
@@ -79,6 +83,7 @@ fn main() {
         Cmd::Classifier(c) => cmd::classifier::run(c),
         Cmd::Translate(a) => cmd::translate::run(a),
         Cmd::Text(c) => cmd::text::run(c),
+        Cmd::CaptionEncoder(c) => cmd::caption_encoder::run(c),
         Cmd::Report(a) => cmd::report::report(a),
         Cmd::Serve(a) => cmd::report::serve(a),
         Cmd::Config => Config::main_job(&[]).map(|c| print!("{}", c.to_toml_string())),

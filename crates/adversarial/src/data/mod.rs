@@ -4,6 +4,7 @@
 //! channel count; batches are gathered from it and scaled to [-1, 1] (G's Tanh range).
 
 mod batcher;
+pub mod captions;
 pub mod folder;
 pub mod idx;
 mod load;

@@ -14,4 +14,5 @@ pub mod modes;
 pub mod parzen;
 pub mod prdc;
 pub mod registry;
+pub mod rprecision;
 pub mod translation;

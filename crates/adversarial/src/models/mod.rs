@@ -19,6 +19,7 @@ mod net;
 pub mod resnet;
 pub mod spectral_norm;
 pub mod text_cnn;
+pub mod text_encoder;
 pub mod unet;
 
 pub use net::Net;

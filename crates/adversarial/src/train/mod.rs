@@ -4,6 +4,7 @@
 //! this file holds what they share. [`crate::run`] wraps a trainer with a run directory;
 //! `text.rs` is the sequence-GAN trainer.
 
+pub mod contrastive;
 mod cyclegan;
 mod drs;
 mod gan;

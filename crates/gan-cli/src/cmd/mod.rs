@@ -1,6 +1,7 @@
 //! One file per verb: its arguments and a thin call into the library.
 
 pub mod bench;
+pub mod caption_encoder;
 pub mod classifier;
 pub mod eval;
 pub mod memorization;

@@ -1,0 +1,252 @@
+//! Contrastive pre-training of the caption encoder (CLIP's symmetric InfoNCE; AttnGAN's DAMSM
+//! plays the same part): in each batch of distinct captions, each with one of its images
+//! (a caption has one image per emoji vendor), every image must pick out its caption and
+//! every caption its image.
+
+use crate::data::captions::{self, CaptionSet, Captioned, Split};
+use crate::data::text::{tokenize, Vocab};
+use crate::metrics::rprecision::r_precision;
+use crate::models::text_encoder::{sidecar, DualEncoder, EncoderConfig};
+use crate::rng::SplitMix64;
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use tch::nn::OptimizerConfig;
+use tch::{nn, Device, Kind, Tensor};
+
+/// Settings of one pre-training.
+#[derive(Debug, Clone)]
+pub struct ContrastiveConfig {
+    pub steps: u64,
+    /// Distinct captions per batch.
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub dim: i64,
+    pub hidden: i64,
+    pub word_dim: i64,
+    pub max_len: i64,
+}
+
+impl Default for ContrastiveConfig {
+    fn default() -> Self {
+        ContrastiveConfig {
+            steps: 400,
+            batch: 128,
+            lr: 1e-3,
+            seed: 1,
+            dim: 128,
+            hidden: 128,
+            word_dim: 64,
+            max_len: 24,
+        }
+    }
+}
+
+/// Images grouped by their caption.
+pub struct CaptionPairs {
+    /// uint8 N×3×64×64.
+    pub images: Tensor,
+    /// The distinct captions.
+    pub captions: Vec<String>,
+    /// Per image, its caption's row in `captions`.
+    pub caption_of: Vec<i64>,
+    /// Per caption, its images' rows.
+    pub images_of: Vec<Vec<i64>>,
+}
+
+impl CaptionPairs {
+    pub fn new(set: &CaptionSet) -> CaptionPairs {
+        let mut rows: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut captions = Vec::new();
+        let mut images_of: Vec<Vec<i64>> = Vec::new();
+        let mut caption_of = Vec::with_capacity(set.captions.len());
+        for (i, c) in set.captions.iter().enumerate() {
+            let row = *rows.entry(c).or_insert_with(|| {
+                captions.push(c.clone());
+                images_of.push(Vec::new());
+                captions.len() as i64 - 1
+            });
+            images_of[row as usize].push(i as i64);
+            caption_of.push(row);
+        }
+        CaptionPairs {
+            images: set.images.shallow_clone(),
+            captions,
+            caption_of,
+            images_of,
+        }
+    }
+}
+
+/// Trains a caption encoder on `train`, calling `progress(step, loss)` every 50 steps.
+pub fn train_encoder(
+    train: &CaptionPairs,
+    cfg: &ContrastiveConfig,
+    device: Device,
+    mut progress: impl FnMut(u64, f64),
+) -> Result<DualEncoder> {
+    let k = train.captions.len();
+    if k < 2 || cfg.batch < 2 {
+        bail!("contrastive training needs at least 2 distinct captions per batch, got {k} captions and batch {}", cfg.batch);
+    }
+    let tokens: Vec<Vec<String>> = train.captions.iter().map(|c| tokenize(c)).collect();
+    let vocab = Vocab::build(&tokens, 8000, 1);
+    let _guard = crate::rng::torch_rng();
+    tch::manual_seed(cfg.seed as i64);
+    let enc = DualEncoder::new(
+        EncoderConfig {
+            vocab: vocab.tokens,
+            max_len: cfg.max_len,
+            word_dim: cfg.word_dim,
+            hidden: cfg.hidden,
+            dim: cfg.dim,
+            resolution: 64,
+        },
+        device,
+    )?;
+    let mut opt = nn::Adam::default().build(&enc.vs, cfg.lr)?;
+    let mut rng = SplitMix64::new(cfg.seed);
+    let batch = cfg.batch.min(k);
+    let mut order: Vec<usize> = (0..k).collect();
+    for step in 0..cfg.steps {
+        // distinct captions: a partial shuffle; one image of each
+        for d in 0..batch {
+            let j = d + rng.below((k - d) as u64) as usize;
+            order.swap(d, j);
+        }
+        let rows = &order[..batch];
+        let picks: Vec<i64> = rows
+            .iter()
+            .map(|&r| {
+                let imgs = &train.images_of[r];
+                imgs[rng.below(imgs.len() as u64) as usize]
+            })
+            .collect();
+        let x = train.images.index_select(0, &Tensor::from_slice(&picks));
+        let caps: Vec<String> = rows.iter().map(|&r| train.captions[r].clone()).collect();
+        let loss = contrastive_loss(&enc, &x, &caps);
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        tch::no_grad(|| {
+            let _ = enc.log_scale.shallow_clone().clamp_(0.0, 100f64.ln());
+        });
+        if step % 50 == 49 || step + 1 == cfg.steps {
+            progress(step + 1, loss.double_value(&[]));
+        }
+    }
+    Ok(enc)
+}
+
+/// The symmetric InfoNCE loss of a batch whose i-th image goes with its i-th caption.
+pub fn contrastive_loss(enc: &DualEncoder, images: &Tensor, captions: &[String]) -> Tensor {
+    let img = enc.encode_images(images);
+    let txt = enc.encode_text(captions);
+    let logits = img.matmul(&txt.tr()) * enc.log_scale.exp();
+    let target = Tensor::arange(captions.len() as i64, (Kind::Int64, logits.device()));
+    (logits.cross_entropy_for_logits(&target) + logits.tr().cross_entropy_for_logits(&target)) / 2.0
+}
+
+/// R-precision (top-1 among `candidates` captions) of `pairs`' images under `enc`, their
+/// distractors drawn from the set's other captions and `more_captions` (for a set with
+/// fewer distinct captions than candidates).
+pub fn retrieval(
+    enc: &DualEncoder,
+    pairs: &CaptionPairs,
+    more_captions: &[String],
+    candidates: i64,
+    seed: u64,
+) -> Result<f64> {
+    tch::no_grad(|| {
+        let mut pool = pairs.captions.clone();
+        pool.extend(
+            more_captions
+                .iter()
+                .filter(|c| !pairs.captions.contains(c))
+                .cloned(),
+        );
+        let txt = embed_captions(enc, &pool);
+        let n = pairs.images.size()[0];
+        let img: Vec<Tensor> = (0..n)
+            .step_by(256)
+            .map(|s| enc.encode_images(&pairs.images.narrow(0, s, 256.min(n - s))))
+            .collect();
+        r_precision(
+            &Tensor::cat(&img, 0),
+            &txt,
+            &pairs.caption_of,
+            candidates,
+            seed,
+        )
+    })
+}
+
+/// Caption embeddings K×dim, computed in chunks.
+pub fn embed_captions(enc: &DualEncoder, captions: &[String]) -> Tensor {
+    let parts: Vec<Tensor> = captions
+        .chunks(512)
+        .map(|c| tch::no_grad(|| enc.encode_text(c)))
+        .collect();
+    Tensor::cat(&parts, 0)
+}
+
+/// The images of `split` (at most `limit`, 0 = all) of `entries`, grouped by caption.
+pub fn pairs_of(entries: &[Captioned], split: Split, limit: usize) -> Result<CaptionPairs> {
+    let set = captions::load(entries, split, 64, limit)?;
+    if set.captions.is_empty() {
+        bail!("the {split:?} split holds no images");
+    }
+    Ok(CaptionPairs::new(&set))
+}
+
+/// One row of the encoder's retrieval table: real images of a split, R-precision among
+/// 100 captions (AttnGAN's protocol).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RetrievalRow {
+    pub split: String,
+    pub images: usize,
+    pub captions: usize,
+    pub r_precision: f64,
+}
+
+/// R-precision of real images of the held-out and compositional splits: the ceiling a
+/// generator's samples are measured against. Distractors come from the held-out and
+/// compositional captions together.
+pub fn retrieval_table(
+    enc: &DualEncoder,
+    entries: &[Captioned],
+    seed: u64,
+) -> Result<Vec<RetrievalRow>> {
+    let held = pairs_of(entries, Split::HeldOut, 0)?;
+    let comp = pairs_of(entries, Split::Compositional, 0)?;
+    let mut rows = Vec::new();
+    for (name, pairs, other) in [("held out", &held, &comp), ("compositional", &comp, &held)] {
+        rows.push(RetrievalRow {
+            split: name.to_string(),
+            images: pairs.caption_of.len(),
+            captions: pairs.captions.len(),
+            r_precision: retrieval(enc, pairs, &other.captions, 100, seed)?,
+        });
+    }
+    Ok(rows)
+}
+
+/// How an encoder was trained and what it scored, kept in its `.json` beside the shape.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainingRecord {
+    pub steps: u64,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub vendors: Vec<String>,
+    pub seconds: f64,
+    pub retrieval: Vec<RetrievalRow>,
+}
+
+/// Writes `enc` to `path` with its settings and `record` in the `.json` beside it.
+pub fn save(enc: &DualEncoder, path: &std::path::Path, record: &TrainingRecord) -> Result<()> {
+    enc.save(path)?;
+    let mut side = serde_json::to_value(&enc.cfg)?;
+    side["trained"] = serde_json::to_value(record)?;
+    crate::util::fs::write_atomic(&sidecar(path), &serde_json::to_vec_pretty(&side)?)
+}
