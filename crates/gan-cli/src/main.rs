@@ -59,6 +59,10 @@ enum Cmd {
     /// captions, or measure their retrieval R-precision on real held-out images.
     #[command(subcommand)]
     CaptionEncoder(cmd::caption_encoder::CaptionEncoderCmd),
+    /// The skin-tone and colour classifier behind text-to-image's compositional accuracy:
+    /// train it on real emoji, or measure it on real held-out images.
+    #[command(subcommand)]
+    Attributes(cmd::attributes::AttributesCmd),
     /// Write a run's report: one self-contained HTML file (config, loss and D-output
     /// curves, metric curves, the sample timeline, evaluations, figures, warnings).
     Report(cmd::report::ReportArgs),
@@ -84,6 +88,7 @@ fn main() {
         Cmd::Translate(a) => cmd::translate::run(a),
         Cmd::Text(c) => cmd::text::run(c),
         Cmd::CaptionEncoder(c) => cmd::caption_encoder::run(c),
+        Cmd::Attributes(c) => cmd::attributes::run(c),
         Cmd::Report(a) => cmd::report::report(a),
         Cmd::Serve(a) => cmd::report::serve(a),
         Cmd::Config => Config::main_job(&[]).map(|c| print!("{}", c.to_toml_string())),

@@ -1,6 +1,7 @@
 //! Measurements of generated samples. Each metric is a function over tensors, tested
 //! against hand-computed or reference values.
 
+pub mod attributes;
 pub mod bleu;
 pub mod classes;
 pub mod classifier;

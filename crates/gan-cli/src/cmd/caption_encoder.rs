@@ -68,7 +68,8 @@ pub fn run(c: CaptionEncoderCmd) -> Result<()> {
     }
 }
 
-fn entries(d: &DataArgs) -> Result<Vec<captions::Captioned>> {
+/// The captioned emoji of the chosen vendors.
+pub fn entries(d: &DataArgs) -> Result<Vec<captions::Captioned>> {
     let dir = d.emoji.clone().unwrap_or_else(emoji_dir);
     captions::emoji_captions(&dir, &d.vendors)
 }

@@ -1,5 +1,6 @@
 //! One file per verb: its arguments and a thin call into the library.
 
+pub mod attributes;
 pub mod bench;
 pub mod caption_encoder;
 pub mod classifier;
