@@ -35,7 +35,7 @@ fn contrastive_training_pairs_images_with_their_captions_and_round_trips() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("enc.safetensors");
-    enc.save(&path).unwrap();
+    enc.save(&path, None).unwrap();
     let back = DualEncoder::load(&path, Device::Cpu).unwrap();
     let caps = &pairs.captions[..4];
     let (a, b) = tch::no_grad(|| (enc.encode_text(caps), back.encode_text(caps)));

@@ -213,16 +213,18 @@ pub fn emoji_captions(dir: &Path, vendors: &[String]) -> Result<Vec<Captioned>> 
             );
         }
     }
+    // each record's name and keywords, and its colour and object when it has them
+    let named: Vec<(String, String)> = records.iter().map(|e| name_and_keywords(&lib, e)).collect();
+    let coloured: Vec<Option<(usize, String)>> =
+        named.iter().map(|(name, _)| colour_object(name)).collect();
     // the coloured objects, to choose each one's held-out colour
     let mut objects: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    for e in &records {
-        if let Some((c, o)) = colour_object(&name_and_keywords(&lib, e).0) {
-            objects.entry(o).or_default().insert(c);
-        }
+    for (c, o) in coloured.iter().flatten() {
+        objects.entry(o.clone()).or_default().insert(*c);
     }
     let held_colours = held_out_colours(&objects);
     let mut out = Vec::new();
-    for e in &records {
+    for ((e, (name, tail)), colour) in records.iter().zip(named).zip(coloured) {
         let (Some(base), Some(image)) = (e["unified"].as_str(), e["image"].as_str()) else {
             continue;
         };
@@ -230,12 +232,10 @@ pub fn emoji_captions(dir: &Path, vendors: &[String]) -> Result<Vec<Captioned>> 
         if e["category"] == "Component" {
             continue;
         }
-        let (name, tail) = name_and_keywords(&lib, e);
         // the first code point: gender and skin-tone variants share their base's split
         let group = base.split('-').next().unwrap_or(base).to_string();
         let test = held_out(&group);
         let gesture = e["subcategory"].as_str().unwrap_or("").starts_with("hand");
-        let colour = colour_object(&name);
         let colour_split = match &colour {
             Some((c, o)) if held_colours.get(o) == Some(c) => Split::Compositional,
             _ => Split::Train,

@@ -4,6 +4,7 @@
 //! held out of training, a generator is scored by how often the classifier reads dark.
 
 use crate::data::captions::{self, CaptionSet, Captioned, Split, COLOURS, TONES};
+use crate::models::conv_trunk::ConvTrunk;
 use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
 use tch::nn::{self, Module, OptimizerConfig};
@@ -12,7 +13,7 @@ use tch::{Device, Kind, Tensor};
 /// Skin tone and colour heads over one convolutional trunk.
 pub struct AttributeClassifier {
     pub vs: nn::VarStore,
-    convs: Vec<nn::Conv2D>,
+    convs: ConvTrunk,
     tone: nn::Linear,
     colour: nn::Linear,
 }
@@ -35,18 +36,8 @@ impl AttributeClassifier {
     pub fn new(device: Device) -> AttributeClassifier {
         let vs = nn::VarStore::new(device);
         let p = vs.root();
-        let conv = nn::ConvConfig {
-            stride: 2,
-            padding: 1,
-            ..Default::default()
-        };
         // 64 → 32 → 16 → 8, then global average pooling: colour and tone are read anywhere
-        let widths = [3, 32, 64, 128];
-        let convs = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| nn::conv2d(&p / format!("conv{i}"), w[0], w[1], 4, conv))
-            .collect();
+        let convs = ConvTrunk::new(&p, &[3, 32, 64, 128]);
         let tone = nn::linear(&p / "tone", 128, TONES.len() as i64, Default::default());
         let colour = nn::linear(&p / "colour", 128, COLOURS.len() as i64, Default::default());
         AttributeClassifier {
@@ -59,12 +50,11 @@ impl AttributeClassifier {
 
     /// Logits of both heads for uint8 images N×3×64×64.
     pub fn logits(&self, images: &Tensor) -> (Tensor, Tensor) {
-        let x = images.to_device(self.vs.device()).to_kind(Kind::Float) / 127.5 - 1.0;
-        let h = self
-            .convs
-            .iter()
-            .fold(x, |h, c| c.forward(&h).leaky_relu())
-            .mean_dim(&[2i64, 3][..], false, Kind::Float);
+        let h = self.convs.forward(images, self.vs.device()).mean_dim(
+            &[2i64, 3][..],
+            false,
+            Kind::Float,
+        );
         (self.tone.forward(&h), self.colour.forward(&h))
     }
 

@@ -10,6 +10,7 @@
 //! inputs (MLP), or, with `model.conditioning = "projection"` (Miyato & Koyama 2018), as
 //! D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩ on its last features φ(x).
 
+pub mod conv_trunk;
 pub mod dcgan;
 pub mod infogan;
 pub mod layers;

@@ -5,6 +5,7 @@
 //! AttnGAN's DAMSM train theirs). The text side conditions the GAN; both sides score its
 //! samples (R-precision).
 
+use super::conv_trunk::ConvTrunk;
 use crate::data::text::{tokenize, Vocab, EOS};
 use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
@@ -37,7 +38,7 @@ pub struct DualEncoder {
     words: nn::Embedding,
     gru: nn::GRU,
     text_out: nn::Linear,
-    convs: Vec<nn::Conv2D>,
+    convs: ConvTrunk,
     image_out: nn::Linear,
     /// log(1/τ) of the contrastive softmax, learned (CLIP's initial τ = 0.07).
     pub log_scale: Tensor,
@@ -63,17 +64,7 @@ impl DualEncoder {
         let gru = nn::gru(&p / "gru", cfg.word_dim, cfg.hidden, rnn);
         let text_out = nn::linear(&p / "text_out", 2 * cfg.hidden, cfg.dim, Default::default());
         // 64 → 32 → 16 → 8 → 4, then a linear map of the 256×4×4 features
-        let widths = [3, 32, 64, 128, 256];
-        let conv = nn::ConvConfig {
-            stride: 2,
-            padding: 1,
-            ..Default::default()
-        };
-        let convs = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| nn::conv2d(&p / format!("conv{i}"), w[0], w[1], 4, conv))
-            .collect();
+        let convs = ConvTrunk::new(&p, &[3, 32, 64, 128, 256]);
         let image_out = nn::linear(&p / "image_out", 256 * 16, cfg.dim, Default::default());
         let log_scale = p.var("log_scale", &[], nn::Init::Const((1.0f64 / 0.07).ln()));
         let vocab = Vocab::from_tokens(cfg.vocab.clone());
@@ -129,19 +120,23 @@ impl DualEncoder {
 
     /// Unit-length image embeddings N×dim of uint8 images N×3×64×64.
     pub fn encode_images(&self, images: &Tensor) -> Tensor {
-        let x = images.to_device(self.vs.device()).to_kind(Kind::Float) / 127.5 - 1.0;
-        let h = self.convs.iter().fold(x, |h, c| c.forward(&h).leaky_relu());
+        let h = self.convs.forward(images, self.vs.device());
         normalize(&self.image_out.forward(&h.flatten(1, -1)))
     }
 
-    /// Writes the weights to `path` (safetensors) and the shape to `path` with `.json`.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// Writes the weights to `path` (safetensors) and the shape to `path` with `.json`,
+    /// with `trained` (how it was trained, what it scored) there too when given.
+    pub fn save(&self, path: &Path, trained: Option<serde_json::Value>) -> Result<()> {
         let tmp = path.with_extension("tmp.safetensors");
         self.vs
             .save(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        write_atomic(&sidecar(path), &serde_json::to_vec_pretty(&self.cfg)?)
+        let mut side = serde_json::to_value(&self.cfg)?;
+        if let Some(t) = trained {
+            side["trained"] = t;
+        }
+        write_atomic(&sidecar(path), &serde_json::to_vec_pretty(&side)?)
     }
 
     /// Reads an encoder written by [`DualEncoder::save`].

@@ -6,7 +6,7 @@
 use crate::data::captions::{self, CaptionSet, Captioned, Split};
 use crate::data::text::{tokenize, Vocab};
 use crate::metrics::rprecision::r_precision;
-use crate::models::text_encoder::{sidecar, DualEncoder, EncoderConfig};
+use crate::models::text_encoder::{DualEncoder, EncoderConfig};
 use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
@@ -245,8 +245,5 @@ pub struct TrainingRecord {
 
 /// Writes `enc` to `path` with its settings and `record` in the `.json` beside it.
 pub fn save(enc: &DualEncoder, path: &std::path::Path, record: &TrainingRecord) -> Result<()> {
-    enc.save(path)?;
-    let mut side = serde_json::to_value(&enc.cfg)?;
-    side["trained"] = serde_json::to_value(record)?;
-    crate::util::fs::write_atomic(&sidecar(path), &serde_json::to_vec_pretty(&side)?)
+    enc.save(path, Some(serde_json::to_value(record)?))
 }
