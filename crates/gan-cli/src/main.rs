@@ -25,6 +25,9 @@ enum Cmd {
     Train(cmd::train::TrainArgs),
     /// Generate samples, a grid or a latent interpolation strip from a checkpoint.
     Sample(cmd::sample::SampleArgs),
+    /// Images from words with a text-to-image run: a grid with one row per caption, or a
+    /// strip from one caption to another (--interpolate A B).
+    Generate(cmd::generate::GenerateArgs),
     /// Time training iterations side by side with the PyTorch reference.
     Bench(cmd::bench::BenchArgs),
     /// Print the configuration `gan train` runs by default, resolved (a starting point for a
@@ -80,6 +83,7 @@ fn main() {
     let result = match command {
         Cmd::Train(a) => cmd::train::run(a),
         Cmd::Sample(a) => cmd::sample::run(a),
+        Cmd::Generate(a) => cmd::generate::run(a),
         Cmd::Bench(a) => cmd::bench::run(a),
         Cmd::Eval(a) => cmd::eval::run(a),
         Cmd::Toy(c) => cmd::toy::run(c),

@@ -105,7 +105,10 @@ pub struct DataConfig {
     /// distribution named by `toy`) or `points` (a CSV file of points in `path`, one per line,
     /// any dimension). Paired, for translation: `emoji` (Google ↔ Twitter
     /// emoji by code point, fetched by scripts/setup-emoji.sh) or `paired-folder` (`path`
-    /// holding A/ and B/ with the same file names).
+    /// holding A/ and B/ with the same file names). Captioned, for text-to-image:
+    /// `emoji-captions` (the emoji of three vendors with captions built from their names and
+    /// keywords) or `captions` (`path` holding images with a `captions.tsv` or a `.txt` per
+    /// image); both need `model.text_encoder`.
     pub source: String,
     /// For `source = "toy"`: `ring8`, `grid25`, `gauss1d`, `bimodal1d`; `ring:K:R[:σ]` (K
     /// Gaussians on a circle of radius R) or `grid:K:S[:σ]` (a K×K grid, spacing S); the
@@ -115,7 +118,8 @@ pub struct DataConfig {
     pub mixture: MixtureConfig,
     /// File or folder for sources that read from disk; empty uses the source's standard place.
     pub path: String,
-    /// `train` or `test`, for sources that have both splits.
+    /// `train` or `test`, for sources that have both splits; `emoji-captions` also has
+    /// `compositional` (held-out combinations of seen parts).
     pub split: String,
     /// Paired sources: `a2b` translates A (Google emoji) into B (Twitter emoji), `b2a` back.
     pub direction: String,
@@ -128,6 +132,9 @@ pub struct DataConfig {
     /// Image folders only: decode each batch from disk instead of holding the decoded
     /// folder in memory (for folders larger than RAM; slower per step).
     pub stream: bool,
+    /// `emoji-captions`: the vendors whose images to use (apple, google, twitter); empty =
+    /// all three.
+    pub vendors: Vec<String>,
 }
 
 /// A Gaussian mixture defined in a config (`[data.mixture]`).
@@ -211,6 +218,12 @@ pub struct ModelConfig {
     /// (docs/results/speed-cpu.md), contiguous otherwise. The arithmetic is the same either way; only
     /// the order of summation inside kernels differs.
     pub memory_format: String,
+    /// Text-to-image: the caption encoder (`gan caption-encoder train`) whose embeddings
+    /// condition G and D. Needs a captioned `data.source`; the run sets `model.classes` to
+    /// the number of distinct training captions and `model.text_dim` to the encoder's size.
+    pub text_encoder: String,
+    /// Size of a caption embedding (set by the run from `model.text_encoder`; 0 = no text).
+    pub text_dim: i64,
 }
 
 /// The adversarial objective (see `losses`).
@@ -333,6 +346,7 @@ impl Default for DataConfig {
             limit: 0,
             stacked: 0,
             stream: false,
+            vendors: Vec::new(),
         }
     }
 }
@@ -362,6 +376,8 @@ impl Default for ModelConfig {
             classes: 0,
             conditioning: "concat".into(),
             memory_format: "auto".into(),
+            text_encoder: String::new(),
+            text_dim: 0,
         }
     }
 }

@@ -143,7 +143,15 @@ pub const DATA_SOURCES: &[&str] = &[
     "points",
     "emoji",
     "paired-folder",
+    "emoji-captions",
+    "captions",
 ];
+
+/// Vendors of emoji images, each a folder of the emoji cache (`data.vendors`).
+pub const VENDORS: &[&str] = &["apple", "google", "twitter"];
+
+/// Sources of captioned images (for text-to-image).
+pub const CAPTION_SOURCES: &[&str] = &["emoji-captions", "captions"];
 
 /// Sources of two paired image domains (for the translators).
 pub const PAIRED_SOURCES: &[&str] = &["emoji", "paired-folder"];

@@ -53,7 +53,7 @@ impl Config {
         if m.g_output == "sigmoid" && m.arch != "infogan" {
             bail!("config key `model.g_output`: \"sigmoid\" is the InfoGAN networks' output (model.arch = \"infogan\"); use tanh or linear");
         }
-        one_of("data.split", &self.data.split, &["train", "test"])?;
+        self.validate_text()?;
         if self.data.stacked > 0 && m.channels != 3 {
             bail!(
                 "config key `data.stacked`: Stacked MNIST images are RGB, so model.channels must be 3 (got {})",
@@ -241,6 +241,59 @@ impl Config {
             positive("eval.n", e.n as f64)?;
             for m in &e.metrics {
                 one_of("eval.metrics", m, names::TRAINING_METRICS)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// The rules of text-to-image runs: a captioned source and a caption encoder go
+    /// together, on the image GANs; splits and vendors by name.
+    fn validate_text(&self) -> Result<()> {
+        let (d, m) = (&self.data, &self.model);
+        let captioned = names::CAPTION_SOURCES.contains(&d.source.as_str());
+        let splits: &[&str] = if d.source == "emoji-captions" {
+            &["train", "test", "compositional"]
+        } else {
+            &["train", "test"]
+        };
+        one_of("data.split", &d.split, splits)?;
+        for v in &d.vendors {
+            one_of("data.vendors", v, names::VENDORS)?;
+        }
+        if !d.vendors.is_empty() && d.source != "emoji-captions" {
+            bail!("config key `data.vendors`: only data.source = \"emoji-captions\" has vendors");
+        }
+        if captioned == m.text_encoder.is_empty() {
+            bail!(
+                "config keys `model.text_encoder`/`data.source`: a text-to-image run needs both a captioned \
+                 data.source (emoji-captions or captions) and model.text_encoder = PATH of an encoder from \
+                 `gan caption-encoder train` (got data.source = {:?}, model.text_encoder = {:?})",
+                d.source,
+                m.text_encoder
+            );
+        }
+        if m.text_dim < 0 || (m.text_dim > 0 && !captioned) {
+            bail!("config key `model.text_dim`: set by a text-to-image run from its encoder; leave it at 0");
+        }
+        if captioned {
+            if !["dcgan", "mlp"].contains(&m.arch.as_str()) {
+                bail!(
+                    "config key `model.arch`: text-to-image runs use dcgan or mlp, got {:?}",
+                    m.arch
+                );
+            }
+            if m.pack > 1 {
+                bail!("config key `model.pack`: PacGAN packing is for unconditional runs; set model.pack = 1");
+            }
+            if d.stream || d.stacked > 0 {
+                bail!(
+                    "config keys `data.stream`/`data.stacked`: not available for captioned sources"
+                );
+            }
+            if d.source == "captions" && d.path.is_empty() {
+                bail!("config key `data.path`: data.source = \"captions\" needs the folder of captioned images");
             }
         }
         Ok(())

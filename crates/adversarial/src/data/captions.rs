@@ -36,8 +36,7 @@ pub const COLOURS: [&str; 9] = [
     "red", "orange", "yellow", "green", "blue", "purple", "brown", "black", "white",
 ];
 
-/// Vendors of emoji images, each a folder of the emoji cache.
-pub const VENDORS: [&str; 3] = ["apple", "google", "twitter"];
+pub use crate::config::names::VENDORS;
 
 /// Keywords after the name in an emoji caption.
 const KEYWORDS: usize = 5;
@@ -387,6 +386,45 @@ pub fn folder_captions(dir: &Path) -> Result<Vec<Captioned>> {
         });
     }
     Ok(out)
+}
+
+/// The captioned images a config's `data.source` names (`emoji-captions` or `captions`),
+/// every split.
+pub fn entries(d: &crate::config::DataConfig) -> Result<Vec<Captioned>> {
+    match d.source.as_str() {
+        "emoji-captions" => {
+            let dir = if d.path.is_empty() {
+                super::paired::emoji_dir()
+            } else {
+                PathBuf::from(&d.path)
+            };
+            let vendors: Vec<String> = if d.vendors.is_empty() {
+                VENDORS.iter().map(|v| v.to_string()).collect()
+            } else {
+                d.vendors.clone()
+            };
+            emoji_captions(&dir, &vendors)
+        }
+        "captions" => folder_captions(Path::new(&d.path)),
+        other => bail!("config key `data.source`: {other:?} is not a captioned source"),
+    }
+}
+
+/// The distinct captions of `captions` in order of first appearance, and each caption's
+/// row among them: the labels a text-conditional GAN trains on.
+pub fn caption_rows(captions: &[String]) -> (Vec<String>, Vec<i64>) {
+    let mut rows: HashMap<&str, i64> = HashMap::new();
+    let mut distinct = Vec::new();
+    let rows_of = captions
+        .iter()
+        .map(|c| {
+            *rows.entry(c).or_insert_with(|| {
+                distinct.push(c.clone());
+                distinct.len() as i64 - 1
+            })
+        })
+        .collect();
+    (distinct, rows_of)
 }
 
 /// The images of `split` (at most `limit`, 0 = all) decoded at `resolution`² RGB

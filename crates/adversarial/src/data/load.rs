@@ -167,6 +167,7 @@ fn stack(
 pub fn load(cfg: &Config) -> Result<Dataset> {
     let d = &cfg.data;
     let (res, ch) = (cfg.model.resolution, cfg.model.channels);
+    let mut captions = Vec::new();
     let (name, images, labels) = match d.source.as_str() {
         "mnist5k" => {
             let (images, labels) = match d.split.as_str() {
@@ -210,6 +211,22 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             let labels = got.labels.map(|l| Tensor::from_slice(&l));
             (d.path.clone(), images, labels)
         }
+        "emoji-captions" | "captions" => {
+            let split = super::captions::Split::parse(&d.split)?;
+            let entries = super::captions::entries(d)?;
+            let set = super::captions::load(&entries, split, res, d.limit)?;
+            if set.captions.is_empty() {
+                bail!(
+                    "config key `data.split`: the {} split of {} holds no images",
+                    d.split,
+                    d.source
+                );
+            }
+            let (distinct, rows) = super::captions::caption_rows(&set.captions);
+            captions = distinct;
+            let name = format!("{} {} ({} captions)", d.source, d.split, captions.len());
+            (name, set.images, Some(Tensor::from_slice(&rows)))
+        }
         other => bail!("config key `data.source`: unknown source {other:?}"),
     };
     let (images, labels) = apply_limit(images, labels, d.limit);
@@ -225,6 +242,7 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
         name: format!("{name} ({n} images)"),
         images,
         labels,
+        captions,
     })
 }
 

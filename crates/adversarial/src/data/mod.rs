@@ -31,6 +31,9 @@ pub struct Dataset {
     pub images: Tensor,
     /// int64, N; absent for unlabelled sources.
     pub labels: Option<Tensor>,
+    /// Captioned sources: label k's caption (the distinct captions, each image labelled by
+    /// its caption's row); empty otherwise.
+    pub captions: Vec<String>,
 }
 
 impl Dataset {
@@ -54,6 +57,7 @@ impl Dataset {
             name: self.name,
             images: self.images.to_device(device),
             labels: self.labels.map(|l| l.to_device(device)),
+            captions: self.captions,
         }
     }
 
@@ -70,6 +74,7 @@ impl Dataset {
             name: format!("random ({n} images)"),
             images,
             labels: None,
+            captions: Vec::new(),
         }
     }
 }

@@ -235,6 +235,14 @@ impl Source {
         })
     }
 
+    /// Captioned data: label k's caption; empty for other sources.
+    pub fn captions(&self) -> &[String] {
+        match self {
+            Source::Images { dataset, .. } => &dataset.captions,
+            _ => &[],
+        }
+    }
+
     /// Checks that the data can train a model over `classes` classes: it has labels, all in
     /// 0..classes.
     pub fn check_labels(&self, classes: i64) -> Result<()> {

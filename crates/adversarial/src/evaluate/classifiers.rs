@@ -65,5 +65,6 @@ pub fn labelled_data(specs: &[String]) -> Result<Dataset> {
         name: format!("{} ({} images)", specs.join(" + "), images.size()[0]),
         images,
         labels: Some(Tensor::cat(&labels, 0)),
+        captions: Vec::new(),
     })
 }

@@ -8,6 +8,7 @@ pub mod classifiers;
 pub mod memorization;
 pub mod sets;
 mod summary;
+pub mod text_to_image;
 
 pub use sets::{features, ImageSet};
 

@@ -511,6 +511,7 @@ mod tests {
                 name: "slice".into(),
                 images: all.images.index_select(0, &i),
                 labels: all.labels.as_ref().map(|l| l.index_select(0, &i)),
+                captions: Vec::new(),
             }
         };
         let (tr, te) = (pick(0, 1000), pick(1000, 500));

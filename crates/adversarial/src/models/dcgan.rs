@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 use tch::nn::{self, Init};
 
 /// Side of the first/last feature map and the number of stride-2 layers.
-fn layout(resolution: i64) -> Result<(i64, usize)> {
+pub(crate) fn layout(resolution: i64) -> Result<(i64, usize)> {
     Ok(match resolution {
         28 => (7, 2),
         32 => (4, 3),
@@ -38,7 +38,7 @@ pub(crate) const RESAMPLE: ConvSpec = ConvSpec {
 };
 
 /// The k×k layer between a vector and the first/last s0×s0 feature map.
-fn edge(s0: i64) -> ConvSpec {
+pub(crate) fn edge(s0: i64) -> ConvSpec {
     ConvSpec {
         kernel: s0,
         stride: 1,

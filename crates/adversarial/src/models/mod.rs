@@ -20,6 +20,7 @@ mod net;
 pub mod resnet;
 pub mod spectral_norm;
 pub mod text_cnn;
+mod text_cond;
 pub mod text_encoder;
 pub mod unet;
 
@@ -119,6 +120,10 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
             Role::Discriminator => unet::patch_discriminator(&p, cfg, cfg.channels)?,
         };
         return Ok(Net::plain(vs, module));
+    }
+    if cfg.text_dim > 0 {
+        let (module, cond) = text_cond::build(&p, cfg, matches!(role, Role::Generator))?;
+        return Ok(Net::new(vs, module, cond));
     }
     let k = cfg.classes;
     let (module, cond) = match role {

@@ -2,6 +2,7 @@
 //! source image) beside its input.
 
 use super::layers::Affine;
+use super::text_cond::{TextCond, TextJoin};
 use tch::{nn, nn::ModuleT, Kind, Tensor};
 
 /// One network and its parameters.
@@ -27,6 +28,8 @@ pub(super) enum Conditioning {
     Projection { head: Affine, embed: Tensor },
     /// pix2pix's D judges an image beside its source image: input [y, x] along channels.
     Image,
+    /// Text-to-image: a caption's embedding (or its row of the caption table).
+    Text(Box<TextCond>),
 }
 
 impl Net {
@@ -119,7 +122,7 @@ impl Net {
         let y = match (&self.cond, y) {
             (Conditioning::None, _) => return self.run(x, train),
             (_, Some(y)) => y,
-            (_, None) => panic!("a class-conditional network needs a label per sample"),
+            (_, None) => panic!("a conditional network needs a condition per sample"),
         };
         match &self.cond {
             Conditioning::None => unreachable!(),
@@ -148,6 +151,39 @@ impl Net {
                 );
                 out + proj
             }
+            Conditioning::Text(t) => self.forward_text(t, x, y, train),
+        }
+    }
+
+    /// A text-conditional network on `x` with captions `y` (rows or embeddings).
+    fn forward_text(&self, t: &TextCond, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
+        let c = t.mapped(y);
+        match &t.join {
+            TextJoin::Input => self.run(&Tensor::cat(&[x, &c], 1), train),
+            TextJoin::Late { mix, head } => {
+                let h = self.module.forward_t(&self.enter(x), train);
+                let s = h.size();
+                let maps = c
+                    .view([s[0], -1, 1, 1])
+                    .expand([s[0], c.size()[1], s[2], s[3]], false);
+                let joined = self.enter(&Tensor::cat(&[&h, &maps], 1));
+                let mixed = crate::native::leaky_relu(&mix.forward_t(&joined, train), t.slope());
+                head.forward_t(&mixed, train).view([-1])
+            }
+            TextJoin::Projection { head } => {
+                let h = self.module.forward_t(&self.enter(x), train);
+                let out = head.forward_t(&h, train).view([-1]);
+                out + (c * h.flatten(1, -1)).sum_dim_intlist(1, false, Kind::Float)
+            }
+        }
+    }
+
+    /// The frozen caption table of a text-conditional network (K×E), to be filled with the
+    /// training captions' embeddings; `None` for other networks.
+    pub fn text_table(&self) -> Option<&Tensor> {
+        match &self.cond {
+            Conditioning::Text(t) => Some(&t.table),
+            _ => None,
         }
     }
 
@@ -157,6 +193,7 @@ impl Net {
             Conditioning::None | Conditioning::Image => 0,
             Conditioning::Concat { classes, .. } => *classes,
             Conditioning::Projection { embed, .. } => embed.size()[0],
+            Conditioning::Text(t) => t.table.size()[0],
         }
     }
 

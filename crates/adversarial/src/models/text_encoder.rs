@@ -158,6 +158,10 @@ impl DualEncoder {
     }
 }
 
+/// A text-to-image run keeps a copy of its caption encoder under this name in its
+/// directory, so that the run can embed new captions wherever the original file went.
+pub const IN_RUN: &str = "text-encoder.safetensors";
+
 /// The `.json` file beside an encoder's weights.
 pub fn sidecar(path: &Path) -> PathBuf {
     path.with_extension("json")

@@ -4,6 +4,8 @@
 //! progress bar.
 
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta, LATEST};
+use crate::config::Config;
+use crate::models::text_encoder;
 use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -144,4 +146,24 @@ pub fn next_free(runs_root: &Path, base: &str) -> PathBuf {
         .map(|n| runs_root.join(format!("{base}-{n}")))
         .find(|p| !p.exists())
         .expect("unbounded")
+}
+
+/// Copies a text-to-image run's caption encoder (weights and settings) into the run
+/// directory as [`text_encoder::IN_RUN`].
+pub fn keep_text_encoder(cfg: &Config, run_dir: &Path) -> Result<()> {
+    let src = Path::new(&cfg.model.text_encoder);
+    let dst = run_dir.join(text_encoder::IN_RUN);
+    for (from, to) in [
+        (src.to_path_buf(), dst.clone()),
+        (text_encoder::sidecar(src), text_encoder::sidecar(&dst)),
+    ] {
+        let bytes = std::fs::read(&from).with_context(|| {
+            format!(
+                "config key `model.text_encoder`: cannot read {}",
+                from.display()
+            )
+        })?;
+        write_atomic(&to, &bytes)?;
+    }
+    Ok(())
 }

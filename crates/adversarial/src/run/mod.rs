@@ -36,6 +36,7 @@ use crate::config::Config;
 use crate::data;
 use crate::evaluate::EvalResult;
 use crate::metrics::modes::ModeStats;
+use crate::models::text_encoder;
 use crate::train::{StepStats, Trainer};
 use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
@@ -164,8 +165,20 @@ fn execute(
     progress: Progress,
 ) -> Result<RunSummary> {
     let source = data::open(cfg)?;
+    // a text-to-image run learns its caption count and embedding size here; a resumed one
+    // reads the copy of its encoder that it keeps (the original may have moved), and its
+    // config keeps the path as written
+    let kept = run_dir.join(text_encoder::IN_RUN);
+    let mut build = cfg.clone();
+    if ckpt.is_some() && cfg.model.text_dim > 0 && kept.is_file() {
+        build.model.text_encoder = kept.display().to_string();
+    }
+    let mut build = crate::train::resolve_text(&build, &source)?;
     let dataset_name = source.describe();
-    let mut trainer = Trainer::new(cfg, source)?;
+    let mut trainer = Trainer::new(&build, source)?;
+    trainer.cfg.model.text_encoder = cfg.model.text_encoder.clone();
+    build.model.text_encoder = cfg.model.text_encoder.clone();
+    let cfg = &build;
     let mut elapsed_before = 0.0;
     if let Some(c) = &ckpt {
         trainer.restore(c)?;

@@ -71,6 +71,9 @@ impl<'a> Session<'a> {
                 cfg.to_toml_string().as_bytes(),
             )?;
         }
+        if fresh && cfg.model.text_dim > 0 {
+            dir::keep_text_encoder(cfg, run_dir)?;
+        }
         let metrics_path = run_dir.join("metrics.jsonl");
         // 2-D toy runs: mode coverage at every sample step, for curves over training
         let modes_path = run_dir.join("modes.jsonl");

@@ -9,7 +9,6 @@ use crate::metrics::rprecision::r_precision;
 use crate::models::text_encoder::{DualEncoder, EncoderConfig};
 use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
-use std::collections::BTreeMap;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -56,18 +55,10 @@ pub struct CaptionPairs {
 
 impl CaptionPairs {
     pub fn new(set: &CaptionSet) -> CaptionPairs {
-        let mut rows: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut captions = Vec::new();
-        let mut images_of: Vec<Vec<i64>> = Vec::new();
-        let mut caption_of = Vec::with_capacity(set.captions.len());
-        for (i, c) in set.captions.iter().enumerate() {
-            let row = *rows.entry(c).or_insert_with(|| {
-                captions.push(c.clone());
-                images_of.push(Vec::new());
-                captions.len() as i64 - 1
-            });
+        let (captions, caption_of) = captions::caption_rows(&set.captions);
+        let mut images_of: Vec<Vec<i64>> = vec![Vec::new(); captions.len()];
+        for (i, &row) in caption_of.iter().enumerate() {
             images_of[row as usize].push(i as i64);
-            caption_of.push(row);
         }
         CaptionPairs {
             images: set.images.shallow_clone(),

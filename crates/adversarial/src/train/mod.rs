@@ -4,6 +4,7 @@
 //! this file holds what they share. [`crate::run`] wraps a trainer with a run directory;
 //! `text.rs` is the sequence-GAN trainer.
 
+mod captions;
 pub mod contrastive;
 mod cyclegan;
 mod drs;
@@ -14,6 +15,7 @@ mod state;
 mod stats;
 pub mod text;
 
+pub use captions::{load_encoder, resolve_text};
 pub use cyclegan::CycleParts;
 pub use stats::{ExtraStat, StatKind, StepStats, EXTRA_STATS};
 
@@ -118,6 +120,13 @@ impl Trainer {
         } else {
             None
         };
+        if cfg.model.text_dim > 0 {
+            let nets: Vec<&Net> = [Some(&g), Some(&d), ema.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            captions::fill_caption_tables(cfg, &data, &nets)?;
+        }
         let opt = |vs: &tch::nn::VarStore, lr: f64| {
             Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
         };

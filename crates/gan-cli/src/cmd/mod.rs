@@ -5,6 +5,7 @@ pub mod bench;
 pub mod caption_encoder;
 pub mod classifier;
 pub mod eval;
+pub mod generate;
 pub mod memorization;
 pub mod report;
 pub mod sample;

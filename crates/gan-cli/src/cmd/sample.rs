@@ -55,6 +55,13 @@ pub fn run(a: SampleArgs) -> Result<()> {
     };
     let dev = device::parse_device(&a.sampling.device)?;
     let (cfg, g) = sampling::load_generator(&checkpoint, !a.sampling.no_ema, dev)?;
+    if cfg.model.text_dim > 0 {
+        bail!(
+            "{} is a text-to-image run: generate from captions with `gan generate {} \"a caption\"`",
+            checkpoint.display(),
+            checkpoint.display()
+        );
+    }
     if a.n <= 0 {
         bail!("--n must be positive");
     }

@@ -3,6 +3,8 @@
 //! interpolation, and loading a generator (image or text) from a checkpoint. Training,
 //! evaluation and the CLI all draw their samples through here.
 
+pub mod captions;
+
 use crate::checkpoint;
 use crate::config::{Config, TextConfig};
 use crate::data::text::{self, Vocab};
@@ -72,7 +74,12 @@ pub fn fixed_latent(cfg: &Config, device: Device) -> Latent {
     let latent = if m.classes > 0 {
         let rows = m.classes.min(16);
         let columns = (t.grid_size / rows).max(1);
-        class_grid(&m.prior, m.z_dim, rows, columns, Device::Cpu)
+        let mut grid = class_grid(&m.prior, m.z_dim, rows, columns, Device::Cpu);
+        if m.text_dim > 0 {
+            // thousands of captions: rows spread over them, not the first 16
+            grid.y = grid.y.map(|y| y * (m.classes / rows));
+        }
+        grid
     } else {
         let z = noise(&m.prior, t.grid_size, m.z_dim, Device::Cpu);
         Latent {

@@ -1,0 +1,206 @@
+//! Text-to-image conditioning (Reed et al. 2016, GAN-CLS): G(z, t) and D(x, t) for a caption
+//! embedding t from the caption encoder.
+//!
+//! Both networks hold the training captions' embeddings as a frozen K×E table
+//! (`text_table`, saved with their weights but never trained), so the class machinery
+//! carries over: a caption's row is its label, wrong captions are other rows. A caption
+//! that is not in the table (a held-out one, an interpolation) is given as its embedding
+//! instead of a row. Each network first maps t through its own learned layer:
+//! - G: LeakyReLU(W t) (128 wide, as GAN-CLS) beside z, into the DCGAN generator;
+//! - D with `model.conditioning = "concat"` (GAN-CLS): LeakyReLU(W t) replicated over D's
+//!   last s×s feature map, joined along channels, a 1×1 convolution and LeakyReLU, then D's
+//!   head;
+//! - D with `"projection"` (Miyato & Koyama 2018, with a learned map of t in place of a
+//!   class embedding): ψ(φ(x)) + ⟨W t, φ(x)⟩.
+
+use super::dcgan::{self, W_INIT};
+use super::layers::{Affine, ConvSpec};
+use super::leaky;
+use super::net::Conditioning;
+use crate::config::ModelConfig;
+use anyhow::{bail, Result};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+/// Width of the mapped caption embedding that G takes beside z and D's concat form joins.
+pub const TEXT_WIDTH: i64 = 128;
+
+/// How a network takes its mapped caption embedding.
+pub(super) enum TextJoin {
+    /// G: LeakyReLU(W t) beside z.
+    Input,
+    /// D (GAN-CLS): joined to φ(x) as constant maps, mixed by a 1×1 convolution, then ψ.
+    Late { mix: Affine, head: Affine },
+    /// D: ψ(φ(x)) + ⟨W t, φ(x)⟩.
+    Projection { head: Affine },
+}
+
+/// A network's caption conditioning: the frozen table, the learned map, the join.
+pub(super) struct TextCond {
+    /// K×E caption embeddings (not trained).
+    pub table: Tensor,
+    map: nn::Linear,
+    pub join: TextJoin,
+    slope: f64,
+}
+
+impl TextCond {
+    /// The embeddings of the condition `y`: rows of the table for int64 labels, `y` itself
+    /// for float embeddings (B×E).
+    pub fn embeddings(&self, y: &Tensor) -> Tensor {
+        if y.kind() == Kind::Int64 {
+            self.table.index_select(0, y)
+        } else {
+            y.shallow_clone()
+        }
+    }
+
+    /// The LeakyReLU slope of the text layers.
+    pub fn slope(&self) -> f64 {
+        self.slope
+    }
+
+    /// W t, through LeakyReLU except for the projection (which stays linear in t).
+    pub fn mapped(&self, y: &Tensor) -> Tensor {
+        let w = self.map.forward(&self.embeddings(y));
+        match self.join {
+            TextJoin::Projection { .. } => w,
+            _ => leaky(self.slope)(&w),
+        }
+    }
+}
+
+/// G or D of a text-to-image DCGAN (`model.text_dim` > 0, `model.classes` captions).
+pub(super) fn build(
+    p: &nn::Path,
+    cfg: &ModelConfig,
+    generator: bool,
+) -> Result<(nn::SequentialT, Conditioning)> {
+    if cfg.arch != "dcgan" {
+        bail!(
+            "config key `model.arch`: text-to-image runs use dcgan, got {:?}",
+            cfg.arch
+        );
+    }
+    let (k, e) = (cfg.classes, cfg.text_dim);
+    if k < 1 {
+        bail!(
+            "config key `model.classes`: a text-to-image model needs its captions' count, got {k}"
+        );
+    }
+    let table = p.zeros_no_train("text_table", &[k, e]);
+    let slope = cfg.leaky_slope;
+    let (module, map, join) = if generator {
+        let wide = ModelConfig {
+            z_dim: cfg.z_dim + TEXT_WIDTH,
+            ..cfg.clone()
+        };
+        let map = nn::linear(p / "text_map", e, TEXT_WIDTH, Default::default());
+        (dcgan::generator(p, &wide)?, map, TextJoin::Input)
+    } else {
+        let (trunk, head, features) = dcgan::discriminator_parts(p, cfg)?;
+        if cfg.conditioning == "projection" {
+            let map = nn::linear(p / "text_map", e, features, Default::default());
+            (trunk, map, TextJoin::Projection { head })
+        } else {
+            let (s0, _) = dcgan::layout(cfg.resolution)?;
+            let last = features / (s0 * s0);
+            let one = ConvSpec {
+                kernel: 1,
+                stride: 1,
+                padding: 0,
+                init: W_INIT,
+            };
+            let mix = Affine::conv(
+                p / "text_mix",
+                last + TEXT_WIDTH,
+                last,
+                one,
+                cfg.spectral_norm_d,
+            );
+            let map = nn::linear(p / "text_map", e, TEXT_WIDTH, Default::default());
+            (trunk, map, TextJoin::Late { mix, head })
+        }
+    };
+    let cond = TextCond {
+        table,
+        map,
+        join,
+        slope,
+    };
+    Ok((module, Conditioning::Text(Box::new(cond))))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::ModelConfig;
+    use crate::models::build;
+    use tch::{Device, Kind, Tensor};
+
+    fn cfg(conditioning: &str) -> ModelConfig {
+        ModelConfig {
+            resolution: 32,
+            channels: 3,
+            g_width: 8,
+            d_width: 8,
+            classes: 5,
+            text_dim: 6,
+            conditioning: conditioning.into(),
+            text_encoder: "enc.safetensors".into(),
+            ..Default::default()
+        }
+    }
+
+    /// A caption's row and its embedding given directly are the same condition; the table
+    /// is saved with the weights but never trained; both networks read the caption.
+    #[test]
+    fn rows_and_embeddings_condition_alike_and_the_table_is_frozen() {
+        for cond in ["concat", "projection"] {
+            let pair = build(&cfg(cond), Device::Cpu).unwrap();
+            for net in [&pair.g, &pair.d] {
+                let table = net.text_table().unwrap();
+                tch::no_grad(|| {
+                    table
+                        .shallow_clone()
+                        .copy_(&Tensor::randn([5, 6], (Kind::Float, Device::Cpu)))
+                });
+                assert!(!table.requires_grad());
+                assert!(net.vs.variables().contains_key("text_table"));
+                assert!(net
+                    .vs
+                    .trainable_variables()
+                    .iter()
+                    .all(|v| v.size() != [5, 6]));
+                assert_eq!(net.classes(), 5);
+            }
+            let rows = Tensor::from_slice(&[0i64, 3, 4, 3]);
+            let emb = pair.g.text_table().unwrap().index_select(0, &rows);
+            let z = Tensor::randn([1, 100], (Kind::Float, Device::Cpu)).repeat([4, 1]);
+            let (a, b) = tch::no_grad(|| {
+                (
+                    pair.g.forward_y(&z, Some(&rows), false),
+                    pair.g.forward_y(&z, Some(&emb), false),
+                )
+            });
+            assert!(a.equal(&b), "{cond}: G");
+            assert!(!a.get(1).equal(&a.get(2)) && a.get(1).equal(&a.get(3)));
+            let (c, d) = tch::no_grad(|| {
+                (
+                    pair.d.forward_y(&a, Some(&rows), false),
+                    pair.d.forward_y(
+                        &a,
+                        Some(&pair.d.text_table().unwrap().index_select(0, &rows)),
+                        false,
+                    ),
+                )
+            });
+            assert_eq!(c.size(), [4]);
+            assert!(c.allclose(&d, 1e-6, 1e-6, false), "{cond}: D");
+            let other = tch::no_grad(|| pair.d.forward_y(&a, Some(&rows.flip([0])), false));
+            assert!(
+                !c.allclose(&other, 1e-6, 1e-7, false),
+                "{cond}: D ignores t"
+            );
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Text-to-image inside the one training loop, on a small real subset of the emoji captions
+//! (scripts/setup-emoji.sh): the matching-aware D learns to reject real images under a wrong
+//! caption, and does so because of the mismatched pairs; runs resume exactly; a run keeps
+//! its encoder and generates from new captions; bad configs are refused by key.
+
+mod common;
+
+use adversarial::config::Config;
+use adversarial::data::captions::{self, Split};
+use adversarial::data::paired::emoji_dir;
+use adversarial::evaluate::text_to_image::{self, TextEvalOptions};
+use adversarial::run::{self, Progress};
+use adversarial::sampling::captions::CaptionGenerator;
+use adversarial::train::contrastive::{self, ContrastiveConfig};
+use adversarial::train::{resolve_text, Trainer};
+use adversarial::{data, models::text_encoder::DualEncoder};
+use std::path::Path;
+use tch::Device;
+
+/// A small caption encoder, trained briefly on Google's training emoji, saved to `path`.
+fn encoder(path: &Path) {
+    let all = captions::emoji_captions(&emoji_dir(), &["google".to_string()])
+        .expect("run scripts/setup-emoji.sh");
+    let pairs = contrastive::pairs_of(&all, Split::Train, 512).unwrap();
+    let cfg = ContrastiveConfig {
+        steps: 30,
+        batch: 64,
+        lr: 2e-3,
+        seed: 3,
+        dim: 32,
+        hidden: 32,
+        word_dim: 32,
+        max_len: 16,
+    };
+    let enc = contrastive::train_encoder(&pairs, &cfg, Device::Cpu, |_, _| {}).unwrap();
+    enc.save(path, None).unwrap();
+}
+
+fn config(enc: &Path, overrides: &[&str]) -> Config {
+    let mut all: Vec<String> = vec![
+        "data.source=\"emoji-captions\"".into(),
+        "data.vendors=[\"google\"]".into(),
+        "data.limit=256".into(),
+        format!("model.text_encoder={:?}", enc.display().to_string()),
+        "model.resolution=32".into(),
+        "model.channels=3".into(),
+        "model.g_width=8".into(),
+        "model.d_width=16".into(),
+        "loss.mismatched=true".into(),
+        "train.batch_size=32".into(),
+        "train.lr_d=5e-4".into(),
+        "threads=1".into(),
+    ];
+    all.extend(overrides.iter().map(|s| s.to_string()));
+    let cfg = Config::resolve(None, &all).unwrap();
+    resolve_text(&cfg, &data::open(&cfg).unwrap()).unwrap()
+}
+
+/// D's mean sigmoid output on 64 real training images under their own caption and under
+/// another one, after 160 iterations.
+fn right_and_wrong(cfg: &Config) -> (f64, f64) {
+    let mut t = Trainer::new(cfg, data::open(cfg).unwrap()).unwrap();
+    for _ in 0..160 {
+        t.train_step().unwrap();
+    }
+    let mut fresh = data::open(cfg).unwrap();
+    let (x, y) = fresh.next_labelled(64, Device::Cpu).unwrap();
+    let y = y.unwrap();
+    let wrong = (&y + 1).remainder(cfg.model.classes);
+    let p = |y: &tch::Tensor| {
+        tch::no_grad(|| t.d.forward_y(&x, Some(y), true))
+            .sigmoid()
+            .mean(tch::Kind::Float)
+            .double_value(&[])
+    };
+    (p(&y), p(&wrong))
+}
+
+#[test]
+fn matching_aware_discriminator_rejects_wrong_captions() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    let small = ["data.limit=64", "model.conditioning=\"projection\""];
+    let cfg = config(&enc, &small);
+    assert_eq!(cfg.model.classes, 64, "one caption per Google image");
+    assert_eq!(cfg.model.text_dim, 32);
+    let (right, wrong) = right_and_wrong(&cfg);
+    println!("GAN-CLS: D(x, t) {right:.3}, D(x, wrong t) {wrong:.3}");
+    assert!(
+        right > wrong + 0.2,
+        "D(x, t) {right:.3} vs wrong {wrong:.3}"
+    );
+    // without the real/wrong term D has no reason to tell captions apart
+    let (r0, w0) = right_and_wrong(&config(
+        &enc,
+        &[&small[..], &["loss.mismatched=false"]].concat(),
+    ));
+    println!("without mismatched pairs: D(x, t) {r0:.3}, D(x, wrong t) {w0:.3}");
+    assert!(r0 - w0 < (right - wrong) / 2.0, "{r0:.3} {w0:.3}");
+}
+
+#[test]
+fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    for cond in ["concat", "projection"] {
+        let cfg = config(&enc, &[&format!("model.conditioning={cond:?}")]);
+        let names = common::assert_resumes_bit_for_bit(&cfg, cond);
+        assert!(names.iter().any(|n| n.ends_with("text_table")), "{names:?}");
+    }
+    // the table holds the encoder's caption embeddings and training leaves it there
+    let cfg = config(&enc, &[]);
+    let source = data::open(&cfg).unwrap();
+    let want = contrastive::embed_captions(
+        &DualEncoder::load(&enc, Device::Cpu).unwrap(),
+        source.captions(),
+    );
+    let mut t = Trainer::new(&cfg, source).unwrap();
+    t.train_step().unwrap();
+    for net in [&t.g, &t.d] {
+        assert!(net.text_table().unwrap().equal(&want));
+    }
+}
+
+#[test]
+fn a_run_keeps_its_encoder_generates_from_new_captions_and_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    let cfg = config(&enc, &["train.steps=4", "train.checkpoint_every=2"]);
+    let run_dir = dir.path().join("run");
+    run::start(&cfg, &run_dir, Progress::Quiet).unwrap();
+    // the run no longer needs the original encoder
+    std::fs::remove_file(&enc).unwrap();
+    run::resume(&run_dir, Some(6), Progress::Quiet).unwrap();
+    let gen = CaptionGenerator::load(&run_dir, true, Device::Cpu).unwrap();
+    assert!(gen.encoder_path.starts_with(&run_dir));
+    let a = gen.for_caption("purple heart", 3, 1).unwrap();
+    assert_eq!(a.size(), [3, 3, 32, 32]);
+    assert!(a.equal(&gen.for_caption("purple heart", 3, 1).unwrap()));
+    let b = gen.for_caption("thumbs up, dark skin tone", 3, 1).unwrap();
+    assert!(!a.equal(&b), "the caption changes the image");
+    let strip = gen.interpolate("red heart", "blue heart", 2, 5, 1).unwrap();
+    assert_eq!(strip.size(), [10, 3, 32, 32]);
+    // the ends of the strip are the two captions' images for the same noise
+    let ends = gen.embed(&["red heart".into()]).unwrap();
+    assert!(ends.size() == [1, 32]);
+    assert!(gen.embed(&[" ".into()]).is_err());
+    let entries = captions::entries(&gen.cfg.data).unwrap();
+    let r = text_to_image::evaluate_text(
+        &gen,
+        &entries,
+        TextEvalOptions {
+            split: Split::HeldOut,
+            repeats: 1,
+            seed: 0,
+            attributes: None,
+            extractor: None,
+        },
+    )
+    .unwrap();
+    println!("{}", r.summary());
+    assert_eq!(r.generated, r.real_images);
+    assert!(r.candidates == 100 && r.caption_pool >= 100);
+    assert!((0.0..=1.0).contains(&r.r_precision_generated));
+    let (panel, rows) =
+        text_to_image::panel(&gen, &entries, Split::Compositional, 4, 3, 0).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(panel.size(), [16, 3, 32, 32]);
+}
+
+#[test]
+fn text_misconfigurations_are_refused_by_key_or_file() {
+    let err = |ov: &[&str]| {
+        let all: Vec<String> = ov.iter().map(|s| s.to_string()).collect();
+        let cfg = match Config::resolve(None, &all) {
+            Err(e) => return format!("{e:#}"),
+            Ok(c) => c,
+        };
+        match data::open(&cfg).and_then(|d| resolve_text(&cfg, &d)) {
+            Err(e) => format!("{e:#}"),
+            Ok(_) => panic!("{ov:?} was accepted"),
+        }
+    };
+    let e = err(&["data.source=\"emoji-captions\""]);
+    assert!(e.contains("model.text_encoder"), "{e}");
+    let e = err(&["model.text_encoder=\"enc.safetensors\""]);
+    assert!(e.contains("data.source"), "{e}");
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"/nonexistent/enc.safetensors\"",
+        "model.resolution=64",
+        "model.channels=3",
+        "data.vendors=[\"google\"]",
+        "data.limit=64",
+    ]);
+    assert!(
+        e.contains("model.text_encoder") && e.contains("/nonexistent/enc"),
+        "{e}"
+    );
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "data.vendors=[\"microsoft\"]",
+    ]);
+    assert!(e.contains("data.vendors"), "{e}");
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "data.split=\"validation\"",
+    ]);
+    assert!(e.contains("data.split"), "{e}");
+    let e = err(&["data.source=\"captions\"", "model.text_encoder=\"e\""]);
+    assert!(e.contains("data.path"), "{e}");
+    let e = err(&["model.text_dim=128"]);
+    assert!(e.contains("model.text_dim"), "{e}");
+    // a folder image without a caption is named
+    let dir = tempfile::tempdir().unwrap();
+    image::RgbImage::new(8, 8)
+        .save(dir.path().join("a.png"))
+        .unwrap();
+    let path = format!("data.path={:?}", dir.path().display().to_string());
+    let e = err(&[
+        "data.source=\"captions\"",
+        "model.text_encoder=\"e\"",
+        &path,
+    ]);
+    assert!(e.contains("a.png") && e.contains("no caption"), "{e}");
+}
