@@ -110,16 +110,8 @@ fn conditional_runs_resume_bit_for_bit() {
 
 #[test]
 fn conditional_misconfigurations_are_refused_by_key() {
-    let err = |ov: &[&str]| {
-        let all: Vec<String> = ov.iter().map(|s| s.to_string()).collect();
-        match Config::resolve(None, &all) {
-            Err(e) => format!("{e:#}"),
-            Ok(cfg) => match data::open(&cfg).and_then(|d| Trainer::new(&cfg, d)) {
-                Err(e) => format!("{e:#}"),
-                Ok(_) => panic!("{ov:?} was accepted"),
-            },
-        }
-    };
+    let err =
+        |ov: &[&str]| common::refusal(ov, |cfg| data::open(cfg).and_then(|d| Trainer::new(cfg, d)));
     let e = err(&[
         "model.classes=10",
         "data.source=toy",

@@ -174,15 +174,9 @@ fn a_run_keeps_its_encoder_generates_from_new_captions_and_is_measured() {
 #[test]
 fn text_misconfigurations_are_refused_by_key_or_file() {
     let err = |ov: &[&str]| {
-        let all: Vec<String> = ov.iter().map(|s| s.to_string()).collect();
-        let cfg = match Config::resolve(None, &all) {
-            Err(e) => return format!("{e:#}"),
-            Ok(c) => c,
-        };
-        match data::open(&cfg).and_then(|d| resolve_text(&cfg, &d)) {
-            Err(e) => format!("{e:#}"),
-            Ok(_) => panic!("{ov:?} was accepted"),
-        }
+        common::refusal(ov, |cfg| {
+            data::open(cfg).and_then(|d| resolve_text(cfg, &d))
+        })
     };
     let e = err(&["data.source=\"emoji-captions\""]);
     assert!(e.contains("model.text_encoder"), "{e}");

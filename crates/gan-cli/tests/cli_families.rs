@@ -1,9 +1,9 @@
 //! End-to-end tests of the other model families: pix2pix and CycleGAN on emoji pairs
-//! (`gan translate`), and the sequence GANs (`gan text`).
+//! (`gan translate`), the sequence GANs (`gan text`) and text-to-image (`gan generate`).
 
 mod common;
 
-use common::{fails, metrics, ok, train};
+use common::{fails, json_lines, metrics, ok, train};
 use std::path::Path;
 
 /// pix2pix end to end on real emoji pairs (scripts/setup-emoji.sh): the L1 term falls, the
@@ -288,4 +288,100 @@ fn text_gan_trains_samples_and_resumes_on_oracle_and_fortunes() {
     assert!(!dir.path().join("bad").exists());
     let err = fails(&["text", "sample", dir.path().to_str().unwrap()]);
     assert!(err.contains("checkpoint"), "{err}");
+}
+
+/// Text-to-image from the command line on a small real subset: an encoder, a few GAN
+/// iterations, images from new captions, the split's metrics and panel; `gan sample` points
+/// to `gan generate`; a missing encoder is named by its key.
+#[test]
+fn text_to_image_trains_generates_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    let e = enc.to_str().unwrap();
+    ok(&[
+        "caption-encoder",
+        "train",
+        "--out",
+        e,
+        "--steps",
+        "5",
+        "--batch",
+        "16",
+        "--vendors",
+        "google",
+    ]);
+    let run = dir.path().join("t2i");
+    let r = run.to_str().unwrap();
+    let key = format!("model.text_encoder={e:?}");
+    let train = |key: &str| {
+        vec![
+            "train",
+            "--config",
+            "../../configs/text-to-image/emoji.toml",
+            "--out",
+            r,
+            "--steps",
+            "4",
+            "--quiet",
+            "--set",
+            "data.vendors=[\"google\"]",
+            "--set",
+            "data.limit=64",
+            "--set",
+            "model.resolution=32",
+            "--set",
+            "model.g_width=8",
+            "--set",
+            "model.d_width=8",
+            "--set",
+            "train.batch_size=16",
+            "--set",
+            "train.sample_every=2",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain(["--set".to_string(), key.to_string()])
+        .collect::<Vec<String>>()
+    };
+    let missing = train("model.text_encoder=\"nowhere/enc.safetensors\"");
+    let err = fails(&missing.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        err.contains("model.text_encoder") && err.contains("nowhere/enc.safetensors"),
+        "{err}"
+    );
+    assert!(!run.exists(), "a refused start leaves no run directory");
+    ok(&train(&key).iter().map(String::as_str).collect::<Vec<_>>());
+    let out = ok(&["generate", r, "purple heart", "red heart", "-n", "3"]);
+    assert!(out.contains("2 captions × 3 images"), "{out}");
+    let grid = image::open(run.join("samples/generate.png")).unwrap();
+    assert_eq!((grid.width(), grid.height()), (3 * 34 + 2, 2 * 34 + 2));
+    ok(&[
+        "generate",
+        r,
+        "--interpolate",
+        "red heart",
+        "blue heart",
+        "--frames",
+        "4",
+        "--rows",
+        "2",
+    ]);
+    assert!(run.join("samples/interpolate.png").is_file());
+    let out = ok(&[
+        "eval",
+        r,
+        "captions:compositional",
+        "--metrics",
+        "fid",
+        "--features",
+        "mnist-cnn",
+    ]);
+    assert!(
+        out.contains("R-precision") && out.contains("ceiling") && out.contains("FID"),
+        "{out}"
+    );
+    assert!(run.join("samples/panel-compositional.png").is_file());
+    assert_eq!(json_lines(&run.join("eval.jsonl")).len(), 1);
+    let err = fails(&["sample", r]);
+    assert!(err.contains("gan generate"), "{err}");
 }

@@ -45,6 +45,8 @@ pub struct AttributeScore {
 #[derive(Debug, Clone, Serialize)]
 pub struct TextEval {
     pub split: String,
+    /// G's weights: `ema` (the run's moving average) or `g`.
+    pub weights: String,
     pub real_images: usize,
     pub captions: usize,
     pub generated: usize,
@@ -64,10 +66,11 @@ impl TextEval {
     /// A few lines for a terminal.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "{} split: {} real images, {} captions, {} generated\n\
+            "{} split, G's {} weights: {} real images, {} captions, {} generated\n\
              R-precision (1 of {} captions, pool {}): generated {:.3}, real {:.3} (ceiling), \
              ratio {:.2}\n",
             self.split,
+            self.weights,
             self.real_images,
             self.captions,
             self.generated,
@@ -189,6 +192,7 @@ pub fn evaluate_text(
     };
     Ok(TextEval {
         split: format!("{:?}", opts.split),
+        weights: if gen.ema { "ema" } else { "g" }.into(),
         real_images: pairs.caption_of.len(),
         captions: pairs.captions.len(),
         generated: fake_pairs.caption_of.len(),

@@ -18,6 +18,8 @@ pub struct CaptionGenerator {
     pub encoder: DualEncoder,
     /// Where the encoder was read from.
     pub encoder_path: PathBuf,
+    /// Whether G's weights are the run's EMA copy.
+    pub ema: bool,
 }
 
 impl CaptionGenerator {
@@ -56,6 +58,7 @@ impl CaptionGenerator {
             );
         }
         Ok(CaptionGenerator {
+            ema: prefer_ema && cfg.train.ema,
             cfg,
             g,
             encoder,

@@ -33,3 +33,15 @@ pub fn assert_resumes_bit_for_bit(cfg: &Config, label: &str) -> Vec<String> {
     }
     a.into_iter().map(|(n, _)| n).collect()
 }
+
+/// The error (with its causes) that `overrides` meet: from resolving the config, or else
+/// from `then` on the resolved config. Panics when both accept them.
+#[allow(dead_code)] // not every test binary that includes this module refuses configs
+pub fn refusal<T>(overrides: &[&str], then: impl FnOnce(&Config) -> anyhow::Result<T>) -> String {
+    let all: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let outcome = Config::resolve(None, &all).and_then(|cfg| then(&cfg).map(|_| ()));
+    match outcome {
+        Err(e) => format!("{e:#}"),
+        Ok(()) => panic!("{overrides:?} was accepted"),
+    }
+}

@@ -137,7 +137,8 @@ fn text_to_image(a: &EvalArgs, split: &str, dev: tch::Device) -> Result<()> {
         ".".into()
     };
     std::fs::create_dir_all(&dir)?;
-    let stem = format!("panel-{}", r.split.to_lowercase());
+    let weights = if gen.ema { "" } else { "-g" };
+    let stem = format!("panel-{}{weights}", r.split.to_lowercase());
     let png = dir.join(format!("{stem}.png"));
     grid::save_png(&grid::tile(&images, 8, 2, 255)?, &png)?;
     std::fs::write(dir.join(format!("{stem}.txt")), rows.join("\n") + "\n")?;
