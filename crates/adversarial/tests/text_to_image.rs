@@ -113,10 +113,9 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     // the table holds the encoder's caption embeddings and training leaves it there
     let cfg = config(&enc, &[]);
     let source = data::open(&cfg).unwrap();
-    let want = contrastive::embed_captions(
-        &DualEncoder::load(&enc, Device::Cpu).unwrap(),
-        source.captions(),
-    );
+    let want = DualEncoder::load(&enc, Device::Cpu)
+        .unwrap()
+        .embed_captions(source.captions());
     let mut t = Trainer::new(&cfg, source).unwrap();
     t.train_step().unwrap();
     for net in [&t.g, &t.d] {

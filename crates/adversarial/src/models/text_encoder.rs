@@ -118,6 +118,15 @@ impl DualEncoder {
         normalize(&self.text_out.forward(&mean))
     }
 
+    /// Embeddings K×dim of any number of captions, without gradients, in chunks of 512.
+    pub fn embed_captions(&self, captions: &[String]) -> Tensor {
+        let parts: Vec<Tensor> = captions
+            .chunks(512)
+            .map(|c| tch::no_grad(|| self.encode_text(c)))
+            .collect();
+        Tensor::cat(&parts, 0)
+    }
+
     /// Unit-length image embeddings N×dim of uint8 images N×3×64×64.
     pub fn encode_images(&self, images: &Tensor) -> Tensor {
         let h = self.convs.forward(images, self.vs.device());
@@ -139,8 +148,8 @@ impl DualEncoder {
         write_atomic(&sidecar(path), &serde_json::to_vec_pretty(&side)?)
     }
 
-    /// Reads an encoder written by [`DualEncoder::save`].
-    pub fn load(path: &Path, device: Device) -> Result<DualEncoder> {
+    /// The shape of the encoder saved at `path` (its `.json`), without reading the weights.
+    pub fn settings(path: &Path) -> Result<EncoderConfig> {
         let side = sidecar(path);
         let text = std::fs::read_to_string(&side).with_context(|| {
             format!(
@@ -148,9 +157,13 @@ impl DualEncoder {
                 side.display()
             )
         })?;
-        let cfg: EncoderConfig = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a caption encoder's settings", side.display()))?;
-        let mut enc = DualEncoder::new(cfg, device)?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a caption encoder's settings", side.display()))
+    }
+
+    /// Reads an encoder written by [`DualEncoder::save`].
+    pub fn load(path: &Path, device: Device) -> Result<DualEncoder> {
+        let mut enc = DualEncoder::new(DualEncoder::settings(path)?, device)?;
         enc.vs
             .load(path)
             .with_context(|| format!("cannot load the caption encoder {}", path.display()))?;

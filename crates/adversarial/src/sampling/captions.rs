@@ -71,11 +71,7 @@ impl CaptionGenerator {
         if let Some(i) = captions.iter().position(|c| c.trim().is_empty()) {
             bail!("caption {} is empty", i + 1);
         }
-        let parts: Vec<Tensor> = captions
-            .chunks(512)
-            .map(|c| tch::no_grad(|| self.encoder.encode_text(c)))
-            .collect();
-        Ok(Tensor::cat(&parts, 0))
+        Ok(self.encoder.embed_captions(captions))
     }
 
     /// Images in [-1, 1] (B×C×H×W, on the CPU) for caption embeddings `t` (B×E), from

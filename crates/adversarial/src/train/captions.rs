@@ -4,7 +4,6 @@
 //! it unchanged; this file resolves the config against the data and the encoder and fills
 //! the networks' frozen caption tables.
 
-use super::contrastive::embed_captions;
 use crate::config::Config;
 use crate::data::Source;
 use crate::models::text_encoder::DualEncoder;
@@ -28,8 +27,10 @@ pub fn resolve_text(cfg: &Config, data: &Source) -> Result<Config> {
             data.describe()
         );
     }
-    let enc = load_encoder(cfg, Device::Cpu)?;
-    let e = enc.cfg.dim;
+    // the size alone: the weights are read once, when the trainer fills its tables
+    let e = DualEncoder::settings(Path::new(&m.text_encoder))
+        .with_context(|| encoder_key(cfg))?
+        .dim;
     let mut out = cfg.clone();
     for (key, have, want) in [
         ("model.classes", &mut out.model.classes, k),
@@ -50,19 +51,21 @@ pub fn resolve_text(cfg: &Config, data: &Source) -> Result<Config> {
 
 /// The caption encoder `model.text_encoder` names.
 pub fn load_encoder(cfg: &Config, device: Device) -> Result<DualEncoder> {
-    let path = Path::new(&cfg.model.text_encoder);
-    DualEncoder::load(path, device).with_context(|| {
-        format!(
-            "config key `model.text_encoder`: {} (make one with `gan caption-encoder train --out PATH`)",
-            path.display()
-        )
-    })
+    DualEncoder::load(Path::new(&cfg.model.text_encoder), device).with_context(|| encoder_key(cfg))
+}
+
+/// What a bad `model.text_encoder` is reported as.
+fn encoder_key(cfg: &Config) -> String {
+    format!(
+        "config key `model.text_encoder`: {} (make one with `gan caption-encoder train --out PATH`)",
+        cfg.model.text_encoder
+    )
 }
 
 /// Writes the training captions' embeddings into each network's frozen caption table.
 pub fn fill_caption_tables(cfg: &Config, data: &Source, nets: &[&Net]) -> Result<()> {
     let enc = load_encoder(cfg, Device::Cpu)?;
-    let table = embed_captions(&enc, data.captions());
+    let table = enc.embed_captions(data.captions());
     for net in nets {
         let Some(t) = net.text_table() else {
             bail!("a text-to-image run's network has no caption table");

@@ -156,7 +156,7 @@ pub fn retrieval(
                 .filter(|c| !pairs.captions.contains(c))
                 .cloned(),
         );
-        let txt = embed_captions(enc, &pool);
+        let txt = enc.embed_captions(&pool);
         let n = pairs.images.size()[0];
         let img: Vec<Tensor> = (0..n)
             .step_by(256)
@@ -170,15 +170,6 @@ pub fn retrieval(
             seed,
         )
     })
-}
-
-/// Caption embeddings K×dim, computed in chunks.
-pub fn embed_captions(enc: &DualEncoder, captions: &[String]) -> Tensor {
-    let parts: Vec<Tensor> = captions
-        .chunks(512)
-        .map(|c| tch::no_grad(|| enc.encode_text(c)))
-        .collect();
-    Tensor::cat(&parts, 0)
 }
 
 /// The images of `split` (at most `limit`, 0 = all) of `entries`, grouped by caption.
