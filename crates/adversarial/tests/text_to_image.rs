@@ -1,6 +1,7 @@
 //! Text-to-image inside the one training loop, on a small real subset of the emoji captions
 //! (scripts/setup-emoji.sh): the matching-aware D learns to reject real images under a wrong
-//! caption, and does so because of the mismatched pairs; runs resume exactly; a run keeps
+//! caption, and does so because of the mismatched pairs; GAN-INT's interpolated captions
+//! reach G only; runs resume exactly; a run keeps
 //! its encoder and generates from new captions; bad configs are refused by key.
 
 mod common;
@@ -105,8 +106,15 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     let dir = tempfile::tempdir().unwrap();
     let enc = dir.path().join("enc.safetensors");
     encoder(&enc);
-    for cond in ["concat", "projection"] {
-        let cfg = config(&enc, &[&format!("model.conditioning={cond:?}")]);
+    // projection with GAN-INT's term, whose captions and noise have their own stream
+    for (cond, int) in [("concat", "0.0"), ("projection", "1.0")] {
+        let cfg = config(
+            &enc,
+            &[
+                &format!("model.conditioning={cond:?}"),
+                &format!("loss.interpolated={int}"),
+            ],
+        );
         let names = common::assert_resumes_bit_for_bit(&cfg, cond);
         assert!(names.iter().any(|n| n.ends_with("text_table")), "{names:?}");
     }
@@ -121,6 +129,37 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     for net in [&t.g, &t.d] {
         assert!(net.text_table().unwrap().equal(&want));
     }
+}
+
+/// GAN-INT's term reaches G: from the same start, one iteration with it moves G's weights
+/// elsewhere than one without it, leaves D's step as it was, and logs D on the
+/// interpolated captions' images.
+#[test]
+fn interpolated_captions_add_a_term_to_g_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    let step = |w: &str| {
+        let cfg = config(&enc, &["data.limit=64", &format!("loss.interpolated={w}")]);
+        let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+        let stats = t.train_step().unwrap();
+        let flat = |net: &adversarial::models::Net| {
+            let mut v = net.vs.trainable_variables();
+            v.sort_by_key(|t| t.numel());
+            tch::Tensor::cat(&v.iter().map(|t| t.flatten(0, -1)).collect::<Vec<_>>(), 0)
+        };
+        (flat(&t.g), flat(&t.d), stats)
+    };
+    let (g0, d0, s0) = step("0.0");
+    let (g1, d1, s1) = step("1.0");
+    assert!(
+        d0.equal(&d1),
+        "D's step must not see the interpolated captions"
+    );
+    assert!(!g0.allclose(&g1, 1e-7, 1e-7, false), "G ignored the term");
+    assert!(s0.get("d_interpolated").is_none());
+    let p = s1.get("d_interpolated").expect("logged");
+    assert!(p > 0.0 && p < 1.0, "{p}");
 }
 
 #[test]
@@ -209,6 +248,18 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
     assert!(e.contains("data.path"), "{e}");
     let e = err(&["model.text_dim=128"]);
     assert!(e.contains("model.text_dim"), "{e}");
+    // GAN-INT needs captions, and a weight that is a number of at least 0
+    let e = err(&["loss.interpolated=1.0"]);
+    assert!(
+        e.contains("loss.interpolated") && e.contains("caption"),
+        "{e}"
+    );
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "loss.interpolated=-1.0",
+    ]);
+    assert!(e.contains("loss.interpolated"), "{e}");
     // a folder image without a caption is named
     let dir = tempfile::tempdir().unwrap();
     image::RgbImage::new(8, 8)

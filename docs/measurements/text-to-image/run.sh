@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Text-to-image on emoji, end to end: the caption encoder and the attribute classifier
 # (seed 1), the GAN-CLS run of configs/text-to-image/emoji.toml and its ablation without
-# the real/wrong-caption term (loss.mismatched = false), each measured on the held-out and
-# compositional splits (R-precision, attribute accuracy, Inception FID; panels under each
-# run's samples/). Resumes an interrupted run from its last checkpoint.
-#   docs/measurements/text-to-image/run.sh OUT_DIR [SEED]     (GAN=path/to/gan to pick a binary)
+# the real/wrong-caption term (loss.mismatched = false), and GAN-CLS with GAN-INT's interpolated
+# captions (loss.interpolated = 1), each measured on the held-out and compositional splits
+# (R-precision, attribute accuracy, Inception FID; panels under each run's samples/).
+# Resumes an interrupted run from its last checkpoint.
+#   docs/measurements/text-to-image/run.sh OUT_DIR [SEED] [VARIANTS]
+# VARIANTS: any of cls, no-mismatched, int (default "cls no-mismatched"); GAN=path/to/gan
+# picks a binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 gan="${GAN:-$root/target/release/gan}"
 out="$(realpath -m "${1:?OUT_DIR}")"
 seed="${2:-1}"
+variants="${3:-cls no-mismatched}"
+declare -A settings=(
+  [cls]="loss.mismatched=true"
+  [no-mismatched]="loss.mismatched=false"
+  [int]="loss.interpolated=1.0"
+)
 mkdir -p "$out"
 enc="$out/encoder.safetensors"
 attr="$out/attributes.safetensors"
 [ -f "$enc" ] || "$gan" caption-encoder train --out "$enc" --steps 400 --seed 1
 [ -f "$attr" ] || "$gan" attributes train --out "$attr" --steps 600 --seed 1
-for variant in cls:true no-mismatched:false; do
-  name="${variant%%:*}"
+for name in $variants; do
   run="$out/$name-s$seed"
   if [ ! -f "$run/summary.json" ]; then
     if [ -f "$run/checkpoint.safetensors" ]; then "$gan" train --quiet --resume "$run"
     else "$gan" train --quiet --config "$root/configs/text-to-image/emoji.toml" --seed "$seed" \
-      --set "model.text_encoder=\"$enc\"" --set "loss.mismatched=${variant##*:}" --out "$run"; fi
+      --set "model.text_encoder=\"$enc\"" --set "${settings[$name]}" --out "$run"; fi
   fi
   for split in test compositional; do
     [ -f "$run/eval-$split.txt" ] && continue

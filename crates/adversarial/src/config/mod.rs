@@ -239,6 +239,10 @@ pub struct LossConfig {
     /// also sees real images with a wrong label as negatives; the negatives' term is then
     /// the mean over generated and mismatched pairs.
     pub mismatched: bool,
+    /// Text-to-image: weight of GAN-INT's term (Reed et al. 2016), G's loss on captions
+    /// halfway between two training captions. D judges those images but never trains on
+    /// them (no real image exists for them). 0 = off.
+    pub interpolated: f64,
     /// pix2pix: weight λ of the L1 distance between G(A) and the true B in G's loss.
     pub l1: f64,
     /// CycleGAN: weight λ of the cycle-consistency losses |F(G(a)) − a|₁ + |G(F(b)) − b|₁.
@@ -388,6 +392,7 @@ impl Default for LossConfig {
             name: "non-saturating".into(),
             divergence: "js".into(),
             mismatched: true,
+            interpolated: 0.0,
             l1: 100.0,
             cycle: 10.0,
             identity: 0.5,

@@ -265,6 +265,16 @@ impl Config {
         if !d.vendors.is_empty() && d.source != "emoji-captions" {
             bail!("config key `data.vendors`: only data.source = \"emoji-captions\" has vendors");
         }
+        let w = self.loss.interpolated;
+        if !(w >= 0.0 && w.is_finite()) {
+            bail!("config key `loss.interpolated`: must be 0 (off) or positive, got {w}");
+        }
+        if w > 0.0 && !captioned {
+            bail!(
+                "config key `loss.interpolated`: GAN-INT interpolates caption embeddings, which only \
+                 text-to-image runs have (data.source = \"emoji-captions\" or \"captions\"); set it to 0"
+            );
+        }
         if captioned == m.text_encoder.is_empty() {
             bail!(
                 "config keys `model.text_encoder`/`data.source`: a text-to-image run needs both a captioned \

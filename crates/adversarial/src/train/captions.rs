@@ -1,16 +1,63 @@
 //! Text-to-image runs: what the image GAN's step needs beyond class conditioning. A caption's
 //! row among the training captions is its label, so [`super::gan`]'s step (with
 //! `loss.mismatched`: real images paired with wrong captions as negatives, GAN-CLS) trains
-//! it unchanged; this file resolves the config against the data and the encoder and fills
-//! the networks' frozen caption tables.
+//! it unchanged; this file resolves the config against the data and the encoder, fills
+//! the networks' frozen caption tables, and adds GAN-INT's term to G's step.
 
+use super::{Trainer, STREAM_INTERPOLATED};
 use crate::config::Config;
 use crate::data::Source;
 use crate::models::text_encoder::DualEncoder;
 use crate::models::Net;
+use crate::rng::derive_seed;
+use crate::sampling::random_labels;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use tch::Device;
+use tch::{Device, Tensor};
+
+/// GAN-INT's mixing weight: halfway between the two captions, as in Reed et al. (2016).
+const BETA: f64 = 0.5;
+
+/// β t1 + (1 − β) t2 for the rows `y1`, `y2` of `table`, rescaled to β|t1| + (1 − β)|t2| so
+/// an interpolated condition lies as far from the origin as the captions it mixes (the
+/// encoder's embeddings have unit length; their plain midpoint would be shorter).
+pub fn interpolate_rows(table: &Tensor, y1: &Tensor, y2: &Tensor, beta: f64) -> Tensor {
+    let (t1, t2) = (table.index_select(0, y1), table.index_select(0, y2));
+    let norm = |t: &Tensor| t.norm_scalaropt_dim(2, [1], true);
+    let mix = &t1 * beta + &t2 * (1.0 - beta);
+    let length = norm(&t1) * beta + norm(&t2) * (1.0 - beta);
+    &mix * length / norm(&mix).clamp_min(1e-12)
+}
+
+impl Trainer {
+    /// GAN-INT's term of G's loss: G's loss on m images generated for captions interpolated
+    /// between two random training captions, as D (frozen by the caller) judges them; with
+    /// D's mean probability on those images.
+    pub(super) fn interpolated_caption_loss(&self) -> Result<(Tensor, f64)> {
+        let Some(table) = self.g.text_table() else {
+            bail!("config key `loss.interpolated`: the run's generator has no caption table");
+        };
+        let m = self.cfg.train.batch_size;
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(
+            self.cfg.seed,
+            &[STREAM_INTERPOLATED, self.step],
+        ));
+        let k = table.size()[0];
+        let y1 = self.share(random_labels(m, k, self.device));
+        let y2 = self.share(random_labels(m, k, self.device));
+        let z = self.share(self.noise(m));
+        let t = interpolate_rows(table, &y1, &y2, BETA);
+        let fake = self.g.forward_y(&z, Some(&t), true);
+        let out = self.d.forward_y(&fake, Some(&t), true);
+        let d_mean = out
+            .detach()
+            .sigmoid()
+            .mean(tch::Kind::Float)
+            .double_value(&[]);
+        Ok((self.loss.g_loss(&out), d_mean))
+    }
+}
 
 /// The run's config with `model.classes` set to the number of distinct training captions
 /// and `model.text_dim` to the encoder's embedding size; other configs unchanged. A config
@@ -80,4 +127,30 @@ pub fn fill_caption_tables(cfg: &Config, data: &Source, nets: &[&Net]) -> Result
         tch::no_grad(|| t.shallow_clone().copy_(&table));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interpolate_rows;
+    use tch::Tensor;
+
+    /// Unit rows (1, 0) and (0, 1) mix to (1, 1)/√2 (the midpoint renormalised to unit
+    /// length); rows of lengths 2 and 4 in one direction mix to length 3 in that direction.
+    #[test]
+    fn interpolated_rows_keep_the_captions_length() {
+        let table = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0, 2.0, 0.0, 4.0, 0.0]).view([4, 2]);
+        let y1 = Tensor::from_slice(&[0i64, 2]);
+        let y2 = Tensor::from_slice(&[1i64, 3]);
+        let t = interpolate_rows(&table, &y1, &y2, 0.5);
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        let want = Tensor::from_slice(&[h, h, 3.0, 0.0]).view([2, 2]);
+        assert!(t.allclose(&want, 1e-6, 1e-6, false), "{t}");
+        let quarter = interpolate_rows(&table, &y1.narrow(0, 0, 1), &y2.narrow(0, 0, 1), 0.25);
+        let v = Vec::<f32>::try_from(quarter.flatten(0, -1)).unwrap();
+        let n = (0.25f32 * 0.25 + 0.75 * 0.75).sqrt();
+        assert!(
+            (v[0] - 0.25 / n).abs() < 1e-6 && (v[1] - 0.75 / n).abs() < 1e-6,
+            "{v:?}"
+        );
+    }
 }

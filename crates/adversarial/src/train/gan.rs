@@ -1,6 +1,7 @@
 //! The image GAN's iteration, conditional or not: k discriminator steps on real and
 //! generated minibatches (with mismatched real pairs for a matching-aware conditional D,
-//! and the configured penalties), then one generator step.
+//! and the configured penalties), then one generator step (with GAN-INT's interpolated
+//! captions for a text-to-image run that asks for them).
 
 use super::{timed, StepStats, Trainer, STREAM_D_ONLY, STREAM_STEP};
 use crate::regularizers;
@@ -34,6 +35,14 @@ impl Trainer {
         let g_loss = self
             .loss
             .g_loss(&self.d.forward_y(&fake, y_fake.as_ref(), true));
+        let w = self.cfg.loss.interpolated;
+        let g_loss = if w > 0.0 {
+            let (int, d_int) = self.interpolated_caption_loss()?;
+            stats.set("d_interpolated", d_int);
+            g_loss + int * w
+        } else {
+            g_loss
+        };
         self.opt_g.zero_grad();
         g_loss.backward();
         self.d.vs.unfreeze();

@@ -36,6 +36,8 @@ const STREAM_INIT: u64 = 10;
 const STREAM_STEP: u64 = 11;
 const STREAM_D_ONLY: u64 = 13;
 const STREAM_EVAL: u64 = 14;
+/// GAN-INT's interpolated captions and noise in G's step (`captions.rs`).
+const STREAM_INTERPOLATED: u64 = 15;
 
 /// Both players and everything needed to continue training them.
 ///

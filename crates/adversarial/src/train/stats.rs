@@ -43,6 +43,14 @@ pub const EXTRA_STATS: &[ExtraStat] = &[
         kind: StatKind::Probability,
         note: "on real images given a wrong label",
     },
+    // text-to-image with GAN-INT: D on images generated for interpolated captions
+    ExtraStat {
+        key: "d_interpolated",
+        label: "D(G(z, t_int))",
+        tensorboard: "D/interpolated",
+        kind: StatKind::Probability,
+        note: "on images for captions halfway between two training captions",
+    },
     // pix2pix: mean |G(A) − B| on the minibatch, before G's update
     ExtraStat {
         key: "l1",
