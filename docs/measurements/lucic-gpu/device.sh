@@ -118,11 +118,13 @@ finish)
   pkill -f "device.sh queue"; pkill -f "device.sh job"; pkill -f "$G train"; pkill -f "$G eval"
   sleep 2
   stamp "inception phase"
+  summary > "$out/summary.txt"  # the proxies, in case the call ends during the evaluations
   # proxied runs in the order of jobs.txt; the first alone (it computes the real set's statistics)
   runs=$(sed -n 's/.* proxied //p' "$W/events.txt" | sort -u)
   order=$(grep -v '^#' "$JOBS" | grep . | awk '{print $1 "-s" $3}')
   todo=$(for r in $order; do echo "$runs" | grep -qx "$r" && echo "$r"; done)
-  left() { echo $((end - $(date +%s) - 60)); }
+  # seconds left for evaluations, at least 1 (`timeout 0` would mean no limit)
+  left() { local l=$((end - $(date +%s) - 60)); echo $((l > 0 ? l : 1)); }
   first=$(echo "$todo" | head -1)
   [ -n "$first" ] && timeout "$(left)" bash "$here/device.sh" inception "$W/$first"
   echo "$todo" | tail -n +2 | grep . | W=$W timeout "$(left)" xargs -P "$P_INC" -I{} \
