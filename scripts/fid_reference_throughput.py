@@ -36,8 +36,6 @@ def prep(x):
     return (x / 255 * 1.9921875 - 1).clamp(-1, 0.9921875)
 
 
-
-
 def run(images):
     out = []
     with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=setting == "bf16"):

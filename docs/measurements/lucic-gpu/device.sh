@@ -24,6 +24,7 @@ PROXY_N=${PROXY_N:-10000}
 INC_N=${INC_N:-10000}
 P_INC=${P_INC:-4}
 INC_RESERVE=${INC_RESERVE:-200}
+export W  # the phases started by this one (queue, job, inception) log to the same folder
 export GAN_CACHE=${GAN_CACHE:-/tmp/cache}
 G=${G:-/tmp/gan}
 if [ "$DEV" = cuda ]; then
@@ -53,14 +54,16 @@ setup)
   stamp setup
   # MPS lets the parallel runs' small kernels share the GPU; without it they time-slice
   if nvidia-cuda-mps-control -d 2>/dev/null; then echo "MPS started"; else echo "no MPS"; fi
-  t=$(date +%s.%N)
-  if ! "$G" train --quiet --config "$root/configs/lucic/non-saturating-fashion.toml" --steps 200 \
-    --set device=$DEV --set threads=1 --set train.checkpoint_every=0 --out /tmp/smoke; then
-    echo "smoke failed under MPS; stopping MPS"
-    echo quit | nvidia-cuda-mps-control
+  smoke() {
     rm -rf /tmp/smoke
     "$G" train --quiet --config "$root/configs/lucic/non-saturating-fashion.toml" --steps 200 \
-      --set device=$DEV --set threads=1 --set train.checkpoint_every=0 --out /tmp/smoke || exit 1
+      --set device=$DEV --set threads=1 --set train.checkpoint_every=0 --out /tmp/smoke
+  }
+  t=$(date +%s.%N)
+  if ! smoke; then
+    echo "smoke failed under MPS; stopping MPS"
+    echo quit | nvidia-cuda-mps-control
+    smoke || exit 1
   fi
   echo "smoke: 200 iterations (with start-up) in $(python3 -c "import time;print(round(time.time()-$t,1))") s"
   # the proxy's real-set statistics once, before parallel jobs would each compute them
@@ -127,7 +130,7 @@ finish)
   left() { local l=$((end - $(date +%s) - 60)); echo $((l > 0 ? l : 1)); }
   first=$(echo "$todo" | head -1)
   [ -n "$first" ] && timeout "$(left)" bash "$here/device.sh" inception "$W/$first"
-  echo "$todo" | tail -n +2 | grep . | W=$W timeout "$(left)" xargs -P "$P_INC" -I{} \
+  echo "$todo" | tail -n +2 | grep . | timeout "$(left)" xargs -P "$P_INC" -I{} \
     bash "$here/device.sh" inception "$W/{}"
   summary > "$out/summary.txt"
   # FID extraction speed on this card, alone: ours (float32, bfloat16) beside PyTorch eager
