@@ -103,6 +103,78 @@ fn resume_continues_bit_for_bit() {
     assert_eq!(curves(&a), curves(&b));
 }
 
+/// `train.ema_standing_stats`: the EMA generator's stored BatchNorm statistics are
+/// re-estimated (they differ from G's, which it otherwise copies) while training itself is
+/// unchanged (G, D and the EMA weights equal a run without it), and resume stays exact.
+#[test]
+fn ema_standing_statistics_change_only_the_stored_ema_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, plain) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("p"),
+    );
+    let common = [
+        "--set",
+        "train.checkpoint_every=4",
+        "--set",
+        "train.sample_every=3",
+        "--set",
+        "model.g_norm=\"batch\"",
+        "--set",
+        "train.ema=true",
+    ];
+    let standing = ["--set", "train.ema_standing_stats=3"];
+    train(
+        &a,
+        &[&["--steps", "10"], &common[..], &standing[..]].concat(),
+    );
+    train(
+        &b,
+        &[&["--steps", "5"], &common[..], &standing[..]].concat(),
+    );
+    ok(&[
+        "train",
+        "--resume",
+        b.to_str().unwrap(),
+        "--steps",
+        "10",
+        "--quiet",
+    ]);
+    let latest = |run: &Path| run.join("checkpoint.safetensors");
+    assert_same_checkpoint(&latest(&a), &latest(&b));
+    train(&plain, &[&["--steps", "10"], &common[..]].concat());
+    let (with, without) = (
+        checkpoint::load(&latest(&a)).unwrap(),
+        checkpoint::load(&latest(&plain)).unwrap(),
+    );
+    let mut stats = 0;
+    for (name, t) in &without.tensors {
+        let other = &with.tensors[name];
+        let is_stat = name.contains("running_");
+        if is_stat && name.starts_with("ema.") {
+            stats += 1;
+            let g = &without.tensors[&name.replacen("ema.", "g.", 1)];
+            assert!(
+                t.equal(g),
+                "{name}: without the key the EMA copies G's statistics"
+            );
+            assert!(!other.equal(t), "{name}: re-estimated");
+        } else {
+            assert!(other.equal(t), "{name} differs: training must not change");
+        }
+    }
+    assert!(stats >= 2, "the EMA generator has BatchNorm statistics");
+    let e = fails(&[
+        "train",
+        "--set",
+        "train.ema_standing_stats=5",
+        "--steps",
+        "1",
+    ]);
+    assert!(e.contains("train.ema_standing_stats"), "{e}");
+}
+
 /// The newest step in a run's metrics log (0 when none); a line cut by a kill is skipped.
 fn last_logged(run: &Path) -> u64 {
     std::fs::read_to_string(run.join("metrics.jsonl"))

@@ -294,6 +294,11 @@ pub struct TrainConfig {
     pub ema_decay: f64,
     /// Iteration before which the EMA just copies G.
     pub ema_start: u64,
+    /// When > 0, the EMA generator's BatchNorm statistics are re-estimated from this many
+    /// batches of its own samples before each sample grid, checkpoint and evaluation
+    /// (standing statistics; `sampling::standing_statistics`). Otherwise it carries G's
+    /// running statistics, which belong to G's weights, not the averaged ones.
+    pub ema_standing_stats: i64,
     /// Write a metrics line every this many iterations.
     pub log_every: u64,
     /// Write a sample grid every this many iterations (0 = only at the end).
@@ -427,6 +432,7 @@ impl Default for TrainConfig {
             ema: false,
             ema_decay: 0.999,
             ema_start: 0,
+            ema_standing_stats: 0,
             log_every: 10,
             sample_every: 250,
             checkpoint_every: 250,
@@ -497,6 +503,61 @@ mod tests {
         cfg.validate().unwrap();
         let back = Config::from_toml_str(&cfg.to_toml_string()).unwrap();
         assert_eq!(back, cfg);
+    }
+
+    /// Every preset of Lucic et al.'s protocol resolves (through its `extends`) to their
+    /// networks, batch and budget.
+    #[test]
+    fn lucic_presets_share_the_protocol() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/lucic");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('_') {
+                continue;
+            }
+            let cfg =
+                Config::resolve(Some(&e.path()), &[]).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assert_eq!(cfg.model.arch, "infogan", "{name}");
+            assert_eq!(cfg.data.source, "fashion-mnist", "{name}");
+            assert_eq!(cfg.train.batch_size, 64, "{name}");
+            // the budget is 15,625 D steps whatever the D steps per iteration
+            assert_eq!(cfg.train.steps * cfg.train.d_steps as u64, 15_625, "{name}");
+            n += 1;
+        }
+        assert_eq!(n, 7, "the six rows and our recipe");
+    }
+
+    /// `data.source` resolves to one typed value per name and back, the groups are the ones
+    /// the rules use, and an unknown name is refused with the key and the accepted names.
+    #[test]
+    fn data_sources_resolve_once_into_typed_values() {
+        use names::{DataSource, DATA_SOURCES};
+        for (name, s) in DATA_SOURCES.iter().zip(DataSource::ALL) {
+            assert_eq!(DataSource::parse(name).unwrap(), s);
+            assert_eq!(s.name(), *name);
+        }
+        let group = |f: fn(DataSource) -> bool| -> Vec<&str> {
+            DataSource::ALL
+                .into_iter()
+                .filter(|s| f(*s))
+                .map(DataSource::name)
+                .collect()
+        };
+        assert_eq!(group(DataSource::is_toy), ["toy", "points"]);
+        assert_eq!(group(DataSource::is_paired), ["emoji", "paired-folder"]);
+        assert_eq!(
+            group(DataSource::is_captioned),
+            ["emoji-captions", "captions"]
+        );
+        let e = Config::resolve(None, &["data.source=\"cifar\"".into()]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains(
+                "config key `data.source`: unknown value \"cifar\", expected one of mnist5k"
+            ),
+            "{e:#}"
+        );
+        assert_eq!(Config::default().data.source(), DataSource::Mnist5k);
     }
 
     #[test]

@@ -147,14 +147,93 @@ pub const DATA_SOURCES: &[&str] = &[
     "captions",
 ];
 
+/// The source `data.source` names, as a typed value: resolved once from the config's string
+/// (which stays a string in TOML files and run directories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataSource {
+    /// The embedded MNIST-5k digits.
+    Mnist5k,
+    FashionMnist,
+    /// MNIST from IDX files.
+    Mnist,
+    /// One IDX image file.
+    Idx,
+    /// A folder of PNG/JPEG images.
+    Folder,
+    /// A toy distribution (`data.toy`).
+    Toy,
+    /// A CSV file of points.
+    Points,
+    /// Google ↔ Twitter emoji, paired by code point.
+    Emoji,
+    /// A folder holding A/ and B/ with the same file names.
+    PairedFolder,
+    /// The emoji of three vendors with captions.
+    EmojiCaptions,
+    /// A user's folder of captioned images.
+    Captions,
+}
+
+impl DataSource {
+    /// Every source, in the order of [`DATA_SOURCES`].
+    pub const ALL: [DataSource; 11] = [
+        DataSource::Mnist5k,
+        DataSource::FashionMnist,
+        DataSource::Mnist,
+        DataSource::Idx,
+        DataSource::Folder,
+        DataSource::Toy,
+        DataSource::Points,
+        DataSource::Emoji,
+        DataSource::PairedFolder,
+        DataSource::EmojiCaptions,
+        DataSource::Captions,
+    ];
+
+    /// The source a `data.source` string names.
+    pub fn parse(name: &str) -> Result<DataSource> {
+        match DATA_SOURCES.iter().position(|n| *n == name) {
+            Some(i) => Ok(DataSource::ALL[i]),
+            None => bail!(
+                "config key `data.source`: unknown value {name:?}, expected one of {}",
+                DATA_SOURCES.join(", ")
+            ),
+        }
+    }
+
+    /// The name as configs spell it.
+    pub fn name(self) -> &'static str {
+        let i = DataSource::ALL.iter().position(|s| *s == self);
+        DATA_SOURCES[i.expect("ALL lists every source")]
+    }
+
+    /// Low-dimensional points rather than images: trained with MLPs, measured by mode
+    /// coverage where there are modes.
+    pub fn is_toy(self) -> bool {
+        matches!(self, DataSource::Toy | DataSource::Points)
+    }
+
+    /// Two paired image domains (for the translators).
+    pub fn is_paired(self) -> bool {
+        matches!(self, DataSource::Emoji | DataSource::PairedFolder)
+    }
+
+    /// Captioned images (for text-to-image).
+    pub fn is_captioned(self) -> bool {
+        matches!(self, DataSource::EmojiCaptions | DataSource::Captions)
+    }
+}
+
+impl DataConfig {
+    /// `data.source` as a typed value. Validated configs always name a known one.
+    pub fn source(&self) -> DataSource {
+        DataSource::parse(&self.source)
+            .expect("data.source is checked when the config is validated")
+    }
+}
+
 /// Vendors of emoji images, each a folder of the emoji cache (`data.vendors`).
 pub const VENDORS: &[&str] = &["apple", "google", "twitter"];
-
-/// Sources of captioned images (for text-to-image).
-pub const CAPTION_SOURCES: &[&str] = &["emoji-captions", "captions"];
-
-/// Sources of two paired image domains (for the translators).
-pub const PAIRED_SOURCES: &[&str] = &["emoji", "paired-folder"];
 
 /// The toy distributions (`data.toy`) and their dimensions; [`crate::data::toy`] builds them.
 pub const TOYS: &[(&str, usize)] = &[
@@ -167,16 +246,10 @@ pub const TOYS: &[(&str, usize)] = &[
 /// The 2-D shapes `data.toy` may name (no modes to count).
 pub const SHAPES: &[&str] = &["spiral", "swiss-roll", "two-moons"];
 
-/// Sources of low-dimensional points rather than images: trained with MLPs, measured by
-/// mode coverage where there are modes.
-pub fn is_toy_source(source: &str) -> bool {
-    source == "toy" || source == "points"
-}
-
 /// The dimension of the toy data a config names, when the config alone tells it (points
 /// from a file tell theirs when read).
 pub fn toy_dim(d: &DataConfig) -> Result<Option<usize>> {
-    if d.source == "points" {
+    if d.source() == DataSource::Points {
         if d.path.is_empty() {
             bail!("config key `data.path`: data.source = \"points\" needs a CSV file of points, one per line");
         }

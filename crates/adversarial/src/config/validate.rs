@@ -3,7 +3,7 @@
 //! data, a gradient penalty no BatchNorm, toy data an MLP of its dimension, …). A config
 //! that passes here is safe to resolve into typed values.
 
-use super::names;
+use super::names::{self, DataSource};
 use super::Config;
 use anyhow::{bail, Context, Result};
 
@@ -12,9 +12,9 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let m = &self.model;
         let t = &self.train;
-        one_of("data.source", &self.data.source, names::DATA_SOURCES)?;
+        let source = DataSource::parse(&self.data.source)?;
         one_of("data.direction", &self.data.direction, &["a2b", "b2a"])?;
-        let paired = names::PAIRED_SOURCES.contains(&self.data.source.as_str());
+        let paired = source.is_paired();
         let translator = m.arch == "pix2pix" || m.arch == "cyclegan";
         if paired != translator {
             bail!(
@@ -41,7 +41,7 @@ impl Config {
             if m.d_norm == "layer" {
                 bail!("config key `model.d_norm`: PatchGAN takes batch, instance or none");
             }
-            if self.data.source == "paired-folder" && self.data.path.is_empty() {
+            if source == DataSource::PairedFolder && self.data.path.is_empty() {
                 bail!("config key `data.path`: data.source = \"paired-folder\" needs the folder holding A/ and B/");
             }
         }
@@ -94,7 +94,7 @@ impl Config {
             &["stop", "rollback"],
         )?;
         one_of("train.precision", &t.precision, &["float32", "bfloat16"])?;
-        if self.data.stream && (self.data.source != "folder" || self.data.stacked > 0) {
+        if self.data.stream && (source != DataSource::Folder || self.data.stacked > 0) {
             bail!("config key `data.stream`: streaming from disk is for image folders (data.source = \"folder\", no data.stacked)");
         }
         if !(t.rollback_lr_factor > 0.0 && t.rollback_lr_factor < 1.0) {
@@ -138,7 +138,7 @@ impl Config {
                 m.resolution
             );
         }
-        if names::is_toy_source(&self.data.source) {
+        if source.is_toy() {
             let dim = names::toy_dim(&self.data)?;
             let wrong_dim = dim.is_some_and(|d| m.channels != d as i64);
             if m.arch != "mlp" || m.resolution != 1 || wrong_dim {
@@ -180,7 +180,7 @@ impl Config {
             );
         }
         if m.classes > 0 {
-            if names::is_toy_source(&self.data.source) {
+            if source.is_toy() {
                 bail!("config key `model.classes`: toy data has no labels; set model.classes = 0");
             }
             if m.pack > 1 {
@@ -219,10 +219,18 @@ impl Config {
                 bail!("config key `{key}`: expected a value in [0, 1), got {b}");
             }
         }
+        if t.ema_standing_stats < 0 || (t.ema_standing_stats > 0 && !t.ema) {
+            bail!(
+                "config key `train.ema_standing_stats`: a number of batches for the EMA generator \
+                 (train.ema = true), or 0; got {} with train.ema = {}",
+                t.ema_standing_stats,
+                t.ema
+            );
+        }
         crate::device::parse_device(&self.device).context("config key `device`")?;
         let e = &self.eval;
         if e.drs {
-            if !names::is_toy_source(&self.data.source) {
+            if !source.is_toy() {
                 bail!("config key `eval.drs`: rejection sampling is for toy runs (data.source = \"toy\"), whose mode statistics it feeds");
             }
             let loss = names::GanLoss::from_config(&self.loss)?;
@@ -233,7 +241,7 @@ impl Config {
             bail!("config key `eval.drs_refit_steps`: it trains a D for rejection sampling, which is off; set eval.drs = true or remove the key");
         }
         if e.every > 0 || e.at_end {
-            if names::is_toy_source(&self.data.source) {
+            if source.is_toy() {
                 let key = if e.every > 0 { "every" } else { "final" };
                 bail!("config key `eval.{key}`: toy data is measured by its mode coverage, not by image metrics; set eval.every = 0 and eval.final = false");
             }
@@ -252,8 +260,9 @@ impl Config {
     /// together, on the image GANs; splits and vendors by name.
     fn validate_text(&self) -> Result<()> {
         let (d, m) = (&self.data, &self.model);
-        let captioned = names::CAPTION_SOURCES.contains(&d.source.as_str());
-        let splits: &[&str] = if d.source == "emoji-captions" {
+        let source = d.source();
+        let captioned = source.is_captioned();
+        let splits: &[&str] = if source == DataSource::EmojiCaptions {
             &["train", "test", "compositional"]
         } else {
             &["train", "test"]
@@ -262,7 +271,7 @@ impl Config {
         for v in &d.vendors {
             one_of("data.vendors", v, names::VENDORS)?;
         }
-        if !d.vendors.is_empty() && d.source != "emoji-captions" {
+        if !d.vendors.is_empty() && source != DataSource::EmojiCaptions {
             bail!("config key `data.vendors`: only data.source = \"emoji-captions\" has vendors");
         }
         let w = self.loss.interpolated;
@@ -302,7 +311,7 @@ impl Config {
                     "config keys `data.stream`/`data.stacked`: not available for captioned sources"
                 );
             }
-            if d.source == "captions" && d.path.is_empty() {
+            if source == DataSource::Captions && d.path.is_empty() {
                 bail!("config key `data.path`: data.source = \"captions\" needs the folder of captioned images");
             }
         }

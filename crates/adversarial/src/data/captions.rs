@@ -15,6 +15,7 @@
 //! - **train**: the rest.
 
 use super::folder::{decode_files, list_images};
+use crate::config::names::DataSource;
 use crate::rng::fnv1a;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -391,8 +392,8 @@ pub fn folder_captions(dir: &Path) -> Result<Vec<Captioned>> {
 /// The captioned images a config's `data.source` names (`emoji-captions` or `captions`),
 /// every split.
 pub fn entries(d: &crate::config::DataConfig) -> Result<Vec<Captioned>> {
-    match d.source.as_str() {
-        "emoji-captions" => {
+    match d.source() {
+        DataSource::EmojiCaptions => {
             let dir = if d.path.is_empty() {
                 super::paired::emoji_dir()
             } else {
@@ -405,8 +406,11 @@ pub fn entries(d: &crate::config::DataConfig) -> Result<Vec<Captioned>> {
             };
             emoji_captions(&dir, &vendors)
         }
-        "captions" => folder_captions(Path::new(&d.path)),
-        other => bail!("config key `data.source`: {other:?} is not a captioned source"),
+        DataSource::Captions => folder_captions(Path::new(&d.path)),
+        other => bail!(
+            "config key `data.source`: {:?} is not a captioned source",
+            other.name()
+        ),
     }
 }
 

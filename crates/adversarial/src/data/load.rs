@@ -7,7 +7,7 @@ use super::{
     conform, folder, idx, paired, Batcher, BatcherState, Dataset, PrefetchPlan, Source,
     FASHION_MNIST_DIR,
 };
-use crate::config::names::is_toy_source;
+use crate::config::names::DataSource;
 use crate::config::{Config, DataConfig};
 use crate::rng;
 use anyhow::{bail, Context, Result};
@@ -16,7 +16,7 @@ use tch::{Kind, Tensor};
 
 /// Opens the real data a config asks for: a dataset, or a toy distribution.
 pub fn open(cfg: &Config) -> Result<Source> {
-    if is_toy_source(&cfg.data.source) {
+    if cfg.data.source().is_toy() {
         let data = ToyData::from_config(&cfg.data)?;
         let (dim, channels) = (data.dim() as i64, cfg.model.channels);
         if dim != channels {
@@ -25,7 +25,7 @@ pub fn open(cfg: &Config) -> Result<Source> {
                 cfg.data.path
             );
         }
-        let name = if cfg.data.source == "points" {
+        let name = if cfg.data.source() == DataSource::Points {
             cfg.data.path.clone()
         } else {
             cfg.data.toy.clone()
@@ -105,8 +105,8 @@ fn open_stream(cfg: &Config) -> Result<Source> {
 /// For paired sources: the A and B folders and how the held-out split groups names.
 pub fn paired_dirs(cfg: &Config) -> Result<Option<(PathBuf, PathBuf, paired::Grouping)>> {
     let d = &cfg.data;
-    Ok(match d.source.as_str() {
-        "emoji" => {
+    Ok(match d.source() {
+        DataSource::Emoji => {
             let root = if d.path.is_empty() {
                 paired::emoji_dir()
             } else {
@@ -125,7 +125,7 @@ pub fn paired_dirs(cfg: &Config) -> Result<Option<(PathBuf, PathBuf, paired::Gro
                 paired::Grouping::Prefix,
             ))
         }
-        "paired-folder" => {
+        DataSource::PairedFolder => {
             let root = PathBuf::from(&d.path);
             Some((root.join("A"), root.join("B"), paired::Grouping::File))
         }
@@ -168,8 +168,8 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
     let d = &cfg.data;
     let (res, ch) = (cfg.model.resolution, cfg.model.channels);
     let mut captions = Vec::new();
-    let (name, images, labels) = match d.source.as_str() {
-        "mnist5k" => {
+    let (name, images, labels) = match d.source() {
+        DataSource::Mnist5k => {
             let (images, labels) = match d.split.as_str() {
                 "train" => (MNIST5K_IMAGES, MNIST5K_LABELS),
                 "test" => (MNIST5K_TEST_IMAGES, MNIST5K_TEST_LABELS),
@@ -182,7 +182,7 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             let (i, l) = idx_pair(imgs, Some(labs), Path::new("<embedded mnist5k>"))?;
             (format!("mnist5k {}", d.split), i, l)
         }
-        "fashion-mnist" | "mnist" => {
+        DataSource::FashionMnist | DataSource::Mnist => {
             let dir = standard_dir(d)?;
             let prefix = if d.split == "train" { "train" } else { "t10k" };
             let images = find_idx(&dir, &format!("{prefix}-images-idx3-ubyte"), &d.source)?;
@@ -194,7 +194,7 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             )?;
             (format!("{} {}", d.source, d.split), i, l)
         }
-        "idx" => {
+        DataSource::Idx => {
             if d.path.is_empty() {
                 bail!("config key `data.path`: data.source = \"idx\" needs the path of an IDX image file");
             }
@@ -202,7 +202,7 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             let (i, l) = idx_pair(idx::read_idx(&path)?, None, &path)?;
             (d.path.clone(), i, l)
         }
-        "folder" => {
+        DataSource::Folder => {
             if d.path.is_empty() {
                 bail!("config key `data.path`: data.source = \"folder\" needs the path of an image folder");
             }
@@ -211,7 +211,7 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             let labels = got.labels.map(|l| Tensor::from_slice(&l));
             (d.path.clone(), images, labels)
         }
-        "emoji-captions" | "captions" => {
+        DataSource::EmojiCaptions | DataSource::Captions => {
             let split = super::captions::Split::parse(&d.split)?;
             let entries = super::captions::entries(d)?;
             let set = super::captions::load(&entries, split, res, d.limit)?;
@@ -227,7 +227,10 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
             let name = format!("{} {} ({} captions)", d.source, d.split, captions.len());
             (name, set.images, Some(Tensor::from_slice(&rows)))
         }
-        other => bail!("config key `data.source`: unknown source {other:?}"),
+        other => bail!(
+            "config key `data.source`: {:?} is not a source of single images",
+            other.name()
+        ),
     };
     let (images, labels) = apply_limit(images, labels, d.limit);
     let (name, images, labels) = if d.stacked > 0 {
@@ -250,7 +253,7 @@ fn standard_dir(d: &DataConfig) -> Result<PathBuf> {
     if !d.path.is_empty() {
         return Ok(PathBuf::from(&d.path));
     }
-    if d.source == "fashion-mnist" {
+    if d.source() == DataSource::FashionMnist {
         let dir = PathBuf::from(FASHION_MNIST_DIR);
         if !dir.is_dir() {
             bail!(

@@ -3,6 +3,7 @@
 //! what `data.source = "toy"` and `"points"` train on.
 
 use super::toy::GaussianMixture;
+use crate::config::names::DataSource;
 use crate::config::DataConfig;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -119,7 +120,7 @@ impl ToyData {
     /// `data.toy` names a benchmark, a `ring:`/`grid:` mixture, a shape, or `mixture` (the
     /// `[data.mixture]` table).
     pub fn from_config(d: &DataConfig) -> Result<ToyData> {
-        if d.source == "points" {
+        if d.source() == DataSource::Points {
             return Ok(ToyData::Points(read_points(Path::new(&d.path))?));
         }
         if let Some(s) = Shape::named(&d.toy) {

@@ -12,6 +12,7 @@ pub mod text_to_image;
 
 pub use sets::{features, ImageSet};
 
+use crate::config::names::DataSource;
 use crate::config::Config;
 use crate::metrics::classifier::Classifier;
 use crate::metrics::features::FeatureExtractor;
@@ -65,9 +66,9 @@ pub fn default_classifier(set: &ImageSet) -> Option<&'static str> {
                 .map(|c| c.data.source)?
         }
     };
-    match source.as_str() {
-        "mnist5k" | "mnist" => Some("mnist-cnn"),
-        "fashion-mnist" => Some("fashion-cnn"),
+    match DataSource::parse(&source).ok()? {
+        DataSource::Mnist5k | DataSource::Mnist => Some("mnist-cnn"),
+        DataSource::FashionMnist => Some("fashion-cnn"),
         _ => None,
     }
 }

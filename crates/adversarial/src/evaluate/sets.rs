@@ -18,6 +18,8 @@ pub enum ImageSet {
         n: i64,
         seed: u64,
         ema: bool,
+        /// Batches of standing statistics (BatchNorm re-estimated before sampling; 0 = off).
+        standing_stats: i64,
     },
     /// Images `start..end` (0-based, end exclusive; 0 = to the end) of a dataset, in file
     /// order or, when `shuffled`, in a fixed seeded order (for files sorted by class, like
@@ -46,6 +48,7 @@ impl ImageSet {
                 n,
                 seed,
                 ema,
+                standing_stats: 0,
             });
         }
         let mut parts = spec.split(':');
@@ -85,6 +88,28 @@ impl ImageSet {
             end,
             shuffled,
         })
+    }
+
+    /// The same set with a generator's BatchNorm statistics re-estimated from `batches`
+    /// batches of its own samples before sampling ([`crate::sampling::standing_statistics`]);
+    /// a dataset is returned as it is.
+    pub fn with_standing_stats(self, batches: i64) -> ImageSet {
+        match self {
+            ImageSet::Generator {
+                checkpoint,
+                n,
+                seed,
+                ema,
+                ..
+            } => ImageSet::Generator {
+                checkpoint,
+                n,
+                seed,
+                ema,
+                standing_stats: batches,
+            },
+            data => data,
+        }
     }
 
     /// A short description for reports.
@@ -131,15 +156,19 @@ impl ImageSet {
                 n,
                 seed,
                 ema,
+                standing_stats,
             } => {
                 let (cfg, g) = crate::sampling::load_generator(checkpoint, *ema, device)?;
-                if crate::config::names::is_toy_source(&cfg.data.source) {
+                if cfg.data.source().is_toy() {
                     bail!(
                         "{}: FID needs an image model, not toy data",
                         checkpoint.display()
                     );
                 }
                 let rng = crate::rng::torch_rng();
+                if *standing_stats > 0 {
+                    crate::sampling::standing_statistics(&g, &cfg, *standing_stats, *seed)?;
+                }
                 rng.seed(*seed);
                 // a class-conditional G is asked for every class in turn: the labels it was
                 // given come back as the set's labels

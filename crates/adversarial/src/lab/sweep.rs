@@ -6,6 +6,7 @@
 //! is resumable: a run whose `summary.json` records the planned number of iterations is
 //! not trained again, so an interrupted sweep picks up where it stopped.
 
+use crate::config::names::DataSource;
 use crate::config::Config;
 use crate::metrics::modes::ModeStats;
 use anyhow::{bail, Context, Result};
@@ -87,7 +88,7 @@ impl SweepPlan {
                     ];
                     overrides.extend(self.overrides.iter().cloned());
                     let cfg = Config::resolve(Some(config), &overrides)?;
-                    if cfg.data.source != "toy" || cfg.model.channels != 2 {
+                    if cfg.data.source() != DataSource::Toy || cfg.model.channels != 2 {
                         bail!(
                             "config file {}: the mode benchmark needs 2-D toy data (data.source = \"toy\", model.channels = 2)",
                             config.display()

@@ -5,7 +5,7 @@
 
 use crate::data::captions::{self, CaptionSet, Captioned, Split, COLOURS, TONES};
 use crate::models::conv_trunk::ConvTrunk;
-use crate::util::fs::write_atomic;
+use crate::util::fs::{write_atomic, write_via_temp};
 use anyhow::{bail, Context, Result};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -106,11 +106,7 @@ impl AttributeClassifier {
     }
 
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        let tmp = path.with_extension("tmp.safetensors");
-        self.vs
-            .save(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        write_via_temp(path, |tmp| Ok(self.vs.save(tmp)?))?;
         // a marker of what the file is, beside it
         write_atomic(
             &path.with_extension("json"),

@@ -7,7 +7,7 @@
 
 use super::conv_trunk::ConvTrunk;
 use crate::data::text::{tokenize, Vocab, EOS};
-use crate::util::fs::write_atomic;
+use crate::util::fs::{write_atomic, write_via_temp};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -136,11 +136,7 @@ impl DualEncoder {
     /// Writes the weights to `path` (safetensors) and the shape to `path` with `.json`,
     /// with `trained` (how it was trained, what it scored) there too when given.
     pub fn save(&self, path: &Path, trained: Option<serde_json::Value>) -> Result<()> {
-        let tmp = path.with_extension("tmp.safetensors");
-        self.vs
-            .save(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        write_via_temp(path, |tmp| Ok(self.vs.save(tmp)?))?;
         let mut side = serde_json::to_value(&self.cfg)?;
         if let Some(t) = trained {
             side["trained"] = t;

@@ -52,6 +52,7 @@ impl<'a> Evaluator<'a> {
             n: e.n,
             seed: crate::rng::derive_seed(self.cfg.seed, &[step]),
             ema: true,
+            standing_stats: 0,
         };
         if self.classifier.is_none()
             && evaluate::wants_any(&e.metrics, evaluate::CLASSIFIER_METRICS)

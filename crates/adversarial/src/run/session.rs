@@ -196,7 +196,11 @@ impl<'a> Session<'a> {
                 }
                 None => {}
             }
-            if t.sample_every > 0 && step.is_multiple_of(t.sample_every) {
+            let sample_due = t.sample_every > 0 && step.is_multiple_of(t.sample_every);
+            if sample_due || ckpt_due(step) {
+                trainer.refresh_ema_statistics()?;
+            }
+            if sample_due {
                 let modes = self.sample_step(trainer, &fixed)?;
                 logged_modes = modes.map(|m| (step, m));
             }
@@ -214,6 +218,7 @@ impl<'a> Session<'a> {
         }
         let elapsed_s = elapsed_before + start.elapsed().as_secs_f64();
         let samples = run_dir.join("samples/final.png");
+        trainer.refresh_ema_statistics()?;
         hooks::save_samples(trainer, &fixed, &samples)?;
         // 2,500 samples, as VEEGAN and PacGAN count them
         let modes = match logged_modes {

@@ -1,9 +1,13 @@
 //! What generators are fed and how trained ones are loaded for sampling: noise from the
 //! prior, class labels, the fixed grid of a run, class-by-noise grids, latent
-//! interpolation, and loading a generator (image or text) from a checkpoint. Training,
+//! interpolation, loading a generator (image or text) from a checkpoint and re-estimating its
+//! BatchNorm statistics. Training,
 //! evaluation and the CLI all draw their samples through here.
 
 pub mod captions;
+mod standing;
+
+pub use standing::standing_statistics;
 
 use crate::checkpoint;
 use crate::config::{Config, TextConfig};

@@ -38,6 +38,8 @@ const STREAM_D_ONLY: u64 = 13;
 const STREAM_EVAL: u64 = 14;
 /// GAN-INT's interpolated captions and noise in G's step (`captions.rs`).
 const STREAM_INTERPOLATED: u64 = 15;
+/// The EMA generator's standing statistics.
+const STREAM_STANDING: u64 = 16;
 
 /// Both players and everything needed to continue training them.
 ///
@@ -314,6 +316,18 @@ impl Trainer {
                 }
             }
         });
+    }
+
+    /// Re-estimates the EMA generator's BatchNorm statistics when `train.ema_standing_stats`
+    /// asks for it (before a sample grid, checkpoint or evaluation). Training is unchanged:
+    /// the next EMA update copies G's statistics again, and every step reseeds its noise.
+    pub fn refresh_ema_statistics(&self) -> Result<()> {
+        let batches = self.cfg.train.ema_standing_stats;
+        if let (Some(ema), true) = (&self.ema, batches > 0) {
+            let seed = derive_seed(self.cfg.seed, &[STREAM_STANDING, self.step]);
+            crate::sampling::standing_statistics(ema, &self.cfg, batches, seed)?;
+        }
+        Ok(())
     }
 
     /// The generator used for samples: the EMA copy when there is one.

@@ -36,6 +36,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes `path` through `write`, which is handed a temporary path beside it with the same
+/// extension (writers such as `VarStore::save` pick the format by it), then renames it into
+/// place: readers only ever see the old or the new file, and a failed write leaves the old
+/// one and no temporary file.
+pub fn write_via_temp(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path
+        .file_name()
+        .context("path has no file name")?
+        .to_string_lossy();
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((&name, "tmp"));
+    let tmp = path.with_file_name(format!(".{stem}.tmp-{}.{ext}", std::process::id()));
+    let result = write(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {}", tmp.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| {
+        format!(
+            "cannot write {} (previous version left intact)",
+            path.display()
+        )
+    })
+}
+
 /// Opens a JSON-lines log for appending, creating it when missing.
 pub fn open_append(path: &Path) -> Result<std::fs::File> {
     std::fs::OpenOptions::new()
@@ -98,6 +123,27 @@ mod tests {
         std::fs::create_dir(dir.path().join(format!(".x.tmp-{}", std::process::id()))).unwrap();
         assert!(write_atomic(&p, b"new").is_err());
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
+    }
+
+    #[test]
+    fn write_via_temp_keeps_the_extension_and_the_old_file_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.safetensors");
+        write_via_temp(&p, |tmp| {
+            assert_eq!(tmp.extension().unwrap(), "safetensors");
+            assert_eq!(tmp.parent(), p.parent());
+            Ok(std::fs::write(tmp, b"old")?)
+        })
+        .unwrap();
+        let e = write_via_temp(&p, |tmp| {
+            std::fs::write(tmp, b"half")?;
+            anyhow::bail!("disk full")
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("w.safetensors"), "{e:#}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left");
     }
 
     #[test]

@@ -55,10 +55,13 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let s = &a.sampling;
     let dev = device::parse_device(&s.device)?;
     if let Some(split) = a.b.strip_prefix("captions:") {
+        s.refuse_standing_stats("text-to-image evaluation")?;
         return text_to_image(&a, split, dev);
     }
-    let sa = ImageSet::parse(&a.a, a.n, s.seed, !s.no_ema)?;
-    let sb = ImageSet::parse(&a.b, a.n, s.seed, !s.no_ema)?;
+    let sa =
+        ImageSet::parse(&a.a, a.n, s.seed, !s.no_ema)?.with_standing_stats(s.standing_stats.into());
+    let sb =
+        ImageSet::parse(&a.b, a.n, s.seed, !s.no_ema)?.with_standing_stats(s.standing_stats.into());
     let valid = a
         .parzen_valid
         .as_deref()

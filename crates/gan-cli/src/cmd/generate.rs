@@ -35,6 +35,7 @@ pub struct GenerateArgs {
 
 pub fn run(a: GenerateArgs) -> Result<()> {
     let dev = device::parse_device(&a.sampling.device)?;
+    a.sampling.refuse_standing_stats("gan generate")?;
     let gen = CaptionGenerator::load(&a.checkpoint, !a.sampling.no_ema, dev)?;
     let default_name = if a.interpolate.is_some() {
         "interpolate.png"

@@ -38,7 +38,10 @@ pub struct MemorizationArgs {
 pub fn run(a: MemorizationArgs) -> Result<()> {
     let s = &a.sampling;
     let dev = device::parse_device(&s.device)?;
-    let parse = |spec: &str| ImageSet::parse(spec, a.n, s.seed, !s.no_ema);
+    let parse = |spec: &str| {
+        ImageSet::parse(spec, a.n, s.seed, !s.no_ema)
+            .map(|set| set.with_standing_stats(s.standing_stats.into()))
+    };
     let (sg, str_, ste) = (parse(&a.a)?, parse(&a.train)?, parse(&a.test)?);
     let out = a.out.clone().unwrap_or_else(|| match &sg {
         ImageSet::Generator { checkpoint, .. } if checkpoint.is_dir() => checkpoint.clone(),

@@ -1,7 +1,6 @@
 //! `gan sample`: a grid, single images or a latent interpolation strip from a checkpoint.
 
 use super::SamplingArgs;
-use adversarial::config::names::is_toy_source;
 use adversarial::data::shapes::ToyData;
 use adversarial::report::{grid, scatter};
 use adversarial::{device, pretrained, sampling};
@@ -66,6 +65,9 @@ pub fn run(a: SampleArgs) -> Result<()> {
         bail!("--n must be positive");
     }
     let classes = g.classes();
+    if a.sampling.standing_stats > 0 {
+        sampling::standing_statistics(&g, &cfg, a.sampling.standing_stats.into(), a.sampling.seed)?;
+    }
     let rng = adversarial::rng::torch_rng();
     rng.seed(a.sampling.seed);
     match a.class {
@@ -91,7 +93,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
         .clone()
         .or(default_grid)
         .unwrap_or_else(|| base.join("sample-grid.png"));
-    if is_toy_source(&cfg.data.source) {
+    if cfg.data.source().is_toy() {
         // toy generators output points, not images: a scatter plot over the true modes
         let data = ToyData::from_config(&cfg.data)?;
         if data.dim() != 2 || a.dir.is_some() || a.interpolate.is_some() {
