@@ -352,16 +352,8 @@ fn standing_statistics_change_a_batch_norm_generator_only() {
     let dir = tempfile::tempdir().unwrap();
     let grid = |run: &std::path::Path, name: &str, extra: &[&str]| {
         let path = dir.path().join(name);
-        let mut args = vec![
-            "sample",
-            run.to_str().unwrap(),
-            "--n",
-            "16",
-            "--grid",
-            path.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        ok(&args);
+        let (run, out) = (run.to_str().unwrap(), path.to_str().unwrap());
+        ok(&[&["sample", run, "--n", "16", "--grid", out][..], extra].concat());
         std::fs::read(path).unwrap()
     };
     let bn = dir.path().join("bn");
@@ -380,21 +372,23 @@ fn standing_statistics_change_a_batch_norm_generator_only() {
         grid(&plain, "p1.png", &["--standing-stats", "4"]),
         "no BatchNorm, nothing to re-estimate"
     );
+    let (run, real, valid) = (
+        bn.to_str().unwrap(),
+        "mnist5k:train:0:200",
+        "mnist5k:train:200:400",
+    );
     let parzen = |extra: &[&str]| {
-        let mut args = vec![
+        let base = [
             "eval",
-            bn.to_str().unwrap(),
-            "mnist5k:train:0:200",
+            run,
+            real,
             "--metrics",
             "parzen",
             "--parzen-valid",
-            "mnist5k:train:200:400",
-            "--n",
-            "200",
+            valid,
         ];
-        args.extend_from_slice(extra);
-        ok(&args)
-            .lines()
+        let text = ok(&[&base[..], &["--n", "200"], extra].concat());
+        text.lines()
             .find(|l| l.starts_with("Parzen"))
             .unwrap()
             .to_string()
