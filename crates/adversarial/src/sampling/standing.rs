@@ -37,7 +37,9 @@ pub fn standing_statistics(g: &Net, cfg: &Config, batches: i64, seed: u64) -> Re
     // every BatchNorm here is libtorch's with its default momentum m: from zeroed statistics,
     // one training-mode pass leaves m times the batch's statistics
     let m = nn::BatchNormConfig::default().momentum;
-    crate::rng::torch_rng().seed(crate::rng::derive_seed(seed, &[STREAM_STANDING]));
+    // held until the last draw, so no other thread reseeds the generator in between
+    let rng = crate::rng::torch_rng();
+    rng.seed(crate::rng::derive_seed(seed, &[STREAM_STANDING]));
     let device = g.vs.device();
     let mut sums: Vec<Tensor> = stats.iter().map(Tensor::zeros_like).collect();
     let classes = g.classes();
