@@ -166,9 +166,7 @@ impl ImageSet {
                     );
                 }
                 let rng = crate::rng::torch_rng();
-                if *standing_stats > 0 {
-                    crate::sampling::standing_statistics(&g, &cfg, *standing_stats, *seed)?;
-                }
+                crate::sampling::standing_statistics(&g, &cfg, *standing_stats, *seed)?;
                 rng.seed(*seed);
                 // a class-conditional G is asked for every class in turn: the labels it was
                 // given come back as the set's labels

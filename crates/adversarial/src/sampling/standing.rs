@@ -19,10 +19,14 @@ const STREAM_STANDING: u64 = 1;
 /// from a stream derived from `seed` (libtorch's generator is left reseeded there, so the
 /// caller seeds it again for its samples, which then use the same noise either way).
 /// Returns the number of statistics tensors re-estimated (0 for a generator without
-/// BatchNorm, which is left as it is).
+/// BatchNorm, or for `batches` = 0, which means off: the generator is left as it is and the
+/// generator of random numbers untouched).
 pub fn standing_statistics(g: &Net, cfg: &Config, batches: i64, seed: u64) -> Result<usize> {
+    if batches == 0 {
+        return Ok(0);
+    }
     let batch = cfg.train.batch_size;
-    if batches <= 0 || batch <= 1 {
+    if batches < 0 || batch <= 1 {
         bail!("standing statistics need at least 1 batch of at least 2 samples (got {batches} of {batch})");
     }
     let stats: Vec<Tensor> =
@@ -129,5 +133,9 @@ mod tests {
         // a second call with the same seed gives the same statistics: nothing else is kept
         standing_statistics(&g, &cfg, 3, 7).unwrap();
         assert!(g.vs.variables()[&bn].allclose(&got_mean, 0.0, 0.0, false));
+        // 0 batches is off: nothing changes; a negative count is refused
+        assert_eq!(standing_statistics(&g, &cfg, 0, 8).unwrap(), 0);
+        assert!(g.vs.variables()[&bn].allclose(&got_mean, 0.0, 0.0, false));
+        assert!(standing_statistics(&g, &cfg, -1, 8).is_err());
     }
 }

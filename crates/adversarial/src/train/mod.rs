@@ -322,9 +322,9 @@ impl Trainer {
     /// asks for it (before a sample grid, checkpoint or evaluation). Training is unchanged:
     /// the next EMA update copies G's statistics again, and every step reseeds its noise.
     pub fn refresh_ema_statistics(&self) -> Result<()> {
-        let batches = self.cfg.train.ema_standing_stats;
-        if let (Some(ema), true) = (&self.ema, batches > 0) {
+        if let Some(ema) = &self.ema {
             let seed = derive_seed(self.cfg.seed, &[STREAM_STANDING, self.step]);
+            let batches = self.cfg.train.ema_standing_stats;
             crate::sampling::standing_statistics(ema, &self.cfg, batches, seed)?;
         }
         Ok(())

@@ -65,9 +65,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
         bail!("--n must be positive");
     }
     let classes = g.classes();
-    if a.sampling.standing_stats > 0 {
-        sampling::standing_statistics(&g, &cfg, a.sampling.standing_stats.into(), a.sampling.seed)?;
-    }
+    sampling::standing_statistics(&g, &cfg, a.sampling.standing_stats.into(), a.sampling.seed)?;
     let rng = adversarial::rng::torch_rng();
     rng.seed(a.sampling.seed);
     match a.class {
