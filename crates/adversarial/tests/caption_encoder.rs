@@ -23,6 +23,7 @@ fn contrastive_training_pairs_images_with_their_captions_and_round_trips() {
         hidden: 32,
         word_dim: 32,
         max_len: 16,
+        neighbours: 0,
     };
     let mut losses = Vec::new();
     let enc = contrastive::train_encoder(&pairs, &cfg, Device::Cpu, |_, l| losses.push(l)).unwrap();

@@ -11,6 +11,13 @@ fn toy_1d() -> Config {
     Config::resolve(Some(std::path::Path::new(path)), &["threads=1".into()]).unwrap()
 }
 
+/// n samples of G, drawn under the global generator's lock so that another test's seeded
+/// stream (rejection sampling) is not advanced from this thread meanwhile.
+fn raw_samples(t: &adversarial::train::Trainer, n: i64) -> tch::Tensor {
+    let _rng = adversarial::rng::torch_rng();
+    t.generate(&t.noise(n), None)
+}
+
 #[test]
 fn trained_discriminator_reaches_the_optimum() {
     let cfg = toy_1d();
@@ -100,7 +107,7 @@ fn rejection_sampling_keeps_samples_nearer_the_modes() {
     // D near D* for this G, as DRS assumes
     t.set_lr_d(1e-3);
     t.train_discriminator(1500, 0).unwrap();
-    let raw = t.generate(&t.noise(4000), None);
+    let raw = raw_samples(&t, 4000);
     let (kept, rate) = t.drs_sample(4000, 0.8).unwrap();
     assert_eq!(kept.size(), raw.size());
     assert!(rate > 0.01 && rate < 0.9, "acceptance {rate}");
@@ -143,7 +150,7 @@ fn a_refitted_discriminator_lets_rejection_sampling_follow_packed_and_wasserstei
             t.train_step().unwrap();
         }
         let before: Vec<_> = t.state_tensors();
-        let raw = t.generate(&t.noise(4000), None);
+        let raw = raw_samples(&t, 4000);
         let (kept, rate) = t.drs_sample(4000, 0.8).unwrap();
         assert!(rate > 0.01 && rate < 0.9, "{variant}: acceptance {rate}");
         let (g, drs) = (mean_distance_to_modes(&raw), mean_distance_to_modes(&kept));

@@ -32,6 +32,7 @@ fn encoder(path: &Path) {
         hidden: 32,
         word_dim: 32,
         max_len: 16,
+        neighbours: 0,
     };
     let enc = contrastive::train_encoder(&pairs, &cfg, Device::Cpu, |_, _| {}).unwrap();
     enc.save(path, None).unwrap();
@@ -106,13 +107,15 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     let dir = tempfile::tempdir().unwrap();
     let enc = dir.path().join("enc.safetensors");
     encoder(&enc);
-    // projection with GAN-INT's term, whose captions and noise have their own stream
-    for (cond, int) in [("concat", "0.0"), ("projection", "1.0")] {
+    // projection with GAN-INT's term, whose captions and noise have their own stream, and
+    // hard wrong captions
+    for (cond, int, near) in [("concat", "0.0", 0), ("projection", "1.0", 4)] {
         let cfg = config(
             &enc,
             &[
                 &format!("model.conditioning={cond:?}"),
                 &format!("loss.interpolated={int}"),
+                &format!("loss.mismatched_neighbours={near}"),
             ],
         );
         let names = common::assert_resumes_bit_for_bit(&cfg, cond);
@@ -260,6 +263,16 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
         "loss.interpolated=-1.0",
     ]);
     assert!(e.contains("loss.interpolated"), "{e}");
+    // hard wrong captions need captions and the mismatched term
+    let e = err(&["loss.mismatched_neighbours=8"]);
+    assert!(e.contains("loss.mismatched_neighbours"), "{e}");
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "loss.mismatched=false",
+        "loss.mismatched_neighbours=8",
+    ]);
+    assert!(e.contains("loss.mismatched_neighbours"), "{e}");
     // a folder image without a caption is named
     let dir = tempfile::tempdir().unwrap();
     image::RgbImage::new(8, 8)

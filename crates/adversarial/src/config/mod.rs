@@ -239,6 +239,11 @@ pub struct LossConfig {
     /// also sees real images with a wrong label as negatives; the negatives' term is then
     /// the mean over generated and mismatched pairs.
     pub mismatched: bool,
+    /// Text-to-image with `mismatched`: half of each batch's wrong captions are drawn from
+    /// the real caption's this many nearest training captions by shared words ("yellow
+    /// heart" for "purple heart"), so D must read the words that tell them apart; the other
+    /// half stay uniform. 0 = all uniform.
+    pub mismatched_neighbours: usize,
     /// Text-to-image: weight of GAN-INT's term (Reed et al. 2016), G's loss on captions
     /// halfway between two training captions. D judges those images but never trains on
     /// them (no real image exists for them). 0 = off.
@@ -397,6 +402,7 @@ impl Default for LossConfig {
             name: "non-saturating".into(),
             divergence: "js".into(),
             mismatched: true,
+            mismatched_neighbours: 0,
             interpolated: 0.0,
             l1: 100.0,
             cycle: 10.0,

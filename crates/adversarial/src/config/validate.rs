@@ -274,6 +274,13 @@ impl Config {
         if !d.vendors.is_empty() && source != DataSource::EmojiCaptions {
             bail!("config key `data.vendors`: only data.source = \"emoji-captions\" has vendors");
         }
+        let near = self.loss.mismatched_neighbours;
+        if near > 0 && !(captioned && self.loss.mismatched) {
+            bail!(
+                "config key `loss.mismatched_neighbours`: hard wrong captions need a text-to-image run \
+                 (a captioned data.source) with loss.mismatched = true; set it to 0"
+            );
+        }
         let w = self.loss.interpolated;
         if !(w >= 0.0 && w.is_finite()) {
             bail!("config key `loss.interpolated`: must be 0 (off) or positive, got {w}");

@@ -460,9 +460,89 @@ pub fn load(
     })
 }
 
+/// Per caption, its `k` nearest other captions by the Jaccard similarity of their word
+/// sets (punctuation left out), most similar first, ties by row: the hard negatives of
+/// contrastive batches and of the matching-aware D (captions that differ in a word or two).
+pub fn word_neighbours(captions: &[String], k: usize) -> Vec<Vec<usize>> {
+    let tokens: Vec<Vec<String>> = captions
+        .iter()
+        .map(|c| crate::data::text::tokenize(c))
+        .collect();
+    let mut ids = std::collections::HashMap::new();
+    let sets: Vec<Vec<usize>> = tokens
+        .iter()
+        .map(|t| {
+            let mut s: Vec<usize> = t
+                .iter()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .map(|w| {
+                    let n = ids.len();
+                    *ids.entry(w.as_str()).or_insert(n)
+                })
+                .collect();
+            s.sort_unstable();
+            s.dedup();
+            s
+        })
+        .collect();
+    let shared = |a: &[usize], b: &[usize]| {
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => (n, i, j) = (n + 1, i + 1, j + 1),
+            }
+        }
+        n
+    };
+    (0..sets.len())
+        .map(|r| {
+            let mut scored: Vec<(f64, usize)> = (0..sets.len())
+                .filter(|&o| o != r)
+                .map(|o| {
+                    let n = shared(&sets[r], &sets[o]);
+                    let union = sets[r].len() + sets[o].len() - n;
+                    (n as f64 / union.max(1) as f64, o)
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            scored.into_iter().take(k).map(|(_, o)| o).collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Jaccard of word sets, by hand: "blue heart; love" and "red heart; love" share 2 of 4
+    /// words (0.5); "blue circle; round" shares 1 of 5 with the first (0.2), none with
+    /// "cat; animal" (0).
+    #[test]
+    fn neighbours_are_the_captions_sharing_most_words() {
+        let t: Vec<String> = [
+            "blue heart; love",
+            "red heart; love",
+            "blue circle; round",
+            "cat; animal",
+        ]
+        .map(String::from)
+        .to_vec();
+        let near = word_neighbours(&t, 2);
+        assert_eq!(near[0], vec![1, 2]);
+        assert_eq!(
+            near[1],
+            vec![0, 2],
+            "0.5 to row 0, then a 0.0 tie broken by row"
+        );
+        assert_eq!(near[2], vec![0, 1]);
+        assert_eq!(
+            word_neighbours(&t, 9)[3].len(),
+            3,
+            "at most the other captions"
+        );
+    }
 
     #[test]
     fn colour_and_object_come_apart() {

@@ -109,6 +109,37 @@ fn encoder_key(cfg: &Config) -> String {
     )
 }
 
+/// The hard wrong captions of `loss.mismatched_neighbours` = k: per training caption row,
+/// its k nearest captions by shared words (K×min(k, K−1) int64); `None` when off.
+pub fn neighbour_table(cfg: &Config, data: &Source, device: Device) -> Option<Tensor> {
+    let k = cfg.loss.mismatched_neighbours;
+    if k == 0 {
+        return None;
+    }
+    let near = crate::data::captions::word_neighbours(data.captions(), k);
+    let flat: Vec<i64> = near.iter().flatten().map(|&r| r as i64).collect();
+    Some(
+        Tensor::from_slice(&flat)
+            .view([near.len() as i64, -1])
+            .to_device(device),
+    )
+}
+
+/// Hard wrong captions for half of a batch: the first half of `wrong` (uniform wrong rows)
+/// is replaced by a neighbour of each real row `y`, picked by the uniform draw `shift`
+/// (1..K−1) already made, so the random stream is the same with and without.
+pub fn harden_wrong(near: &Tensor, y: &Tensor, shift: &Tensor, wrong: &Tensor) -> Tensor {
+    let k = near.size()[1];
+    let m = y.size()[0];
+    let pick = (shift - 1).remainder(k).unsqueeze(1);
+    let hard = near
+        .index_select(0, y)
+        .gather(1, &pick, false)
+        .squeeze_dim(1);
+    let first = Tensor::arange(m, (tch::Kind::Int64, y.device())).lt(m - m / 2);
+    hard.where_self(&first, wrong)
+}
+
 /// Writes the training captions' embeddings into each network's frozen caption table.
 pub fn fill_caption_tables(cfg: &Config, data: &Source, nets: &[&Net]) -> Result<()> {
     let enc = load_encoder(cfg, Device::Cpu)?;
@@ -131,8 +162,21 @@ pub fn fill_caption_tables(cfg: &Config, data: &Source, nets: &[&Net]) -> Result
 
 #[cfg(test)]
 mod tests {
-    use super::interpolate_rows;
+    use super::{harden_wrong, interpolate_rows};
     use tch::Tensor;
+
+    /// The first ⌈m/2⌉ wrong rows become neighbour (shift − 1) mod k of the real row; the
+    /// rest keep the uniform draw.
+    #[test]
+    fn half_the_wrong_captions_become_neighbours() {
+        let near = Tensor::from_slice(&[1i64, 2, 0, 3, 3, 1, 2, 0]).view([4, 2]);
+        let y = Tensor::from_slice(&[0i64, 1, 2, 3, 0]);
+        let shift = Tensor::from_slice(&[1i64, 2, 3, 1, 2]);
+        let wrong = (&y + &shift).remainder(4);
+        let got = Vec::<i64>::try_from(harden_wrong(&near, &y, &shift, &wrong)).unwrap();
+        // near[0][0] = 1, near[1][1] = 3, near[2][0] = 3; then (3 + 1) % 4, (0 + 2) % 4
+        assert_eq!(got, vec![1, 3, 3, 0, 2]);
+    }
 
     /// Unit rows (1, 0) and (0, 1) mix to (1, 1)/√2 (the midpoint renormalised to unit
     /// length); rows of lengths 2 and 4 in one direction mix to length 3 in that direction.

@@ -103,7 +103,10 @@ impl Trainer {
                     [m],
                     (Kind::Int64, self.device),
                 ));
-                let wrong = (y + shift).remainder(classes);
+                let mut wrong = (y + &shift).remainder(classes);
+                if let Some(near) = &self.wrong_near {
+                    wrong = super::captions::harden_wrong(near, y, &shift, &wrong);
+                }
                 Some(self.d.forward_y(&real.detach(), Some(&wrong), true))
             }
             _ => None,

@@ -60,6 +60,9 @@ pub struct Trainer {
     pub cycle: Option<CycleParts>,
     loss: GanLoss,
     data: Source,
+    /// Text-to-image with `loss.mismatched_neighbours`: per caption row, its nearest
+    /// captions by shared words (K×k int64), the hard wrong captions.
+    wrong_near: Option<Tensor>,
     /// Completed iterations.
     pub step: u64,
     /// Multiplies both learning rates; lowered by each divergence rollback
@@ -131,6 +134,7 @@ impl Trainer {
                 .collect();
             captions::fill_caption_tables(cfg, &data, &nets)?;
         }
+        let wrong_near = captions::neighbour_table(cfg, &data, device);
         let opt = |vs: &tch::nn::VarStore, lr: f64| {
             Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
         };
@@ -161,6 +165,7 @@ impl Trainer {
             cycle,
             loss: GanLoss::from_config(&cfg.loss)?,
             data: data.to_device(device),
+            wrong_near,
             step: 0,
             lr_factor: 1.0,
             comm: None,

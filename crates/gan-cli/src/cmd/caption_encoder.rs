@@ -47,6 +47,11 @@ pub struct TrainArgs {
     pub lr: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Hard negatives: half of each batch brings one of its N nearest captions by shared
+    /// words, so captions that differ in one word ("blue heart", "purple heart") meet
+    /// (0 = random batches).
+    #[arg(long, default_value_t = 0)]
+    pub neighbours: usize,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -98,6 +103,7 @@ fn train(a: TrainArgs) -> Result<()> {
         batch: a.batch,
         lr: a.lr,
         seed: a.seed,
+        neighbours: a.neighbours,
         ..Default::default()
     };
     let start = Instant::now();
@@ -112,6 +118,7 @@ fn train(a: TrainArgs) -> Result<()> {
         batch: a.batch,
         lr: a.lr,
         seed: a.seed,
+        neighbours: a.neighbours,
         vendors: a.data.vendors.clone(),
         seconds: secs.round(),
         retrieval: rows,
