@@ -6,7 +6,7 @@
 //!
 //!   cargo run --release --example caption_colour_probe -- ENCODER.safetensors
 
-use adversarial::data::captions::{emoji_captions, Split, COLOURS};
+use adversarial::data::captions::{self, emoji_captions, Split, COLOURS};
 use adversarial::data::paired::emoji_dir;
 use adversarial::models::text_encoder::DualEncoder;
 use anyhow::{Context, Result};
@@ -14,17 +14,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
 
-/// The colour and the object (the other words) of a caption's name.
+/// The colour and the object of a caption's name (the text before `;`).
 fn colour_object(caption: &str) -> Option<(usize, String)> {
-    let name = caption.split(';').next()?;
-    let words: Vec<&str> = name.split_whitespace().collect();
-    let at = words.iter().position(|w| COLOURS.contains(w))?;
-    let colour = COLOURS.iter().position(|c| *c == words[at])?;
-    let object: Vec<&str> = (0..words.len())
-        .filter(|&j| j != at)
-        .map(|j| words[j])
-        .collect();
-    Some((colour, object.join(" ")))
+    captions::colour_object(caption.split(';').next()?)
 }
 
 fn mean_rows(t: &Tensor, rows: &[i64]) -> Tensor {

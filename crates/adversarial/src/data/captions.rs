@@ -145,7 +145,7 @@ fn name_and_keywords(lib: &HashMap<String, Vec<String>>, e: &Value) -> (String, 
 }
 
 /// The colour and object of a name like "purple heart" (one colour word, the rest object).
-fn colour_object(name: &str) -> Option<(usize, String)> {
+pub fn colour_object(name: &str) -> Option<(usize, String)> {
     let words: Vec<&str> = name.split(' ').collect();
     let (i, c) = words
         .iter()

@@ -117,11 +117,9 @@ pub fn train_encoder(
     for step in 0..cfg.steps {
         let rows = if near.is_empty() {
             // distinct captions: a partial shuffle; one image of each
-            for d in 0..batch {
-                let j = d + rng.below((k - d) as u64) as usize;
-                order.swap(d, j);
-            }
-            order[..batch].to_vec()
+            (0..batch)
+                .map(|d| next_shuffled(&mut order, d, &mut rng))
+                .collect()
         } else {
             neighbour_batch(&mut order, &near, batch, &mut rng)
         };
@@ -149,6 +147,14 @@ pub fn train_encoder(
     Ok(enc)
 }
 
+/// Step `d` of a partial Fisher–Yates shuffle: swaps a uniform pick of `order[d..]` into
+/// place `d` and returns it.
+fn next_shuffled(order: &mut [usize], d: usize, rng: &mut SplitMix64) -> usize {
+    let j = d + rng.below((order.len() - d) as u64) as usize;
+    order.swap(d, j);
+    order[d]
+}
+
 /// `batch` distinct caption rows: half random anchors (a partial shuffle of `order`), each
 /// followed by one of its `near` captions not yet taken, the rest random.
 fn neighbour_batch(
@@ -160,16 +166,14 @@ fn neighbour_batch(
     let k = order.len();
     let mut taken = vec![false; k];
     let mut rows = Vec::with_capacity(batch);
-    // the next caption of a partial shuffle; each is drawn once, and all k hold ≥ batch
+    // the captions of one partial shuffle: each is drawn once, and all k hold ≥ batch
     let mut d = 0;
-    let draw = |order: &mut [usize], d: &mut usize, rng: &mut SplitMix64| {
-        let j = *d + rng.below((k - *d) as u64) as usize;
-        order.swap(*d, j);
-        *d += 1;
-        order[*d - 1]
+    let mut draw = |order: &mut [usize], rng: &mut SplitMix64| {
+        d += 1;
+        next_shuffled(order, d - 1, rng)
     };
     while rows.len() < batch.div_ceil(2) {
-        let a = draw(order, &mut d, rng);
+        let a = draw(order, rng);
         if !taken[a] {
             taken[a] = true;
             rows.push(a);
@@ -186,7 +190,7 @@ fn neighbour_batch(
         }
     }
     while rows.len() < batch {
-        let r = draw(order, &mut d, rng);
+        let r = draw(order, rng);
         if !taken[r] {
             taken[r] = true;
             rows.push(r);
