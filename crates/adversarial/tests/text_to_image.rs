@@ -1,20 +1,21 @@
 //! Text-to-image inside the one training loop, on a small real subset of the emoji captions
 //! (scripts/setup-emoji.sh): the matching-aware D learns to reject real images under a wrong
 //! caption, and does so because of the mismatched pairs; GAN-INT's interpolated captions
-//! reach G only; runs resume exactly; a run keeps
-//! its encoder and generates from new captions; bad configs are refused by key.
+//! reach G only; runs resume exactly; a run (and a fork of it) keeps its encoder and
+//! generates from new captions; bad configs are refused by key.
 
 mod common;
 
 use adversarial::config::Config;
+use adversarial::data;
 use adversarial::data::captions::{self, Split};
 use adversarial::data::paired::emoji_dir;
 use adversarial::evaluate::text_to_image::{self, TextEvalOptions};
+use adversarial::models::text_encoder::{DualEncoder, IN_RUN};
 use adversarial::run::{self, Progress};
 use adversarial::sampling::captions::CaptionGenerator;
 use adversarial::train::contrastive::{self, ContrastiveConfig};
 use adversarial::train::{resolve_text, Trainer};
-use adversarial::{data, models::text_encoder::DualEncoder};
 use std::path::Path;
 use tch::Device;
 
@@ -176,6 +177,15 @@ fn a_run_keeps_its_encoder_generates_from_new_captions_and_is_measured() {
     // the run no longer needs the original encoder
     std::fs::remove_file(&enc).unwrap();
     run::resume(&run_dir, Some(6), Progress::Quiet).unwrap();
+    // nor does a fork of it, which takes its parent's copy
+    let (forked, latest) = (
+        dir.path().join("fork"),
+        run_dir.join("checkpoint.safetensors"),
+    );
+    let ck = adversarial::checkpoint::load(&latest).unwrap();
+    let longer = run::parent_config(&ck, &latest, &["train.steps=8".into()]).unwrap();
+    run::fork(&longer, ck, &latest, &forked, Progress::Quiet).unwrap();
+    assert!(forked.join(IN_RUN).is_file() && forked.join("fork.json").is_file());
     let gen = CaptionGenerator::load(&run_dir, true, Device::Cpu).unwrap();
     assert!(gen.encoder_path.starts_with(&run_dir));
     let a = gen.for_caption("purple heart", 3, 1).unwrap();

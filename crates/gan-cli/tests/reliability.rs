@@ -359,3 +359,84 @@ fn a_streamed_image_folder_keeps_memory_bounded_and_trains_the_same() {
         "streaming saved too little: {streamed} MiB against {memory} MiB"
     );
 }
+
+/// `gan train --fork`: from a checkpoint taken before a later learning-rate decay starts,
+/// the fork is the run the decayed config trains from scratch (every tensor, every logged
+/// loss); a checkpoint after the decay starts, or a key that acts earlier, is refused by
+/// name, and nothing is written.
+#[test]
+fn a_fork_before_a_later_decay_is_the_decayed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (parent, fork, scratch) = (
+        dir.path().join("parent"),
+        dir.path().join("fork"),
+        dir.path().join("scratch"),
+    );
+    let common = [
+        "--steps",
+        "12",
+        "--set",
+        "train.log_every=1",
+        "--set",
+        "model.g_norm=\"batch\"",
+        "--set",
+        "train.ema=true",
+    ];
+    let kept = [
+        "--set",
+        "train.checkpoint_every=4",
+        "--set",
+        "train.keep_checkpoints=3",
+    ];
+    common::train(&parent, &[&common[..], &kept[..]].concat());
+    // × 1 through iteration 7 of 12, then linearly to 0; the bookkeeping keys may change too
+    let decayed = [
+        "--set",
+        "train.lr_schedule=\"constant-then-linear\"",
+        "--set",
+        "train.ema_standing_stats=2",
+        "--set",
+        "train.checkpoint_every=5",
+    ];
+    common::train(&scratch, &[&common[..], &decayed[..]].concat());
+    let at = |step: u32| {
+        parent
+            .join(format!("checkpoints/step-{step:06}.safetensors"))
+            .display()
+            .to_string()
+    };
+    let fork_args = |from: &str, out: &Path, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["train", "--fork", from, "--quiet", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.push(out.display().to_string());
+        a.extend(decayed.iter().chain(extra).map(|s| s.to_string()));
+        a
+    };
+    let args = fork_args(&at(4), &fork, &[]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let latest = |run: &Path| run.join("checkpoint.safetensors");
+    common::assert_same_checkpoint(&latest(&fork), &latest(&scratch));
+    assert_eq!(common::curves(&fork), common::curves(&scratch));
+    let origin: Value =
+        serde_json::from_str(&std::fs::read_to_string(fork.join("fork.json")).unwrap()).unwrap();
+    assert_eq!(origin["step"], 4);
+    assert_eq!(origin["parent"].as_str().unwrap(), parent.to_str().unwrap());
+
+    let refused = dir.path().join("refused");
+    for (from, extra, named) in [
+        (at(8), vec![], "iteration 8"),
+        (at(4), vec!["--set", "train.lr_g=0.001"], "`train.lr_g`"),
+        (at(4), vec!["--seed", "9"], "`seed`"),
+    ] {
+        let args = fork_args(&from, &refused, &extra);
+        let e = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(e.contains(named) && e.contains(&from), "{e}");
+        assert!(
+            !refused.exists(),
+            "a refused fork wrote {}",
+            refused.display()
+        );
+    }
+}

@@ -24,12 +24,14 @@
 
 mod dir;
 mod evaluator;
+mod fork;
 mod hooks;
 mod session;
 mod tensorboard;
 pub mod text;
 
 pub use dir::Progress;
+pub use fork::{check_fork, fork, parent_config, FREE_KEYS};
 
 use crate::checkpoint::{Checkpoint, LATEST};
 use crate::config::Config;
@@ -131,7 +133,7 @@ pub fn start(cfg: &Config, run_dir: &Path, progress: Progress) -> Result<RunSumm
     if crate::distributed::is_main()? {
         dir::refuse_existing(run_dir, "gan train")?;
     }
-    execute(cfg, run_dir, None, progress)
+    execute(cfg, run_dir, Start::New, progress)
 }
 
 /// Continues the run in `run_dir` from its latest checkpoint, up to `steps` iterations
@@ -155,20 +157,33 @@ pub fn resume(run_dir: &Path, steps: Option<u64>, progress: Progress) -> Result<
             bail!("{} was edited after its checkpoint was written; only the number of steps may change on resume", cfg_path.display());
         }
     }
-    execute(&cfg, run_dir, ckpt, progress)
+    let start = match ckpt {
+        Some(c) => Start::Resume(c),
+        None => Start::New,
+    };
+    execute(&cfg, run_dir, start, progress)
 }
 
-fn execute(
-    cfg: &Config,
-    run_dir: &Path,
-    ckpt: Option<Checkpoint>,
-    progress: Progress,
-) -> Result<RunSummary> {
+/// How a session begins: a new run, a resumed one, or a fork of another run's checkpoint.
+enum Start {
+    New,
+    Resume(Checkpoint),
+    Fork(Checkpoint, fork::Origin),
+}
+
+fn execute(cfg: &Config, run_dir: &Path, start: Start, progress: Progress) -> Result<RunSummary> {
+    let (ckpt, origin) = match start {
+        Start::New => (None, None),
+        Start::Resume(c) => (Some(c), None),
+        Start::Fork(c, o) => (Some(c), Some(o)),
+    };
     let source = data::open(cfg)?;
     // a text-to-image run learns its caption count and embedding size here; a resumed one
     // reads the copy of its encoder that it keeps (the original may have moved), and its
     // config keeps the path as written
-    let kept = run_dir.join(text_encoder::IN_RUN);
+    // (a fork, its parent's copy)
+    let owner = origin.as_ref().map_or(run_dir, |o| o.parent.as_path());
+    let kept = owner.join(text_encoder::IN_RUN);
     let mut build = cfg.clone();
     if ckpt.is_some() && cfg.model.text_dim > 0 && kept.is_file() {
         build.model.text_encoder = kept.display().to_string();
@@ -191,9 +206,12 @@ fn execute(
             return work(trainer, run_dir, dataset_name, elapsed_before, c);
         }
     }
-    let mut session = Session::open(cfg, run_dir, &trainer, ckpt.is_none(), progress)?;
+    let fresh = ckpt.is_none() || origin.is_some();
+    let mut session = Session::open(cfg, run_dir, &trainer, fresh, origin.as_ref(), progress)?;
     if progress != Progress::Quiet {
-        let verb = if trainer.step > 0 {
+        let verb = if let Some(o) = &origin {
+            format!("forking {} at iteration {}", o.checkpoint.display(), o.step)
+        } else if trainer.step > 0 {
             format!("resuming at iteration {}", trainer.step)
         } else {
             "training".into()

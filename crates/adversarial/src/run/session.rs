@@ -4,11 +4,13 @@
 
 use super::dir::{self, Progress};
 use super::evaluator::Evaluator;
+use super::fork::Origin;
 use super::{hooks, tensorboard as tb, LogLine};
 use crate::checkpoint::{self, Checkpoint, LATEST};
 use crate::config::Config;
 use crate::evaluate::EvalResult;
 use crate::metrics::modes::ModeStats;
+use crate::models::text_encoder;
 use crate::report::health::Monitor;
 use crate::report::tensorboard::EventWriter;
 use crate::sampling::Latent;
@@ -54,12 +56,14 @@ pub(super) struct Session<'a> {
 
 impl<'a> Session<'a> {
     /// Opens the run directory for a session starting at `trainer.step`: the config (new
-    /// runs), the logs cut back to the checkpoint, a cleared failure record, TensorBoard.
+    /// runs and forks), a fork's inherited logs and first checkpoint, the logs cut back to
+    /// the checkpoint, a cleared failure record, TensorBoard.
     pub fn open(
         cfg: &'a Config,
         run_dir: &'a Path,
         trainer: &Trainer,
         fresh: bool,
+        fork: Option<&Origin>,
         progress: Progress,
     ) -> Result<Session<'a>> {
         // The run directory appears only once data and models are good, so a failed start
@@ -71,14 +75,24 @@ impl<'a> Session<'a> {
                 cfg.to_toml_string().as_bytes(),
             )?;
         }
-        if fresh && cfg.model.text_dim > 0 {
-            dir::keep_text_encoder(cfg, run_dir)?;
-        }
         let metrics_path = run_dir.join("metrics.jsonl");
         // 2-D toy runs: mode coverage at every sample step, for curves over training
         let modes_path = run_dir.join("modes.jsonl");
         // 1-D toy runs: JSD(p_data, p_g) and V(G, D) against V(G, D*) at each sample step
         let theory_path = run_dir.join("theory.jsonl");
+        if let Some(origin) = fork {
+            origin.inherit(run_dir, &[&metrics_path, &modes_path, &theory_path])?;
+        }
+        // a fork has its parent's copy by now
+        let kept = run_dir.join(text_encoder::IN_RUN);
+        if fresh && cfg.model.text_dim > 0 && !kept.exists() {
+            dir::keep_text_encoder(cfg, run_dir)?;
+        }
+        if let Some(origin) = fork {
+            // the fork's own first checkpoint, under its own config: a resume before its
+            // first save starts here rather than from scratch
+            save_checkpoint(trainer, run_dir, origin.elapsed_s)?;
+        }
         for p in [&metrics_path, &modes_path, &theory_path] {
             truncate_jsonl(p, trainer.step)?;
         }

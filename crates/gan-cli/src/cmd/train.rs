@@ -1,6 +1,7 @@
-//! `gan train`: an image GAN from the defaults, a config file and overrides, or a resumed run.
+//! `gan train`: an image GAN from the defaults, a config file and overrides, a resumed run,
+//! or a fork of another run's checkpoint.
 
-use adversarial::{run, Config};
+use adversarial::{checkpoint, run, Config};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
@@ -18,8 +19,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its latest checkpoint.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "overrides", "out", "data", "dataset", "seed", "device"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "overrides", "out", "data", "dataset", "seed", "device", "fork"])]
     pub resume: Option<PathBuf>,
+    /// Start a new run from another run's checkpoint, under that run's config with --set
+    /// overrides (or under --config) that act only after it: a later learning-rate decay,
+    /// more steps. Refused, naming the keys, when the new config would have trained the
+    /// iterations before the checkpoint differently; so the fork is the new config's run.
+    #[arg(long, value_name = "CHECKPOINT", conflicts_with_all = ["data", "dataset"])]
+    pub fork: Option<PathBuf>,
     /// Number of iterations (train.steps); with --resume, extends the run.
     #[arg(long)]
     pub steps: Option<u64>,
@@ -66,16 +73,26 @@ pub fn run(a: TrainArgs) -> Result<()> {
         overrides.extend(a.overrides.iter().cloned());
         // the main job is for the embedded digits; other data starts from the typed
         // defaults, an unconditional DCGAN that needs no labels
-        let cfg = match &a.config {
-            Some(file) => Config::resolve(Some(file), &overrides)?,
-            None if a.data.is_some() || a.dataset.is_some() => Config::resolve(None, &overrides)?,
-            None => Config::main_job(&overrides)?,
+        let fork = match &a.fork {
+            Some(path) => Some((path, checkpoint::load(path)?)),
+            None => None,
+        };
+        let cfg = match (&a.config, &fork) {
+            (Some(file), _) => Config::resolve(Some(file), &overrides)?,
+            (None, Some((path, ckpt))) => run::parent_config(ckpt, path, &overrides)?,
+            (None, None) if a.data.is_some() || a.dataset.is_some() => {
+                Config::resolve(None, &overrides)?
+            }
+            (None, None) => Config::main_job(&overrides)?,
         };
         let out = a
             .out
             .clone()
             .unwrap_or_else(|| run::new_run_dir(Path::new("runs"), &cfg));
-        run::start(&cfg, &out, progress)?
+        match fork {
+            Some((path, ckpt)) => run::fork(&cfg, ckpt, path, &out, progress)?,
+            None => run::start(&cfg, &out, progress)?,
+        }
     };
     if !a.quiet && adversarial::distributed::is_main()? {
         let s = &summary.final_stats;
