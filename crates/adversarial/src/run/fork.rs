@@ -91,7 +91,10 @@ pub fn fork(
             ckpt.meta.step
         )
     })?;
-    dir::refuse_existing(run_dir, "gan train")?;
+    // in a data-parallel run only process 0 owns the directory (and may have made it)
+    if crate::distributed::is_main()? {
+        dir::refuse_existing(run_dir, "gan train")?;
+    }
     let checkpoint = std::path::absolute(path)?;
     // RUN/checkpoints/step-N.safetensors or RUN/checkpoint.safetensors
     let folder = checkpoint.parent().unwrap_or(Path::new("/"));
