@@ -141,6 +141,11 @@ pub fn check_fork(parent: &Config, child: &Config, step: u64) -> Result<()> {
         );
     }
     let scale = |t: &crate::config::TrainConfig, s: u64| lr_scale(&t.lr_schedule, s, t.steps);
+    // six decimals, without trailing zeros: × 0.999936, × 1
+    let shown = |x: f64| {
+        let s = format!("{x:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
     if let Some(s) = (0..step).find(|&s| scale(p, s) != scale(c, s)) {
         bail!(
             "config key `train.lr_schedule`: \"{}\" over {} iterations sets the learning rates \
@@ -148,11 +153,11 @@ pub fn check_fork(parent: &Config, child: &Config, step: u64) -> Result<()> {
              must follow its parent's schedule up to the checkpoint",
             c.lr_schedule,
             c.steps,
-            scale(c, s),
+            shown(scale(c, s)),
             s + 1,
             p.lr_schedule,
             p.steps,
-            scale(p, s)
+            shown(scale(p, s))
         );
     }
     Ok(())
