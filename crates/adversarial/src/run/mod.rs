@@ -179,9 +179,8 @@ fn execute(cfg: &Config, run_dir: &Path, start: Start, progress: Progress) -> Re
     };
     let source = data::open(cfg)?;
     // a text-to-image run learns its caption count and embedding size here; a resumed one
-    // reads the copy of its encoder that it keeps (the original may have moved), and its
-    // config keeps the path as written
-    // (a fork, its parent's copy)
+    // reads the copy of its encoder that it keeps, a fork its parent's copy (the original
+    // may have moved), and the config keeps the path as written
     let owner = origin.as_ref().map_or(run_dir, |o| o.parent.as_path());
     let kept = owner.join(text_encoder::IN_RUN);
     let mut build = cfg.clone();
