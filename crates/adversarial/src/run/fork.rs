@@ -82,8 +82,7 @@ pub fn fork(
     run_dir: &Path,
     progress: Progress,
 ) -> Result<RunSummary> {
-    let parent = Config::from_toml_str(&ckpt.meta.config)
-        .with_context(|| format!("the config stored in {}", path.display()))?;
+    let parent = parent_config(&ckpt, path, &[])?;
     check_fork(&parent, cfg, ckpt.meta.step).with_context(|| {
         format!(
             "cannot fork from {} (iteration {})",

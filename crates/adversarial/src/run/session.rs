@@ -82,16 +82,13 @@ impl<'a> Session<'a> {
         let theory_path = run_dir.join("theory.jsonl");
         if let Some(origin) = fork {
             origin.inherit(run_dir, &[&metrics_path, &modes_path, &theory_path])?;
-        }
-        // a fork has its parent's copy by now
-        let kept = run_dir.join(text_encoder::IN_RUN);
-        if fresh && cfg.model.text_dim > 0 && !kept.exists() {
-            dir::keep_text_encoder(cfg, run_dir)?;
-        }
-        if let Some(origin) = fork {
             // the fork's own first checkpoint, under its own config: a resume before its
             // first save starts here rather than from scratch
             save_checkpoint(trainer, run_dir, origin.elapsed_s)?;
+        }
+        // (a fork has its parent's copy by now)
+        if fresh && cfg.model.text_dim > 0 && !run_dir.join(text_encoder::IN_RUN).exists() {
+            dir::keep_text_encoder(cfg, run_dir)?;
         }
         for p in [&metrics_path, &modes_path, &theory_path] {
             truncate_jsonl(p, trainer.step)?;
