@@ -26,6 +26,11 @@ fn captions_name_the_emoji_its_tone_and_keywords_but_not_the_vendor() {
         "{cap}"
     );
     assert_eq!(thumbs[0].tone, Some(3));
+    // the attributes read back from every caption's words are the ones the data assigned
+    for c in &all {
+        let got = adversarial::data::attributes::caption_attributes(&c.caption);
+        assert_eq!(got, (c.tone, c.colour), "{:?}", c.caption);
+    }
     assert!(all.iter().all(|c| !c.caption.trim().is_empty()));
     // the vendor is not in the caption: one caption per code point across vendors
     let mut by_file = std::collections::HashMap::new();

@@ -1,7 +1,7 @@
 //! Text-to-image inside the one training loop, on a small real subset of the emoji captions
 //! (scripts/setup-emoji.sh): the matching-aware D learns to reject real images under a wrong
 //! caption, and does so because of the mismatched pairs; GAN-INT's interpolated captions
-//! reach G only; runs resume exactly; a run (and a fork of it) keeps its encoder and
+//! reach G only; TAC-GAN's attribute head learns skin tones; runs resume exactly; a run (and a fork of it) keeps its encoder and
 //! generates from new captions; bad configs are refused by key.
 
 mod common;
@@ -59,15 +59,15 @@ fn config(enc: &Path, overrides: &[&str]) -> Config {
     resolve_text(&cfg, &data::open(&cfg).unwrap()).unwrap()
 }
 
-/// D's mean sigmoid output on 64 real training images under their own caption and under
-/// another one, after 160 iterations.
+/// D's mean sigmoid output on one batch (32) of real training images under their own
+/// caption and under another one, after 160 iterations.
 fn right_and_wrong(cfg: &Config) -> (f64, f64) {
     let mut t = Trainer::new(cfg, data::open(cfg).unwrap()).unwrap();
     for _ in 0..160 {
         t.train_step().unwrap();
     }
     let mut fresh = data::open(cfg).unwrap();
-    let (x, y) = fresh.next_labelled(64, Device::Cpu).unwrap();
+    let (x, y) = fresh.next_labelled(32, Device::Cpu).unwrap();
     let y = y.unwrap();
     let wrong = (&y + 1).remainder(cfg.model.classes);
     let p = |y: &tch::Tensor| {
@@ -110,17 +110,23 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     encoder(&enc);
     // projection with GAN-INT's term, whose captions and noise have their own stream, and
     // hard wrong captions
-    for (cond, int, near) in [("concat", "0.0", 0), ("projection", "1.0", 4)] {
+    // hard wrong captions, and TAC-GAN's attribute head (on a subset with tones)
+    for (cond, int, near, attr) in [("concat", "0.0", 0, "1.0"), ("projection", "1.0", 4, "0.0")] {
+        let limit = if attr == "0.0" { 256 } else { 640 };
         let cfg = config(
             &enc,
             &[
+                &format!("data.limit={limit}"),
                 &format!("model.conditioning={cond:?}"),
                 &format!("loss.interpolated={int}"),
                 &format!("loss.mismatched_neighbours={near}"),
+                &format!("loss.attributes={attr}"),
             ],
         );
         let names = common::assert_resumes_bit_for_bit(&cfg, cond);
         assert!(names.iter().any(|n| n.ends_with("text_table")), "{names:?}");
+        let head = names.iter().any(|n| n.contains("attribute_head"));
+        assert_eq!(head, attr != "0.0", "{names:?}");
     }
     // the table holds the encoder's caption embeddings and training leaves it there
     let cfg = config(&enc, &[]);
@@ -164,6 +170,68 @@ fn interpolated_captions_add_a_term_to_g_only() {
     assert!(s0.get("d_interpolated").is_none());
     let p = s1.get("d_interpolated").expect("logged");
     assert!(p > 0.0 && p < 1.0, "{p}");
+}
+
+/// TAC-GAN's attribute term: D grows a head that learns the skin tone its real images'
+/// captions name (over twice chance within 150 iterations), G's step is given the head's
+/// cross-entropy on its images, both are logged, and data whose captions name no tone or
+/// colour is refused by key.
+#[test]
+fn attribute_head_learns_tones_on_real_images_and_reaches_g() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    let cfg = config(&enc, &["data.limit=2048", "loss.attributes=1.0"]);
+    assert_eq!(cfg.model.attribute_logits, 14, "5 tones, 9 colours");
+    let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+    let names: Vec<String> = t.d.vs.variables().into_keys().collect();
+    assert!(
+        names.iter().any(|n| n.contains("attribute_head")),
+        "{names:?}"
+    );
+    let first = t.train_step().unwrap();
+    let start = first.get("d_attributes").expect("D's term logged");
+    let g = first.get("g_attributes").expect("G's term logged");
+    assert!(start > 0.0 && g > 0.0 && g.is_finite(), "{start} {g}");
+    for _ in 0..150 {
+        t.train_step().unwrap();
+    }
+    // every training image whose caption names one tone
+    let set = data::load(&cfg).unwrap();
+    let rows = Vec::<i64>::try_from(set.labels.as_ref().unwrap()).unwrap();
+    let (mut idx, mut want) = (Vec::new(), Vec::new());
+    for (i, r) in rows.iter().enumerate() {
+        let caption = &set.captions[*r as usize];
+        if let (Some(tone), _) = adversarial::data::attributes::caption_attributes(caption) {
+            idx.push(i as i64);
+            want.push(tone as i64);
+        }
+    }
+    let idx = tch::Tensor::from_slice(&idx);
+    let (x, y) = (set.batch(&idx), set.labels.unwrap().index_select(0, &idx));
+    let (_, logits) = tch::no_grad(|| t.d.forward_with_attributes(&x, Some(&y), false));
+    let read = Vec::<i64>::try_from(logits.unwrap().narrow(1, 0, 5).argmax(1, false)).unwrap();
+    let right = read.iter().zip(&want).filter(|(a, b)| a == b).count();
+    let acc = right as f64 / want.len() as f64;
+    println!(
+        "D's tone head on {} of {} training images: {acc:.3} (chance 0.2)",
+        want.len(),
+        rows.len()
+    );
+    assert!(want.len() >= 50 && acc > 0.45, "{right}/{}", want.len());
+    // the first Google training images are keycaps: no tone or colour
+    let none = config(
+        &enc,
+        &["data.limit=8", "train.batch_size=8", "loss.attributes=1.0"],
+    );
+    let e = Trainer::new(&none, data::open(&none).unwrap())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("loss.attributes") && e.contains("names a skin tone"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -274,6 +342,20 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
     ]);
     assert!(e.contains("loss.interpolated"), "{e}");
     // hard wrong captions need captions and the mismatched term
+    // the attribute term needs captions, and a weight of at least 0
+    let e = err(&["loss.attributes=1.0"]);
+    assert!(
+        e.contains("loss.attributes") && e.contains("captions"),
+        "{e}"
+    );
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "loss.attributes=-0.5",
+    ]);
+    assert!(e.contains("loss.attributes"), "{e}");
+    let e = err(&["model.attribute_logits=14"]);
+    assert!(e.contains("model.attribute_logits"), "{e}");
     let e = err(&["loss.mismatched_neighbours=8"]);
     assert!(e.contains("loss.mismatched_neighbours"), "{e}");
     let e = err(&[

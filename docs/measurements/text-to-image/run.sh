@@ -3,11 +3,12 @@
 # (seed 1), the GAN-CLS run of configs/text-to-image/emoji.toml and its ablation without
 # the real/wrong-caption term (loss.mismatched = false), and GAN-CLS with GAN-INT's interpolated
 # captions (loss.interpolated = 1), and GAN-CLS with hard wrong captions (half of them a
-# nearest caption by shared words, loss.mismatched_neighbours = 8), each measured on the held-out and compositional splits
+# nearest caption by shared words, loss.mismatched_neighbours = 8), and GAN-CLS with TAC-GAN's
+# attribute head on D (loss.attributes = 1), each measured on the held-out and compositional splits
 # (R-precision, attribute accuracy, Inception FID; panels under each run's samples/).
 # Resumes an interrupted run from its last checkpoint.
 #   docs/measurements/text-to-image/run.sh OUT_DIR [SEED] [VARIANTS]
-# VARIANTS: any of cls, no-mismatched, int, hard (default "cls no-mismatched"); GAN=path/to/gan
+# VARIANTS: any of cls, no-mismatched, int, hard, tac (default "cls no-mismatched"); GAN=path/to/gan
 # picks a binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -20,6 +21,7 @@ declare -A settings=(
   [no-mismatched]="loss.mismatched=false"
   [int]="loss.interpolated=1.0"
   [hard]="loss.mismatched_neighbours=8"
+  [tac]="loss.attributes=1.0"
 )
 mkdir -p "$out"
 enc="$out/encoder.safetensors"

@@ -224,6 +224,9 @@ pub struct ModelConfig {
     pub text_encoder: String,
     /// Size of a caption embedding (set by the run from `model.text_encoder`; 0 = no text).
     pub text_dim: i64,
+    /// Logits of D's attribute head (set by the run when `loss.attributes` > 0: the skin
+    /// tones, then the colours; 0 = no head).
+    pub attribute_logits: i64,
 }
 
 /// The adversarial objective (see `losses`).
@@ -248,6 +251,11 @@ pub struct LossConfig {
     /// halfway between two training captions. D judges those images but never trains on
     /// them (no real image exists for them). 0 = off.
     pub interpolated: f64,
+    /// Text-to-image: weight of TAC-GAN's auxiliary term (Dash et al. 2017). D gains a head
+    /// that reads the skin tone and colour a caption names (`data::attributes`) and learns
+    /// it on real images; G's loss adds that head's cross-entropy on its images against
+    /// their captions' attributes, so G must draw what the words say. 0 = off.
+    pub attributes: f64,
     /// pix2pix: weight λ of the L1 distance between G(A) and the true B in G's loss.
     pub l1: f64,
     /// CycleGAN: weight λ of the cycle-consistency losses |F(G(a)) − a|₁ + |G(F(b)) − b|₁.
@@ -392,6 +400,7 @@ impl Default for ModelConfig {
             memory_format: "auto".into(),
             text_encoder: String::new(),
             text_dim: 0,
+            attribute_logits: 0,
         }
     }
 }
@@ -404,6 +413,7 @@ impl Default for LossConfig {
             mismatched: true,
             mismatched_neighbours: 0,
             interpolated: 0.0,
+            attributes: 0.0,
             l1: 100.0,
             cycle: 10.0,
             identity: 0.5,

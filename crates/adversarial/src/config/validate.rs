@@ -300,6 +300,22 @@ impl Config {
                 m.text_encoder
             );
         }
+        let a = self.loss.attributes;
+        if !(a >= 0.0 && a.is_finite()) {
+            bail!("config key `loss.attributes`: must be 0 (off) or positive, got {a}");
+        }
+        if a > 0.0 && !captioned {
+            bail!(
+                "config key `loss.attributes`: the attribute term reads skin tones and colours from \
+                 captions, which only text-to-image runs have; set it to 0"
+            );
+        }
+        if m.attribute_logits != 0 && !(captioned && a > 0.0) {
+            bail!(
+                "config key `model.attribute_logits`: set by a text-to-image run with loss.attributes > 0; \
+                 leave it at 0"
+            );
+        }
         if m.text_dim < 0 || (m.text_dim > 0 && !captioned) {
             bail!("config key `model.text_dim`: set by a text-to-image run from its encoder; leave it at 0");
         }

@@ -23,20 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 
-/// The skin-tone modifiers' code points and their CLDR names, lightest first.
-pub const TONES: [(&str, &str); 5] = [
-    ("1F3FB", "light skin tone"),
-    ("1F3FC", "medium-light skin tone"),
-    ("1F3FD", "medium skin tone"),
-    ("1F3FE", "medium-dark skin tone"),
-    ("1F3FF", "dark skin tone"),
-];
-
-/// Colour words of the coloured objects ("red heart", "blue circle", "green book").
-pub const COLOURS: [&str; 9] = [
-    "red", "orange", "yellow", "green", "blue", "purple", "brown", "black", "white",
-];
-
+pub use super::attributes::{colour_object, COLOURS, TONES};
 pub use crate::config::names::VENDORS;
 
 /// Keywords after the name in an emoji caption.
@@ -142,22 +129,6 @@ fn name_and_keywords(lib: &HashMap<String, Vec<String>>, e: &Value) -> (String, 
         format!("; {}", words.join(", "))
     };
     (name, tail)
-}
-
-/// The colour and object of a name like "purple heart" (one colour word, the rest object).
-pub fn colour_object(name: &str) -> Option<(usize, String)> {
-    let words: Vec<&str> = name.split(' ').collect();
-    let (i, c) = words
-        .iter()
-        .enumerate()
-        .find_map(|(i, w)| COLOURS.iter().position(|c| c == w).map(|c| (i, c)))?;
-    let object: Vec<&str> = words
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| *j != i)
-        .map(|(_, w)| *w)
-        .collect();
-    Some((c, object.join(" ")))
 }
 
 /// The held-out colour of each object that comes in three colours or more: chosen by a hash

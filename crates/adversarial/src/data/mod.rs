@@ -3,6 +3,7 @@
 //! Every source is decoded once into a byte tensor N×C×H×W at the model's resolution and
 //! channel count; batches are gathered from it and scaled to [-1, 1] (G's Tanh range).
 
+pub mod attributes;
 mod batcher;
 pub mod captions;
 pub mod folder;

@@ -162,7 +162,9 @@ impl Source {
     }
 
     /// The next minibatch with its labels (int64, N) when the data has labels. Fails only
-    /// for streamed folders, when a file can no longer be read.
+    /// for streamed folders, when a file can no longer be read. Image sources draw from
+    /// their seeded order at the batch size they were opened with (`train.batch_size`) and
+    /// ignore `m`, as paired sources do; toy sources draw `m`.
     pub fn next_labelled(&mut self, m: i64, device: Device) -> Result<(Tensor, Option<Tensor>)> {
         Ok(match self {
             Source::Images {

@@ -6,6 +6,8 @@
 //! D(x) = σ(v), with log D = −softplus(−v) and log(1 − D) = −softplus(v), exact and
 //! stable for any v.
 
+pub mod auxiliary;
+
 pub use crate::config::names::{Divergence, GanLoss, DIVERGENCES, LOSSES};
 #[cfg(test)]
 use tch::Kind;

@@ -4,6 +4,7 @@
 //! held out of training, a generator is scored by how often the classifier reads dark.
 
 use crate::data::captions::{self, CaptionSet, Captioned, Split, COLOURS, TONES};
+use crate::losses::auxiliary::masked_cross_entropy;
 use crate::models::conv_trunk::ConvTrunk;
 use crate::util::fs::{write_atomic, write_via_temp};
 use anyhow::{bail, Context, Result};
@@ -72,7 +73,7 @@ impl AttributeClassifier {
             let idx = Tensor::from_slice(&idx);
             let (t, c) = (tones.index_select(0, &idx), colours.index_select(0, &idx));
             let (lt, lc) = self.logits(&images.index_select(0, &idx));
-            let loss = masked_ce(&lt, &t) + masked_ce(&lc, &c);
+            let loss = masked_cross_entropy(&lt, &t) + masked_cross_entropy(&lc, &c);
             opt.zero_grad();
             loss.backward();
             opt.step();
@@ -164,35 +165,4 @@ fn with_attributes(set: &CaptionSet) -> Result<(Tensor, Tensor, Tensor)> {
         pick(&set.tones),
         pick(&set.colours),
     ))
-}
-
-/// Mean cross-entropy over the rows whose label is not −1 (0 when there are none).
-fn masked_ce(logits: &Tensor, labels: &Tensor) -> Tensor {
-    let labels = labels.to_device(logits.device());
-    let mask = labels.ge(0);
-    let n = mask.sum(Kind::Int64).int64_value(&[]);
-    if n == 0 {
-        return Tensor::zeros([], (Kind::Float, logits.device()));
-    }
-    let rows = mask.nonzero().view([-1]);
-    logits
-        .index_select(0, &rows)
-        .cross_entropy_for_logits(&labels.index_select(0, &rows))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cross_entropy_skips_missing_labels() {
-        let logits = Tensor::from_slice(&[2.0f32, 0.0, 0.0, 2.0, 5.0, -5.0]).view([3, 2]);
-        let all = masked_ce(&logits, &Tensor::from_slice(&[0i64, 1, 0]));
-        let some = masked_ce(&logits, &Tensor::from_slice(&[0i64, -1, 0]));
-        let want = (((1.0 + (-2.0f64).exp()).ln()) + (1.0 + (-10.0f64).exp()).ln()) / 2.0;
-        assert!((some.double_value(&[]) - want).abs() < 1e-6);
-        assert!(all.double_value(&[]) > some.double_value(&[]));
-        let none = masked_ce(&logits, &Tensor::from_slice(&[-1i64, -1, -1]));
-        assert_eq!(none.double_value(&[]), 0.0);
-    }
 }

@@ -3,7 +3,7 @@
 
 use super::layers::Affine;
 use super::text_cond::{TextCond, TextJoin};
-use tch::{nn, nn::ModuleT, Kind, Tensor};
+use tch::{nn, nn::Module, nn::ModuleT, Kind, Tensor};
 
 /// One network and its parameters.
 pub struct Net {
@@ -67,6 +67,26 @@ impl Net {
         }
         let _autocast = crate::native::AutocastGuard::bf16(x.device());
         self.forward_exact(x, y, train).to_kind(Kind::Float)
+    }
+
+    /// D's output on `x` with its condition `y`, and the logits of its attribute head
+    /// (TAC-GAN) from the same pass; `None` for a network without one.
+    pub fn forward_with_attributes(
+        &self,
+        x: &Tensor,
+        y: Option<&Tensor>,
+        train: bool,
+    ) -> (Tensor, Option<Tensor>) {
+        let (Conditioning::Text(t), Some(y)) = (&self.cond, y) else {
+            return (self.forward_y(x, y, train), None);
+        };
+        if !self.bf16 {
+            return self.forward_text(t, x, y, train);
+        }
+        let _autocast = crate::native::AutocastGuard::bf16(x.device());
+        let (out, logits) = self.forward_text(t, x, y, train);
+        let float = |t: Tensor| t.to_kind(Kind::Float);
+        (float(out), logits.map(float))
     }
 
     /// Chooses bfloat16 autocast (true) or float32 (false) for this network's forward passes.
@@ -151,15 +171,23 @@ impl Net {
                 );
                 out + proj
             }
-            Conditioning::Text(t) => self.forward_text(t, x, y, train),
+            Conditioning::Text(t) => self.forward_text(t, x, y, train).0,
         }
     }
 
-    /// A text-conditional network on `x` with captions `y` (rows or embeddings).
-    fn forward_text(&self, t: &TextCond, x: &Tensor, y: &Tensor, train: bool) -> Tensor {
+    /// A text-conditional network on `x` with captions `y` (rows or embeddings), with D's
+    /// attribute logits when it has the head.
+    fn forward_text(
+        &self,
+        t: &TextCond,
+        x: &Tensor,
+        y: &Tensor,
+        train: bool,
+    ) -> (Tensor, Option<Tensor>) {
         let c = t.mapped(y);
+        let attributes = |h: &Tensor| t.attributes.as_ref().map(|a| a.forward(&h.flatten(1, -1)));
         match &t.join {
-            TextJoin::Input => self.run(&Tensor::cat(&[x, &c], 1), train),
+            TextJoin::Input => (self.run(&Tensor::cat(&[x, &c], 1), train), None),
             TextJoin::Late { mix, head } => {
                 let h = self.module.forward_t(&self.enter(x), train);
                 let s = h.size();
@@ -168,12 +196,13 @@ impl Net {
                     .expand([s[0], c.size()[1], s[2], s[3]], false);
                 let joined = self.enter(&Tensor::cat(&[&h, &maps], 1));
                 let mixed = crate::native::leaky_relu(&mix.forward_t(&joined, train), t.slope());
-                head.forward_t(&mixed, train).view([-1])
+                (head.forward_t(&mixed, train).view([-1]), attributes(&h))
             }
             TextJoin::Projection { head } => {
                 let h = self.module.forward_t(&self.enter(x), train);
                 let out = head.forward_t(&h, train).view([-1]);
-                out + (c * h.flatten(1, -1)).sum_dim_intlist(1, false, Kind::Float)
+                let proj = (c * h.flatten(1, -1)).sum_dim_intlist(1, false, Kind::Float);
+                (out + proj, attributes(&h))
             }
         }
     }

@@ -12,6 +12,9 @@
 //!   head;
 //! - D with `"projection"` (Miyato & Koyama 2018, with a learned map of t in place of a
 //!   class embedding): ψ(φ(x)) + ⟨W t, φ(x)⟩.
+//!
+//! With `model.attribute_logits` > 0, D also has TAC-GAN's attribute head: a linear map of
+//! its features φ(x) to the logits of the skin tones and colours that captions name.
 
 use super::dcgan::{self, W_INIT};
 use super::layers::{Affine, ConvSpec};
@@ -42,6 +45,8 @@ pub(super) struct TextCond {
     map: nn::Linear,
     pub join: TextJoin,
     slope: f64,
+    /// D's attribute head on φ(x) (TAC-GAN), when the run trains one.
+    pub attributes: Option<nn::Linear>,
 }
 
 impl TextCond {
@@ -89,6 +94,13 @@ pub(super) fn build(
         );
     }
     let table = p.zeros_no_train("text_table", &[k, e]);
+    if cfg.attribute_logits < 0 {
+        bail!(
+            "config key `model.attribute_logits`: set by the run; got {}",
+            cfg.attribute_logits
+        );
+    }
+    let mut attributes = None;
     let slope = cfg.leaky_slope;
     let (module, map, join) = if generator {
         let wide = ModelConfig {
@@ -99,6 +111,15 @@ pub(super) fn build(
         (dcgan::generator(p, &wide)?, map, TextJoin::Input)
     } else {
         let (trunk, head, features) = dcgan::discriminator_parts(p, cfg)?;
+        if cfg.attribute_logits > 0 {
+            let c = nn::LinearConfig::default();
+            attributes = Some(nn::linear(
+                p / "attribute_head",
+                features,
+                cfg.attribute_logits,
+                c,
+            ));
+        }
         if cfg.conditioning == "projection" {
             let map = nn::linear(p / "text_map", e, features, Default::default());
             (trunk, map, TextJoin::Projection { head })
@@ -127,6 +148,7 @@ pub(super) fn build(
         map,
         join,
         slope,
+        attributes,
     };
     Ok((module, Conditioning::Text(Box::new(cond))))
 }

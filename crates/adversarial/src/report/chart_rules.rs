@@ -76,6 +76,14 @@ pub(super) const RULES: &[Rule] = &[
         extras: Some(StatKind::Reconstruction),
     },
     Rule {
+        file: "metrics.jsonl",
+        title: "Attribute head (TAC-GAN)",
+        y_label: "cross-entropy",
+        fields: &[],
+        probabilistic_only: false,
+        extras: Some(StatKind::Classification),
+    },
+    Rule {
         file: "modes.jsonl",
         title: "Modes covered",
         y_label: "modes",

@@ -6,7 +6,9 @@
 
 use super::{Trainer, STREAM_INTERPOLATED};
 use crate::config::Config;
+use crate::data::attributes::{caption_attributes, COLOURS, TONES};
 use crate::data::Source;
+use crate::losses::auxiliary::heads_cross_entropy;
 use crate::models::text_encoder::DualEncoder;
 use crate::models::Net;
 use crate::rng::derive_seed;
@@ -78,10 +80,20 @@ pub fn resolve_text(cfg: &Config, data: &Source) -> Result<Config> {
     let e = DualEncoder::settings(Path::new(&m.text_encoder))
         .with_context(|| encoder_key(cfg))?
         .dim;
+    let heads = if cfg.loss.attributes > 0.0 {
+        ATTRIBUTE_HEADS.iter().sum()
+    } else {
+        0
+    };
     let mut out = cfg.clone();
     for (key, have, want) in [
         ("model.classes", &mut out.model.classes, k),
         ("model.text_dim", &mut out.model.text_dim, e),
+        (
+            "model.attribute_logits",
+            &mut out.model.attribute_logits,
+            heads,
+        ),
     ] {
         if *have != 0 && *have != want {
             bail!(
@@ -94,6 +106,44 @@ pub fn resolve_text(cfg: &Config, data: &Source) -> Result<Config> {
         *have = want;
     }
     Ok(out)
+}
+
+/// The widths of D's attribute head (TAC-GAN), in order: the skin tones, then the colours.
+pub const ATTRIBUTE_HEADS: [i64; 2] = [TONES.len() as i64, COLOURS.len() as i64];
+
+/// With `loss.attributes`: per training caption row, the (tone, colour) it names (−1 where
+/// none; K×2 int64). An error when no caption names either.
+pub fn attribute_table(cfg: &Config, data: &Source, device: Device) -> Result<Option<Tensor>> {
+    if cfg.loss.attributes <= 0.0 {
+        return Ok(None);
+    }
+    let index = |a: Option<usize>| a.map_or(-1, |v| v as i64);
+    let flat: Vec<i64> = data
+        .captions()
+        .iter()
+        .flat_map(|c| {
+            let (tone, colour) = caption_attributes(c);
+            [index(tone), index(colour)]
+        })
+        .collect();
+    if flat.iter().all(|&v| v < 0) {
+        bail!(
+            "config key `loss.attributes`: none of the {} captions of {} names a skin tone or a \
+             colour (\"thumbs up, dark skin tone\", \"purple heart\"), so there is nothing to learn; set it to 0",
+            data.captions().len(),
+            data.describe()
+        );
+    }
+    Ok(Some(
+        Tensor::from_slice(&flat).view([-1, 2]).to_device(device),
+    ))
+}
+
+/// TAC-GAN's attribute term on D's head `logits` for samples of caption rows `y`: the
+/// tone head's and the colour head's cross-entropy, each over the samples whose caption
+/// names that attribute.
+pub fn attribute_loss(table: &Tensor, logits: &Tensor, y: &Tensor) -> Tensor {
+    heads_cross_entropy(logits, &table.index_select(0, y), &ATTRIBUTE_HEADS)
 }
 
 /// The caption encoder `model.text_encoder` names.

@@ -1,7 +1,7 @@
 //! The image GAN's iteration, conditional or not: k discriminator steps on real and
 //! generated minibatches (with mismatched real pairs for a matching-aware conditional D,
 //! and the configured penalties), then one generator step (with GAN-INT's interpolated
-//! captions for a text-to-image run that asks for them).
+//! captions and TAC-GAN's attribute term for a text-to-image run that asks for them).
 
 use super::{timed, StepStats, Trainer, STREAM_D_ONLY, STREAM_STEP};
 use crate::regularizers;
@@ -32,9 +32,14 @@ impl Trainer {
         }
         let (fake, y_fake) = fake.expect("d_steps >= 1");
         self.d.vs.freeze();
-        let g_loss = self
-            .loss
-            .g_loss(&self.d.forward_y(&fake, y_fake.as_ref(), true));
+        let (out, logits) = self.d.forward_with_attributes(&fake, y_fake.as_ref(), true);
+        let g_loss = match self.attribute_term(logits.as_ref(), y_fake.as_ref()) {
+            Some(aux) => {
+                stats.set("g_attributes", aux.double_value(&[]));
+                self.loss.g_loss(&out) + aux * self.cfg.loss.attributes
+            }
+            None => self.loss.g_loss(&out),
+        };
         let w = self.cfg.loss.interpolated;
         let g_loss = if w > 0.0 {
             let (int, d_int) = self.interpolated_caption_loss()?;
@@ -92,7 +97,7 @@ impl Trainer {
         } else {
             tch::no_grad(|| self.g.forward_y(&z, y_fake.as_ref(), true))
         };
-        let real_out = self.d.forward_y(&real, y_real.as_ref(), true);
+        let (real_out, real_logits) = self.d.forward_with_attributes(&real, y_real.as_ref(), true);
         let fake_out = self.d.forward_y(&f.detach(), y_fake.as_ref(), true);
         let mismatched_out = match &y_real {
             Some(y) if self.cfg.loss.mismatched => {
@@ -127,8 +132,12 @@ impl Trainer {
         if reg.r1 > 0.0 {
             penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
         }
+        let aux = self.attribute_term(real_logits.as_ref(), y_real.as_ref());
         self.opt_d.zero_grad();
-        (&d_loss + &penalty).backward();
+        match &aux {
+            Some(a) => (&d_loss + &penalty + a * self.cfg.loss.attributes).backward(),
+            None => (&d_loss + &penalty).backward(),
+        }
         self.opt_d.step()?;
         if reg.weight_clip > 0.0 {
             regularizers::clip_weights(&self.d.vs, reg.weight_clip);
@@ -148,7 +157,17 @@ impl Trainer {
         if let Some(w) = mismatched_out {
             stats.set("d_mismatched", mean(&w.detach().sigmoid()));
         }
+        if let Some(a) = aux {
+            stats.set("d_attributes", a.double_value(&[]));
+        }
         Ok(((f, y_fake), stats))
+    }
+
+    /// TAC-GAN's attribute term (unweighted) on D's head `logits` for caption rows `y`, when
+    /// the run has one.
+    fn attribute_term(&self, logits: Option<&Tensor>, y: Option<&Tensor>) -> Option<Tensor> {
+        let (table, logits, y) = (self.attribute_rows.as_ref()?, logits?, y?);
+        Some(super::captions::attribute_loss(table, logits, y))
     }
 
     /// Trains D alone for `n` steps against the current, fixed G (the setting of

@@ -63,6 +63,8 @@ pub struct Trainer {
     /// Text-to-image with `loss.mismatched_neighbours`: per caption row, its nearest
     /// captions by shared words (K×k int64), the hard wrong captions.
     wrong_near: Option<Tensor>,
+    /// Text-to-image with `loss.attributes`: per caption row, the (tone, colour) it names.
+    attribute_rows: Option<Tensor>,
     /// Completed iterations.
     pub step: u64,
     /// Multiplies both learning rates; lowered by each divergence rollback
@@ -135,6 +137,7 @@ impl Trainer {
             captions::fill_caption_tables(cfg, &data, &nets)?;
         }
         let wrong_near = captions::neighbour_table(cfg, &data, device);
+        let attribute_rows = captions::attribute_table(cfg, &data, device)?;
         let opt = |vs: &tch::nn::VarStore, lr: f64| {
             Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
         };
@@ -166,6 +169,7 @@ impl Trainer {
             loss: GanLoss::from_config(&cfg.loss)?,
             data: data.to_device(device),
             wrong_near,
+            attribute_rows,
             step: 0,
             lr_factor: 1.0,
             comm: None,

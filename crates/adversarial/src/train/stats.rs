@@ -13,6 +13,8 @@ pub enum StatKind {
     Probability,
     /// A reconstruction loss (mean absolute error on images in [−1, 1]).
     Reconstruction,
+    /// An auxiliary classifier's cross-entropy (TAC-GAN's attribute head).
+    Classification,
 }
 
 /// A statistic that only some GAN families measure, beside the losses and D's outputs that
@@ -50,6 +52,22 @@ pub const EXTRA_STATS: &[ExtraStat] = &[
         tensorboard: "D/interpolated",
         kind: StatKind::Probability,
         note: "on images for captions halfway between two training captions",
+    },
+    // text-to-image with TAC-GAN's attribute head: its cross-entropy on real images
+    // (D learns it) and on generated ones (G learns to be read as its caption says)
+    ExtraStat {
+        key: "d_attributes",
+        label: "attributes on real",
+        tensorboard: "attributes/real",
+        kind: StatKind::Classification,
+        note: "D's attribute head's cross-entropy on real images",
+    },
+    ExtraStat {
+        key: "g_attributes",
+        label: "attributes on generated",
+        tensorboard: "attributes/generated",
+        kind: StatKind::Classification,
+        note: "D's attribute head's cross-entropy on generated images",
     },
     // pix2pix: mean |G(A) − B| on the minibatch, before G's update
     ExtraStat {
