@@ -21,7 +21,7 @@ fn reads_skin_tone_above_chance_and_round_trips() {
         .partition(|c| c.group.len() % 2 == 0 || c.group.ends_with(['0', '2', '4', '6', '8']));
     let train_set = captions::load(&train, Split::Train, 64, 400).unwrap();
     let test_set = captions::load(&test, Split::Train, 64, 200).unwrap();
-    let c = AttributeClassifier::new(Device::Cpu);
+    let c = AttributeClassifier::new(Device::Cpu, 2);
     c.train(&train_set, 150, 32, 2).unwrap();
     let (tone, _) = c.accuracy(&test_set);
     println!("tone {}/{}", tone.correct, tone.total);

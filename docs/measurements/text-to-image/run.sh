@@ -5,7 +5,8 @@
 # captions (loss.interpolated = 1), and GAN-CLS with hard wrong captions (half of them a
 # nearest caption by shared words, loss.mismatched_neighbours = 8), and GAN-CLS with TAC-GAN's
 # attribute head on D (loss.attributes = 1), each measured on the held-out and compositional splits
-# (R-precision, attribute accuracy, Inception FID; panels under each run's samples/).
+# (R-precision, attribute accuracy, Inception FID; with the EMA weights and with the raw G;
+# panels under each run's samples/).
 # Resumes an interrupted run from its last checkpoint.
 #   docs/measurements/text-to-image/run.sh OUT_DIR [SEED] [VARIANTS]
 # VARIANTS: any of cls, no-mismatched, int, hard, tac (default "cls no-mismatched"); GAN=path/to/gan
@@ -35,10 +36,14 @@ for name in $variants; do
     else "$gan" train --quiet --config "$root/configs/text-to-image/emoji.toml" --seed "$seed" \
       --set "model.text_encoder=\"$enc\"" --set "${settings[$name]}" --out "$run"; fi
   fi
+  # the EMA weights (what `gan generate` uses), then the raw G
   for split in test compositional; do
-    [ -f "$run/eval-$split.txt" ] && continue
-    "$gan" eval "$run" "captions:$split" --attributes "$attr" --metrics fid > "$run/eval-$split.tmp"
-    mv "$run/eval-$split.tmp" "$run/eval-$split.txt"
+    for weights in "" -no-ema; do
+      file="$run/eval-$split$weights.txt"
+      [ -f "$file" ] && continue
+      "$gan" eval "$run" "captions:$split" --attributes "$attr" --metrics fid ${weights:+--no-ema} > "$file.tmp"
+      mv "$file.tmp" "$file"
+    done
   done
   "$gan" generate "$run" --interpolate "red heart" "blue heart" --frames 8 --rows 4 > /dev/null
   cat "$run"/eval-*.txt

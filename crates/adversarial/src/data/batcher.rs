@@ -59,6 +59,11 @@ impl Batcher {
         Tensor::from_slice(&self.perm[p..p + self.batch])
     }
 
+    /// Images per minibatch.
+    pub fn batch_size(&self) -> usize {
+        self.batch
+    }
+
     pub fn state(&self) -> BatcherState {
         self.state
     }

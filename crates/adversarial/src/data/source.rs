@@ -163,13 +163,18 @@ impl Source {
 
     /// The next minibatch with its labels (int64, N) when the data has labels. Fails only
     /// for streamed folders, when a file can no longer be read. Image sources draw from
-    /// their seeded order at the batch size they were opened with (`train.batch_size`) and
-    /// ignore `m`, as paired sources do; toy sources draw `m`.
+    /// their seeded order at the batch size they were opened with (`train.batch_size`),
+    /// which `m` must equal (checked in debug builds); toy sources draw `m`.
     pub fn next_labelled(&mut self, m: i64, device: Device) -> Result<(Tensor, Option<Tensor>)> {
         Ok(match self {
             Source::Images {
                 dataset, batcher, ..
             } => {
+                debug_assert_eq!(
+                    m as usize,
+                    batcher.batch_size(),
+                    "image sources draw their own batch size"
+                );
                 let idx = batcher.next_indices().to_device(device);
                 let labels = dataset.labels.as_ref().map(|l| l.index_select(0, &idx));
                 (dataset.batch(&idx), labels)
@@ -185,6 +190,11 @@ impl Source {
                 prefetch,
                 ..
             } => {
+                debug_assert_eq!(
+                    m as usize,
+                    batcher.batch_size(),
+                    "folders draw their own batch size"
+                );
                 let idx = batcher.next_indices();
                 let want = Vec::<i64>::try_from(&idx).expect("int64 indices");
                 let (res, ch) = (*resolution, *channels);

@@ -11,6 +11,9 @@ use anyhow::{bail, Context, Result};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
+/// The random stream of the weights' initialisation (training draws from the seed itself).
+const INIT_STREAM: u64 = 1;
+
 /// Skin tone and colour heads over one convolutional trunk.
 pub struct AttributeClassifier {
     pub vs: nn::VarStore,
@@ -34,7 +37,11 @@ impl HeadAccuracy {
 }
 
 impl AttributeClassifier {
-    pub fn new(device: Device) -> AttributeClassifier {
+    /// A fresh classifier, its weights drawn from `seed` (so `gan attributes train --seed`
+    /// fixes the whole run, not only its minibatches).
+    pub fn new(device: Device, seed: u64) -> AttributeClassifier {
+        let rng = crate::rng::torch_rng();
+        rng.seed(crate::rng::derive_seed(seed, &[INIT_STREAM]));
         let vs = nn::VarStore::new(device);
         let p = vs.root();
         // 64 → 32 → 16 → 8, then global average pooling: colour and tone are read anywhere
@@ -116,7 +123,7 @@ impl AttributeClassifier {
     }
 
     pub fn load(path: &std::path::Path, device: Device) -> Result<AttributeClassifier> {
-        let mut c = AttributeClassifier::new(device);
+        let mut c = AttributeClassifier::new(device, 0);
         c.vs.load(path)
             .with_context(|| format!("cannot load the attribute classifier {}", path.display()))?;
         Ok(c)

@@ -69,7 +69,7 @@ fn train(a: TrainArgs) -> Result<()> {
     let all = entries(&a.data)?;
     let set = captions::load(&all, Split::Train, 64, 0)?;
     let start = Instant::now();
-    let c = AttributeClassifier::new(dev);
+    let c = AttributeClassifier::new(dev, a.seed);
     c.train(&set, a.steps, a.batch, a.seed)?;
     c.save(&a.out)?;
     print_rows(&accuracy_table(&c, &all)?);
