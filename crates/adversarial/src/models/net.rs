@@ -62,29 +62,22 @@ impl Net {
     /// output comes back as float32, so losses, penalties and everything downstream stay
     /// float32 and the weights stay float32 masters.
     pub fn forward_y(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
-        if !self.bf16 {
-            return self.forward_exact(x, y, train);
-        }
-        let _autocast = crate::native::AutocastGuard::bf16(x.device());
-        self.forward_exact(x, y, train).to_kind(Kind::Float)
+        self.forward_with_attributes(x, y, train).0
     }
 
-    /// D's output on `x` with its condition `y`, and the logits of its attribute head
-    /// (TAC-GAN) from the same pass; `None` for a network without one.
+    /// [`Net::forward_y`], with the logits of D's attribute head (TAC-GAN) from the same
+    /// pass; `None` for a network without one.
     pub fn forward_with_attributes(
         &self,
         x: &Tensor,
         y: Option<&Tensor>,
         train: bool,
     ) -> (Tensor, Option<Tensor>) {
-        let (Conditioning::Text(t), Some(y)) = (&self.cond, y) else {
-            return (self.forward_y(x, y, train), None);
-        };
         if !self.bf16 {
-            return self.forward_text(t, x, y, train);
+            return self.forward_exact(x, y, train);
         }
         let _autocast = crate::native::AutocastGuard::bf16(x.device());
-        let (out, logits) = self.forward_text(t, x, y, train);
+        let (out, logits) = self.forward_exact(x, y, train);
         let float = |t: Tensor| t.to_kind(Kind::Float);
         (float(out), logits.map(float))
     }
@@ -138,13 +131,18 @@ impl Net {
         }
     }
 
-    fn forward_exact(&self, x: &Tensor, y: Option<&Tensor>, train: bool) -> Tensor {
+    fn forward_exact(
+        &self,
+        x: &Tensor,
+        y: Option<&Tensor>,
+        train: bool,
+    ) -> (Tensor, Option<Tensor>) {
         let y = match (&self.cond, y) {
-            (Conditioning::None, _) => return self.run(x, train),
+            (Conditioning::None, _) => return (self.run(x, train), None),
             (_, Some(y)) => y,
             (_, None) => panic!("a conditional network needs a condition per sample"),
         };
-        match &self.cond {
+        let out = match &self.cond {
             Conditioning::None => unreachable!(),
             Conditioning::Image => self.run(&Tensor::cat(&[y, x], 1), train),
             Conditioning::Concat { classes, as_maps } => {
@@ -171,8 +169,9 @@ impl Net {
                 );
                 out + proj
             }
-            Conditioning::Text(t) => self.forward_text(t, x, y, train).0,
-        }
+            Conditioning::Text(t) => return self.forward_text(t, x, y, train),
+        };
+        (out, None)
     }
 
     /// A text-conditional network on `x` with captions `y` (rows or embeddings), with D's
