@@ -1,8 +1,9 @@
 //! Text-to-image inside the one training loop, on a small real subset of the emoji captions
 //! (scripts/setup-emoji.sh): the matching-aware D learns to reject real images under a wrong
 //! caption, and does so because of the mismatched pairs; GAN-INT's interpolated captions
-//! reach G only; TAC-GAN's attribute head learns skin tones; runs resume exactly; a run (and a fork of it) keeps its encoder and
-//! generates from new captions; bad configs are refused by key.
+//! reach G only; TAC-GAN's attribute head learns skin tones; recoloured captions reach G only
+//! and never repeat an evaluation caption; runs resume exactly; a run (and a fork of it)
+//! keeps its encoder and generates from new captions; bad configs are refused by key.
 
 mod common;
 
@@ -37,6 +38,13 @@ fn encoder(path: &Path) {
     };
     let enc = contrastive::train_encoder(&pairs, &cfg, Device::Cpu, |_, _| {}).unwrap();
     enc.save(path, None).unwrap();
+}
+
+/// A network's trainable weights as one vector (in a fixed order), to compare two steps.
+fn flat(net: &adversarial::models::Net) -> tch::Tensor {
+    let mut v = net.vs.trainable_variables();
+    v.sort_by_key(|t| t.numel());
+    tch::Tensor::cat(&v.iter().map(|t| t.flatten(0, -1)).collect::<Vec<_>>(), 0)
 }
 
 fn config(enc: &Path, overrides: &[&str]) -> Config {
@@ -109,10 +117,10 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     let enc = dir.path().join("enc.safetensors");
     encoder(&enc);
     // projection with GAN-INT's term, whose captions and noise have their own stream, and
-    // hard wrong captions
-    // hard wrong captions, and TAC-GAN's attribute head (on a subset with tones)
+    // hard wrong captions, and TAC-GAN's attribute head with recoloured captions (on a subset
+    // with tones and coloured objects)
     for (cond, int, near, attr) in [("concat", "0.0", 0, "1.0"), ("projection", "1.0", 4, "0.0")] {
-        let limit = if attr == "0.0" { 256 } else { 640 };
+        let limit = if attr == "0.0" { 256 } else { 2048 };
         let cfg = config(
             &enc,
             &[
@@ -121,6 +129,7 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
                 &format!("loss.interpolated={int}"),
                 &format!("loss.mismatched_neighbours={near}"),
                 &format!("loss.attributes={attr}"),
+                &format!("loss.recoloured={attr}"),
             ],
         );
         let names = common::assert_resumes_bit_for_bit(&cfg, cond);
@@ -153,11 +162,6 @@ fn interpolated_captions_add_a_term_to_g_only() {
         let cfg = config(&enc, &["data.limit=64", &format!("loss.interpolated={w}")]);
         let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
         let stats = t.train_step().unwrap();
-        let flat = |net: &adversarial::models::Net| {
-            let mut v = net.vs.trainable_variables();
-            v.sort_by_key(|t| t.numel());
-            tch::Tensor::cat(&v.iter().map(|t| t.flatten(0, -1)).collect::<Vec<_>>(), 0)
-        };
         (flat(&t.g), flat(&t.d), stats)
     };
     let (g0, d0, s0) = step("0.0");
@@ -232,6 +236,64 @@ fn attribute_head_learns_tones_on_real_images_and_reaches_g() {
         e.contains("loss.attributes") && e.contains("names a skin tone"),
         "{e}"
     );
+}
+
+/// `loss.recoloured`: G is asked for colours on objects that no split shows in them, never
+/// for a combination of the held-out or compositional splits; from the same start one
+/// iteration moves G elsewhere than without the term, leaves D's step as it was, and logs
+/// the colour head's cross-entropy and D's mean output on those images.
+#[test]
+fn recoloured_captions_reach_g_only_and_keep_evaluation_captions_unseen() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    let step = |w: &str| {
+        let cfg = config(
+            &enc,
+            &[
+                "data.limit=2048",
+                "loss.attributes=1.0",
+                &format!("loss.recoloured={w}"),
+            ],
+        );
+        let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+        let made = t.recoloured_captions().to_vec();
+        let stats = t.train_step().unwrap();
+        (flat(&t.g), flat(&t.d), stats, made, cfg)
+    };
+    let (g0, d0, s0, none, _) = step("0.0");
+    let (g1, d1, s1, made, cfg) = step("1.0");
+    assert!(none.is_empty());
+    let name = |c: &str| c.split([',', ';']).next().unwrap().trim().to_string();
+    let held: std::collections::HashSet<String> = captions::entries(&cfg.data)
+        .unwrap()
+        .iter()
+        .map(|e| name(&e.caption))
+        .collect();
+    println!(
+        "{} recoloured captions, e.g. {:?}",
+        made.len(),
+        made.first()
+    );
+    assert!(made.len() >= 10, "{made:?}");
+    for c in &made {
+        assert!(!held.contains(&name(c)), "{c} is a caption of the data");
+        assert!(
+            adversarial::data::attributes::caption_attributes(c)
+                .1
+                .is_some(),
+            "{c}"
+        );
+    }
+    assert!(
+        d0.equal(&d1),
+        "D's step must not see the recoloured captions"
+    );
+    assert!(!g0.allclose(&g1, 1e-7, 1e-7, false), "G ignored the term");
+    assert!(s0.get("g_recoloured").is_none());
+    let ce = s1.get("g_recoloured").expect("logged");
+    let p = s1.get("d_recoloured").expect("logged");
+    assert!(ce > 0.0 && ce.is_finite() && p > 0.0 && p < 1.0, "{ce} {p}");
 }
 
 #[test]
@@ -354,6 +416,23 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
         "loss.attributes=-0.5",
     ]);
     assert!(e.contains("loss.attributes"), "{e}");
+    // recoloured captions are scored by the attribute head
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "loss.recoloured=1.0",
+    ]);
+    assert!(
+        e.contains("loss.recoloured") && e.contains("loss.attributes"),
+        "{e}"
+    );
+    let e = err(&[
+        "data.source=\"emoji-captions\"",
+        "model.text_encoder=\"enc.safetensors\"",
+        "loss.attributes=1.0",
+        "loss.recoloured=-1.0",
+    ]);
+    assert!(e.contains("loss.recoloured"), "{e}");
     let e = err(&["model.attribute_logits=14"]);
     assert!(e.contains("model.attribute_logits"), "{e}");
     let e = err(&["loss.mismatched_neighbours=8"]);

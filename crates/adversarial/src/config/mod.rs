@@ -256,6 +256,13 @@ pub struct LossConfig {
     /// it on real images; G's loss adds that head's cross-entropy on its images against
     /// their captions' attributes, so G must draw what the words say. 0 = off.
     pub attributes: f64,
+    /// Text-to-image with `attributes`: weight of a term that asks G for colours on objects
+    /// the data never shows in them (`data::attributes::recoloured_captions`: "purple book"
+    /// made from "green book" when no split has a purple book). G's loss adds W times its
+    /// adversarial loss plus `attributes` times the colour head's cross-entropy on images
+    /// for such captions, so the colour word must work on any object; D never trains on
+    /// them (no real image exists). 0 = off.
+    pub recoloured: f64,
     /// pix2pix: weight λ of the L1 distance between G(A) and the true B in G's loss.
     pub l1: f64,
     /// CycleGAN: weight λ of the cycle-consistency losses |F(G(a)) − a|₁ + |G(F(b)) − b|₁.
@@ -414,6 +421,7 @@ impl Default for LossConfig {
             mismatched_neighbours: 0,
             interpolated: 0.0,
             attributes: 0.0,
+            recoloured: 0.0,
             l1: 100.0,
             cycle: 10.0,
             identity: 0.5,

@@ -310,6 +310,16 @@ impl Config {
                  captions, which only text-to-image runs have; set it to 0"
             );
         }
+        let r = self.loss.recoloured;
+        if !(r >= 0.0 && r.is_finite()) {
+            bail!("config key `loss.recoloured`: must be 0 (off) or positive, got {r}");
+        }
+        if r > 0.0 && !(captioned && a > 0.0) {
+            bail!(
+                "config key `loss.recoloured`: recoloured captions are scored by D's attribute head, \
+                 so they need a text-to-image run with loss.attributes > 0; set it to 0"
+            );
+        }
         if m.attribute_logits != 0 && !(captioned && a > 0.0) {
             bail!(
                 "config key `model.attribute_logits`: set by a text-to-image run with loss.attributes > 0; \

@@ -1,6 +1,8 @@
 //! The attributes a caption names, which text-to-image measures (and TAC-GAN's auxiliary
 //! term trains on): a skin tone ("thumbs up, dark skin tone; …") and a colour ("purple
 //! heart; …"). Read from the caption's words alone, so any caption that names them has them.
+//! Also the captions of colour–object combinations the data lacks, which `loss.recoloured`
+//! asks G to draw.
 
 /// The skin-tone modifiers' code points and their CLDR names, lightest first.
 pub const TONES: [(&str, &str); 5] = [
@@ -51,9 +53,130 @@ pub fn caption_attributes(caption: &str) -> (Option<usize>, Option<usize>) {
     (tone, colour_object(name).map(|(c, _)| c))
 }
 
+/// Captions for colour–object combinations that the data has nowhere, made from the
+/// training captions (`loss.recoloured`): for each object that comes in two colours or more
+/// across `every` caption of the data (all splits), a training caption of it with its colour
+/// word (in the name and among the keywords) swapped for each colour that object never has.
+/// "purple book; read, library" from "green book; read, library" when no purple book exists.
+/// A combination of any split (a held-out "purple heart") is never made, so evaluation's
+/// captions stay unseen; nor is one whose object's words contain, or are contained in, those
+/// of an object the data has in that colour ("purple large square" when "purple square"
+/// exists: the same thing in other words). Returns each caption with its colour (index into
+/// [`COLOURS`]), sorted by object, then colour.
+pub fn recoloured_captions(train: &[String], every: &[String]) -> Vec<(String, usize)> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let name = |c: &str| c.split([',', ';']).next().unwrap_or("").trim().to_string();
+    let mut colours: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for c in every.iter().chain(train) {
+        if let Some((colour, object)) = colour_object(&name(c)) {
+            colours.entry(object).or_default().insert(colour);
+        }
+    }
+    // one template per object: its first training caption
+    let mut template: BTreeMap<String, (&str, usize)> = BTreeMap::new();
+    for c in train {
+        if let Some((colour, object)) = colour_object(&name(c)) {
+            template.entry(object).or_insert((c, colour));
+        }
+    }
+    let mut out = Vec::new();
+    for (object, (caption, from)) in template {
+        let have = &colours[&object];
+        if have.len() < 2 {
+            continue;
+        }
+        let words = |o: &str| {
+            o.split_whitespace()
+                .map(str::to_string)
+                .collect::<BTreeSet<_>>()
+        };
+        let mine = words(&object);
+        // the data has colour `to` on this object, maybe in other words
+        let held = |to: usize| {
+            colours.iter().any(|(o, cs)| {
+                let theirs = words(o);
+                cs.contains(&to) && (theirs.is_subset(&mine) || mine.is_subset(&theirs))
+            })
+        };
+        for to in (0..COLOURS.len()).filter(|&c| !held(c)) {
+            out.push((replace_word(caption, COLOURS[from], COLOURS[to]), to));
+        }
+    }
+    out
+}
+
+/// `text` with every whole-word `from` (bounded by non-alphanumeric characters) made `to`.
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(if word == from { to } else { word });
+        word.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_alphanumeric() {
+            word.push(ch);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::caption_attributes;
+
+    /// Hearts come in red, blue and (held out) purple, circles in red only, books in green
+    /// and orange: hearts and books get every other colour, circles nothing, and the held-out
+    /// purple heart is never made. A keyword that is the colour word changes with it. Nor is
+    /// "purple large square" made when "purple square" exists (the same thing in other words).
+    #[test]
+    fn recoloured_captions_fill_the_combinations_no_split_has() {
+        let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let train = s(&[
+            "red heart; love, red",
+            "blue heart; love",
+            "red circle; shape",
+            "green book; read, reddish",
+            "orange book; read",
+        ]);
+        let every = [&train[..], &s(&["purple heart; love"])].concat();
+        let got = super::recoloured_captions(&train, &every);
+        let captions: Vec<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(got.len(), 7 + 6, "{captions:?}");
+        assert!(
+            captions.contains(&"yellow book; read, reddish"),
+            "{captions:?}"
+        );
+        assert!(
+            captions.contains(&"white heart; love, white"),
+            "{captions:?}"
+        );
+        assert!(!captions.iter().any(|c| c.starts_with("purple heart")));
+        assert!(!captions.iter().any(|c| c.contains("circle")));
+        assert!(!captions.contains(&"green book; read, reddish"));
+        for (c, colour) in &got {
+            assert_eq!(super::caption_attributes(c).1, Some(*colour), "{c}");
+        }
+        // "purple square" (held out) is "purple large square" in other words: not made; a
+        // colour no square has is
+        let squares = s(&["black large square; shape", "white large square; shape"]);
+        let every = [&squares[..], &s(&["purple square; large"])].concat();
+        let got = super::recoloured_captions(&squares, &every);
+        let captions: Vec<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(got.len(), 6, "{captions:?}");
+        assert!(
+            captions.contains(&"red large square; shape"),
+            "{captions:?}"
+        );
+        assert!(
+            !captions.iter().any(|c| c.starts_with("purple")),
+            "{captions:?}"
+        );
+    }
 
     #[test]
     fn a_caption_names_one_tone_and_its_colour() {

@@ -41,6 +41,16 @@ pub struct AttributeScore {
     pub chance: f64,
 }
 
+/// How often the colour a caption asks for is read on its generated images, and the colour
+/// read most often.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptionColour {
+    /// The caption's name ("purple square").
+    pub name: String,
+    pub read_as_asked: HeadAccuracy,
+    pub most_read: String,
+}
+
 /// The text-to-image metrics of one split.
 #[derive(Debug, Clone, Serialize)]
 pub struct TextEval {
@@ -58,6 +68,9 @@ pub struct TextEval {
     pub r_precision_generated: f64,
     pub tone: Option<AttributeScore>,
     pub colour: Option<AttributeScore>,
+    /// Colour per coloured caption of the split (few on the emoji: the rate alone hides
+    /// which combinations work).
+    pub colour_by_caption: Vec<CaptionColour>,
     pub fid: Option<f64>,
     pub features: Option<String>,
 }
@@ -92,6 +105,12 @@ impl TextEval {
                     a.chance
                 );
             }
+        }
+        for c in &self.colour_by_caption {
+            s += &format!(
+                "  {}: {} of {} read as asked, most often read as {}\n",
+                c.name, c.read_as_asked.correct, c.read_as_asked.total, c.most_read
+            );
         }
         if let (Some(f), Some(x)) = (self.fid, &self.features) {
             s += &format!(
@@ -162,7 +181,7 @@ pub fn evaluate_text(
     let enc = &gen.encoder;
     let r_real = retrieval(enc, &pairs, &more, candidates, opts.seed)?;
     let r_fake = retrieval(enc, &fake_pairs, &more, candidates, opts.seed)?;
-    let (mut tone, mut colour) = (None, None);
+    let (mut tone, mut colour, mut colour_by_caption) = (None, None, Vec::new());
     if let Some(c) = opts.attributes {
         let fake_set = CaptionSet {
             images: fake.shallow_clone(),
@@ -181,6 +200,12 @@ pub fn evaluate_text(
         };
         tone = score(rt, ft, TONES.len());
         colour = score(rc, fc, COLOURS.len());
+        colour_by_caption = colour_per_caption(
+            &c.predict(&fake).1,
+            &fake_set.colours,
+            &fake_pairs.caption_of,
+            &pairs.captions,
+        );
     }
     let fid_value = match opts.extractor {
         Some(x) => {
@@ -202,9 +227,51 @@ pub fn evaluate_text(
         r_precision_generated: r_fake,
         tone,
         colour,
+        colour_by_caption,
         fid: fid_value,
         features: opts.extractor.map(|x| x.name().to_string()),
     })
+}
+
+/// Per caption that asks for a colour (in the order of `captions`): of its images (`read`
+/// the classifier's colour per image, `asked` the caption's, −1 for none, `caption_of` each
+/// image's caption row), how many are read as asked, and the colour read most often.
+fn colour_per_caption(
+    read: &[i64],
+    asked: &[i64],
+    caption_of: &[i64],
+    captions: &[String],
+) -> Vec<CaptionColour> {
+    let mut counts = vec![[0usize; COLOURS.len()]; captions.len()];
+    let mut want = vec![-1i64; captions.len()];
+    for ((&r, &a), &row) in read.iter().zip(asked).zip(caption_of) {
+        if a >= 0 {
+            counts[row as usize][r as usize] += 1;
+            want[row as usize] = a;
+        }
+    }
+    captions
+        .iter()
+        .zip(counts)
+        .zip(want)
+        .filter(|(_, w)| *w >= 0)
+        .map(|((caption, n), w)| {
+            let top = (0..COLOURS.len()).max_by_key(|&c| (n[c], std::cmp::Reverse(c)));
+            CaptionColour {
+                name: caption
+                    .split([',', ';'])
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+                read_as_asked: HeadAccuracy {
+                    correct: n[w as usize],
+                    total: n.iter().sum(),
+                },
+                most_read: COLOURS[top.unwrap_or(0)].to_string(),
+            }
+        })
+        .collect()
 }
 
 /// A panel of `rows` captions of the split spread over its captions: each row one real
@@ -238,4 +305,36 @@ pub fn panel(
     }
     let images = crate::data::to_unit_range(&Tensor::cat(&tiles, 0));
     Ok((images, captions))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two coloured captions and one without: per caption the count read as asked and the
+    /// colour read most often (ties to the earlier colour); the uncoloured one is left out.
+    #[test]
+    fn colour_is_counted_per_caption() {
+        let captions: Vec<String> = ["purple square; shape", "thumbs up", "blue heart; love"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        // images: two purple squares (read purple, red), a thumbs up, three blue hearts
+        // (read red, red, blue)
+        let caption_of = [0, 0, 1, 2, 2, 2];
+        let asked = [5, 5, -1, 4, 4, 4];
+        let read = [5, 0, 3, 0, 0, 4];
+        let got = super::colour_per_caption(&read, &asked, &caption_of, &captions);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].name, "purple square");
+        assert_eq!(
+            (got[0].read_as_asked.correct, got[0].read_as_asked.total),
+            (1, 2)
+        );
+        assert_eq!(got[0].most_read, "red", "a tie goes to the earlier colour");
+        assert_eq!(got[1].name, "blue heart");
+        assert_eq!(
+            (got[1].read_as_asked.correct, got[1].read_as_asked.total),
+            (1, 3)
+        );
+        assert_eq!(got[1].most_read, "red");
+    }
 }

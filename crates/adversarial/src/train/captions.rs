@@ -2,11 +2,12 @@
 //! row among the training captions is its label, so [`super::gan`]'s step (with
 //! `loss.mismatched`: real images paired with wrong captions as negatives, GAN-CLS) trains
 //! it unchanged; this file resolves the config against the data and the encoder, fills
-//! the networks' frozen caption tables, and adds GAN-INT's term to G's step.
+//! the networks' frozen caption tables, and adds GAN-INT's term and the recoloured captions'
+//! term to G's step.
 
-use super::{Trainer, STREAM_INTERPOLATED};
+use super::{Trainer, STREAM_INTERPOLATED, STREAM_RECOLOURED};
 use crate::config::Config;
-use crate::data::attributes::{caption_attributes, COLOURS, TONES};
+use crate::data::attributes::{caption_attributes, recoloured_captions, COLOURS, TONES};
 use crate::data::Source;
 use crate::losses::auxiliary::heads_cross_entropy;
 use crate::models::text_encoder::DualEncoder;
@@ -58,6 +59,84 @@ impl Trainer {
             .mean(tch::Kind::Float)
             .double_value(&[]);
         Ok((self.loss.g_loss(&out), d_mean))
+    }
+}
+
+/// The captions of `loss.recoloured`: colours on objects the data never shows in them.
+pub struct Recoloured {
+    /// M×E caption embeddings.
+    pub embeddings: Tensor,
+    /// M×2 int64: no tone (−1), the caption's colour; [`attribute_loss`]'s table layout.
+    pub attributes: Tensor,
+    /// The captions, in row order.
+    pub captions: Vec<String>,
+}
+
+/// With `loss.recoloured`: the recoloured captions of the run's training captions
+/// ([`recoloured_captions`], every split of `data.source` kept out) and their embeddings by
+/// the run's encoder. An error naming the key when the data has no object in two colours.
+pub fn recoloured_table(cfg: &Config, data: &Source, device: Device) -> Result<Option<Recoloured>> {
+    if cfg.loss.recoloured <= 0.0 {
+        return Ok(None);
+    }
+    let every: Vec<String> = crate::data::captions::entries(&cfg.data)?
+        .into_iter()
+        .map(|e| e.caption)
+        .collect();
+    let made = recoloured_captions(data.captions(), &every);
+    if made.is_empty() {
+        bail!(
+            "config key `loss.recoloured`: no object among the {} training captions of {} comes in \
+             two colours (\"red heart\", \"blue heart\"), so there is no colour to move to another \
+             object; set it to 0",
+            data.captions().len(),
+            data.describe()
+        );
+    }
+    let (captions, colours): (Vec<String>, Vec<usize>) = made.into_iter().unzip();
+    let flat: Vec<i64> = colours.iter().flat_map(|&c| [-1, c as i64]).collect();
+    let embeddings = load_encoder(cfg, Device::Cpu)?.embed_captions(&captions);
+    Ok(Some(Recoloured {
+        embeddings: embeddings.to_device(device),
+        attributes: Tensor::from_slice(&flat).view([-1, 2]).to_device(device),
+        captions,
+    }))
+}
+
+impl Trainer {
+    /// The recoloured captions' term of G's loss: on m images generated for recoloured
+    /// captions drawn uniformly, G's adversarial loss as D (frozen by the caller) judges them
+    /// plus `loss.attributes` times D's colour head's cross-entropy against the asked
+    /// colour. Returns the term, the cross-entropy and D's mean probability.
+    pub(super) fn recoloured_caption_loss(&self) -> Result<(Tensor, f64, f64)> {
+        let Some(r) = &self.recoloured else {
+            bail!("config key `loss.recoloured`: the run has no recoloured captions");
+        };
+        let m = self.cfg.train.batch_size;
+        let rng = crate::rng::torch_rng();
+        rng.seed(derive_seed(self.cfg.seed, &[STREAM_RECOLOURED, self.step]));
+        let rows = self.share(random_labels(m, r.embeddings.size()[0], self.device));
+        let z = self.share(self.noise(m));
+        let t = r.embeddings.index_select(0, &rows);
+        let fake = self.g.forward_y(&z, Some(&t), true);
+        let (out, logits) = self.d.forward_with_attributes(&fake, Some(&t), true);
+        let Some(logits) = logits else {
+            bail!(
+                "config key `loss.recoloured`: D has no attribute head (set loss.attributes > 0)"
+            );
+        };
+        let ce = attribute_loss(&r.attributes, &logits, &rows);
+        let d_mean = out
+            .detach()
+            .sigmoid()
+            .mean(tch::Kind::Float)
+            .double_value(&[]);
+        let ce_value = ce.double_value(&[]);
+        Ok((
+            self.loss.g_loss(&out) + ce * self.cfg.loss.attributes,
+            ce_value,
+            d_mean,
+        ))
     }
 }
 

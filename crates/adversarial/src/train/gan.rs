@@ -1,7 +1,8 @@
 //! The image GAN's iteration, conditional or not: k discriminator steps on real and
 //! generated minibatches (with mismatched real pairs for a matching-aware conditional D,
 //! and the configured penalties), then one generator step (with GAN-INT's interpolated
-//! captions and TAC-GAN's attribute term for a text-to-image run that asks for them).
+//! captions, TAC-GAN's attribute term and the recoloured captions' term for a text-to-image
+//! run that asks for them).
 
 use super::{timed, StepStats, Trainer, STREAM_D_ONLY, STREAM_STEP};
 use crate::regularizers;
@@ -45,6 +46,15 @@ impl Trainer {
             let (int, d_int) = self.interpolated_caption_loss()?;
             stats.set("d_interpolated", d_int);
             g_loss + int * w
+        } else {
+            g_loss
+        };
+        let w = self.cfg.loss.recoloured;
+        let g_loss = if w > 0.0 {
+            let (term, ce, d_mean) = self.recoloured_caption_loss()?;
+            stats.set("g_recoloured", ce);
+            stats.set("d_recoloured", d_mean);
+            g_loss + term * w
         } else {
             g_loss
         };

@@ -40,6 +40,8 @@ const STREAM_EVAL: u64 = 14;
 const STREAM_INTERPOLATED: u64 = 15;
 /// The EMA generator's standing statistics.
 const STREAM_STANDING: u64 = 16;
+/// The recoloured captions and noise in G's step (`captions.rs`).
+const STREAM_RECOLOURED: u64 = 17;
 
 /// Both players and everything needed to continue training them.
 ///
@@ -65,6 +67,9 @@ pub struct Trainer {
     wrong_near: Option<Tensor>,
     /// Text-to-image with `loss.attributes`: per caption row, the (tone, colour) it names.
     attribute_rows: Option<Tensor>,
+    /// Text-to-image with `loss.recoloured`: the captions of colours on objects the data
+    /// never shows in them.
+    recoloured: Option<captions::Recoloured>,
     /// Completed iterations.
     pub step: u64,
     /// Multiplies both learning rates; lowered by each divergence rollback
@@ -138,6 +143,7 @@ impl Trainer {
         }
         let wrong_near = captions::neighbour_table(cfg, &data, device);
         let attribute_rows = captions::attribute_table(cfg, &data, device)?;
+        let recoloured = captions::recoloured_table(cfg, &data, device)?;
         let opt = |vs: &tch::nn::VarStore, lr: f64| {
             Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
         };
@@ -170,11 +176,18 @@ impl Trainer {
             data: data.to_device(device),
             wrong_near,
             attribute_rows,
+            recoloured,
             step: 0,
             lr_factor: 1.0,
             comm: None,
             data_wait_s: 0.0,
         })
+    }
+
+    /// The captions `loss.recoloured` asks G to draw (colours on objects the data never shows
+    /// in them); empty when off.
+    pub fn recoloured_captions(&self) -> &[String] {
+        self.recoloured.as_ref().map_or(&[], |r| &r.captions)
     }
 
     /// Joins a data-parallel group: from now on each process trains on its 1/N share of

@@ -69,6 +69,22 @@ pub const EXTRA_STATS: &[ExtraStat] = &[
         kind: StatKind::Classification,
         note: "D's attribute head's cross-entropy on generated images",
     },
+    // text-to-image with recoloured captions (colours on objects the data never shows in
+    // them): D on G's images for them, and the colour head's cross-entropy there
+    ExtraStat {
+        key: "d_recoloured",
+        label: "D(G(z, t_recoloured))",
+        tensorboard: "D/recoloured",
+        kind: StatKind::Probability,
+        note: "on images for recoloured captions (colours on objects no image shows in them)",
+    },
+    ExtraStat {
+        key: "g_recoloured",
+        label: "colour on recoloured",
+        tensorboard: "attributes/recoloured",
+        kind: StatKind::Classification,
+        note: "D's colour head's cross-entropy on images for recoloured captions",
+    },
     // pix2pix: mean |G(A) − B| on the minibatch, before G's update
     ExtraStat {
         key: "l1",
