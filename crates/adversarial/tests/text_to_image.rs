@@ -264,7 +264,7 @@ fn recoloured_captions_reach_g_only_and_keep_evaluation_captions_unseen() {
     let (g0, d0, s0, none, _) = step("0.0");
     let (g1, d1, s1, made, cfg) = step("1.0");
     assert!(none.is_empty());
-    let name = |c: &str| c.split([',', ';']).next().unwrap().trim().to_string();
+    let name = |c: &str| adversarial::data::attributes::caption_name(c).to_string();
     let held: std::collections::HashSet<String> = captions::entries(&cfg.data)
         .unwrap()
         .iter()
@@ -359,6 +359,14 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
             data::open(cfg).and_then(|d| resolve_text(cfg, &d))
         })
     };
+    // with a captioned source and an encoder path, so the key under test is the one refused
+    let text_err = |extra: &[&str]| {
+        let base = [
+            "data.source=\"emoji-captions\"",
+            "model.text_encoder=\"enc.safetensors\"",
+        ];
+        err(&[&base[..], extra].concat())
+    };
     let e = err(&["data.source=\"emoji-captions\""]);
     assert!(e.contains("model.text_encoder"), "{e}");
     let e = err(&["model.text_encoder=\"enc.safetensors\""]);
@@ -375,17 +383,9 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
         e.contains("model.text_encoder") && e.contains("/nonexistent/enc"),
         "{e}"
     );
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "data.vendors=[\"microsoft\"]",
-    ]);
+    let e = text_err(&["data.vendors=[\"microsoft\"]"]);
     assert!(e.contains("data.vendors"), "{e}");
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "data.split=\"validation\"",
-    ]);
+    let e = text_err(&["data.split=\"validation\""]);
     assert!(e.contains("data.split"), "{e}");
     let e = err(&["data.source=\"captions\"", "model.text_encoder=\"e\""]);
     assert!(e.contains("data.path"), "{e}");
@@ -397,52 +397,30 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
         e.contains("loss.interpolated") && e.contains("caption"),
         "{e}"
     );
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "loss.interpolated=-1.0",
-    ]);
+    let e = text_err(&["loss.interpolated=-1.0"]);
     assert!(e.contains("loss.interpolated"), "{e}");
-    // hard wrong captions need captions and the mismatched term
     // the attribute term needs captions, and a weight of at least 0
     let e = err(&["loss.attributes=1.0"]);
     assert!(
         e.contains("loss.attributes") && e.contains("captions"),
         "{e}"
     );
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "loss.attributes=-0.5",
-    ]);
+    let e = text_err(&["loss.attributes=-0.5"]);
     assert!(e.contains("loss.attributes"), "{e}");
     // recoloured captions are scored by the attribute head
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "loss.recoloured=1.0",
-    ]);
+    let e = text_err(&["loss.recoloured=1.0"]);
     assert!(
         e.contains("loss.recoloured") && e.contains("loss.attributes"),
         "{e}"
     );
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "loss.attributes=1.0",
-        "loss.recoloured=-1.0",
-    ]);
+    let e = text_err(&["loss.attributes=1.0", "loss.recoloured=-1.0"]);
     assert!(e.contains("loss.recoloured"), "{e}");
     let e = err(&["model.attribute_logits=14"]);
     assert!(e.contains("model.attribute_logits"), "{e}");
+    // hard wrong captions need captions and the mismatched term
     let e = err(&["loss.mismatched_neighbours=8"]);
     assert!(e.contains("loss.mismatched_neighbours"), "{e}");
-    let e = err(&[
-        "data.source=\"emoji-captions\"",
-        "model.text_encoder=\"enc.safetensors\"",
-        "loss.mismatched=false",
-        "loss.mismatched_neighbours=8",
-    ]);
+    let e = text_err(&["loss.mismatched=false", "loss.mismatched_neighbours=8"]);
     assert!(e.contains("loss.mismatched_neighbours"), "{e}");
     // a folder image without a caption is named
     let dir = tempfile::tempdir().unwrap();

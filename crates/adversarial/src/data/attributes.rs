@@ -34,12 +34,18 @@ pub fn colour_object(name: &str) -> Option<(usize, String)> {
     Some((c, object.join(" ")))
 }
 
+/// A caption's name: the text before its first `,` or `;` ("purple heart" of "purple heart;
+/// love, like").
+pub fn caption_name(caption: &str) -> &str {
+    caption.split([',', ';']).next().unwrap_or("").trim()
+}
+
 /// The skin tone and colour a caption names: its name is the text before the first `,` or
 /// `;`, its tones the comma-separated segments that are a tone's CLDR name. A tone only
 /// when exactly one is named (a two-tone handshake has none); a colour when the name holds
 /// a colour word ([`colour_object`]).
 pub fn caption_attributes(caption: &str) -> (Option<usize>, Option<usize>) {
-    let name = caption.split([',', ';']).next().unwrap_or("").trim();
+    let name = caption_name(caption);
     let before_keywords = caption.split(';').next().unwrap_or("");
     let tones: Vec<usize> = before_keywords
         .split(',')
@@ -65,37 +71,34 @@ pub fn caption_attributes(caption: &str) -> (Option<usize>, Option<usize>) {
 /// [`COLOURS`]), sorted by object, then colour.
 pub fn recoloured_captions(train: &[String], every: &[String]) -> Vec<(String, usize)> {
     use std::collections::{BTreeMap, BTreeSet};
-    let name = |c: &str| c.split([',', ';']).next().unwrap_or("").trim().to_string();
     let mut colours: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for c in every.iter().chain(train) {
-        if let Some((colour, object)) = colour_object(&name(c)) {
+        if let Some((colour, object)) = colour_object(caption_name(c)) {
             colours.entry(object).or_default().insert(colour);
         }
     }
     // one template per object: its first training caption
     let mut template: BTreeMap<String, (&str, usize)> = BTreeMap::new();
     for c in train {
-        if let Some((colour, object)) = colour_object(&name(c)) {
+        if let Some((colour, object)) = colour_object(caption_name(c)) {
             template.entry(object).or_insert((c, colour));
         }
     }
+    fn words(o: &str) -> BTreeSet<&str> {
+        o.split_whitespace().collect()
+    }
+    let worded: Vec<(BTreeSet<&str>, &BTreeSet<usize>)> =
+        colours.iter().map(|(o, cs)| (words(o), cs)).collect();
     let mut out = Vec::new();
     for (object, (caption, from)) in template {
-        let have = &colours[&object];
-        if have.len() < 2 {
+        if colours[&object].len() < 2 {
             continue;
         }
-        let words = |o: &str| {
-            o.split_whitespace()
-                .map(str::to_string)
-                .collect::<BTreeSet<_>>()
-        };
         let mine = words(&object);
         // the data has colour `to` on this object, maybe in other words
         let held = |to: usize| {
-            colours.iter().any(|(o, cs)| {
-                let theirs = words(o);
-                cs.contains(&to) && (theirs.is_subset(&mine) || mine.is_subset(&theirs))
+            worded.iter().any(|(theirs, cs)| {
+                cs.contains(&to) && (theirs.is_subset(&mine) || mine.is_subset(theirs))
             })
         };
         for to in (0..COLOURS.len()).filter(|&c| !held(c)) {

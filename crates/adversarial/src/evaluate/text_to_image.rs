@@ -7,9 +7,10 @@
 //! - **FID** of generated against real images of the split (small N: compare rows of one
 //!   table, not papers).
 
+use crate::data::attributes::caption_name;
 use crate::data::captions::{self, CaptionSet, Captioned, Split, COLOURS, TONES};
 use crate::data::conform;
-use crate::metrics::attributes::{AttributeClassifier, HeadAccuracy};
+use crate::metrics::attributes::{score_heads, AttributeClassifier, HeadAccuracy};
 use crate::metrics::features::FeatureExtractor;
 use crate::metrics::fid::{fid, FeatureStats};
 use crate::report::grid::to_bytes;
@@ -190,7 +191,8 @@ pub fn evaluate_text(
             colours: rep(&set.colours),
         };
         let (rt, rc) = c.accuracy(&set);
-        let (ft, fc) = c.accuracy(&fake_set);
+        let read = c.predict(&fake);
+        let (ft, fc) = score_heads(&read, &fake_set);
         let score = |real: HeadAccuracy, generated: HeadAccuracy, k: usize| {
             (real.total > 0).then_some(AttributeScore {
                 real,
@@ -201,7 +203,7 @@ pub fn evaluate_text(
         tone = score(rt, ft, TONES.len());
         colour = score(rc, fc, COLOURS.len());
         colour_by_caption = colour_per_caption(
-            &c.predict(&fake).1,
+            &read.1,
             &fake_set.colours,
             &fake_pairs.caption_of,
             &pairs.captions,
@@ -258,12 +260,7 @@ fn colour_per_caption(
         .map(|((caption, n), w)| {
             let top = (0..COLOURS.len()).max_by_key(|&c| (n[c], std::cmp::Reverse(c)));
             CaptionColour {
-                name: caption
-                    .split([',', ';'])
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
+                name: caption_name(caption).to_string(),
                 read_as_asked: HeadAccuracy {
                     correct: n[w as usize],
                     total: n.iter().sum(),

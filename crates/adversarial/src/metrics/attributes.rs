@@ -14,6 +14,19 @@ use tch::{Device, Kind, Tensor};
 /// The random stream of the weights' initialisation (training draws from the seed itself).
 const INIT_STREAM: u64 = 1;
 
+/// Accuracy of [`AttributeClassifier::predict`]'s (tones, colours) for `set`'s images,
+/// each head over the images that carry its attribute.
+pub fn score_heads(read: &(Vec<i64>, Vec<i64>), set: &CaptionSet) -> (HeadAccuracy, HeadAccuracy) {
+    let score = |pred: &[i64], want: &[i64]| {
+        let pairs = pred.iter().zip(want).filter(|(_, w)| **w >= 0);
+        HeadAccuracy {
+            total: pairs.clone().count(),
+            correct: pairs.filter(|(p, w)| p == w).count(),
+        }
+    };
+    (score(&read.0, &set.tones), score(&read.1, &set.colours))
+}
+
 /// Skin tone and colour heads over one convolutional trunk.
 pub struct AttributeClassifier {
     pub vs: nn::VarStore,
@@ -102,15 +115,7 @@ impl AttributeClassifier {
 
     /// Accuracy of the tone and colour heads on `set`'s images with those attributes.
     pub fn accuracy(&self, set: &CaptionSet) -> (HeadAccuracy, HeadAccuracy) {
-        let (tones, colours) = self.predict(&set.images);
-        let score = |pred: &[i64], want: &[i64]| {
-            let pairs = pred.iter().zip(want).filter(|(_, w)| **w >= 0);
-            HeadAccuracy {
-                total: pairs.clone().count(),
-                correct: pairs.filter(|(p, w)| p == w).count(),
-            }
-        };
-        (score(&tones, &set.tones), score(&colours, &set.colours))
+        score_heads(&self.predict(&set.images), set)
     }
 
     pub fn save(&self, path: &std::path::Path) -> Result<()> {

@@ -49,17 +49,27 @@ impl Trainer {
         let k = table.size()[0];
         let y1 = self.share(random_labels(m, k, self.device));
         let y2 = self.share(random_labels(m, k, self.device));
-        let z = self.share(self.noise(m));
         let t = interpolate_rows(table, &y1, &y2, BETA);
-        let fake = self.g.forward_y(&z, Some(&t), true);
-        let out = self.d.forward_y(&fake, Some(&t), true);
-        let d_mean = out
-            .detach()
-            .sigmoid()
-            .mean(tch::Kind::Float)
-            .double_value(&[]);
-        Ok((self.loss.g_loss(&out), d_mean))
+        let (out, _) = self.judge_generated(&t, m);
+        Ok((self.loss.g_loss(&out), mean_probability(&out)))
     }
+
+    /// D's output (and attribute logits) on G's images for this process's share `t` of m
+    /// caption embeddings, with fresh noise (m drawn, then shared, as the captions were) from
+    /// the stream the caller seeded: the extra passes of G's caption terms.
+    fn judge_generated(&self, t: &Tensor, m: i64) -> (Tensor, Option<Tensor>) {
+        let z = self.share(self.noise(m));
+        let fake = self.g.forward_y(&z, Some(t), true);
+        self.d.forward_with_attributes(&fake, Some(t), true)
+    }
+}
+
+/// D's mean probability for its logits `out`, for the log.
+fn mean_probability(out: &Tensor) -> f64 {
+    out.detach()
+        .sigmoid()
+        .mean(tch::Kind::Float)
+        .double_value(&[])
 }
 
 /// The captions of `loss.recoloured`: colours on objects the data never shows in them.
@@ -74,11 +84,20 @@ pub struct Recoloured {
 
 /// With `loss.recoloured`: the recoloured captions of the run's training captions
 /// ([`recoloured_captions`], every split of `data.source` kept out) and their embeddings by
-/// the run's encoder. An error naming the key when the data has no object in two colours.
-pub fn recoloured_table(cfg: &Config, data: &Source, device: Device) -> Result<Option<Recoloured>> {
+/// the run's encoder `enc`. An error naming the key when the data has no object in two
+/// colours.
+pub fn recoloured_table(
+    cfg: &Config,
+    data: &Source,
+    enc: Option<&DualEncoder>,
+    device: Device,
+) -> Result<Option<Recoloured>> {
     if cfg.loss.recoloured <= 0.0 {
         return Ok(None);
     }
+    let Some(enc) = enc else {
+        bail!("config key `loss.recoloured`: the run has no caption encoder (model.text_encoder)");
+    };
     let every: Vec<String> = crate::data::captions::entries(&cfg.data)?
         .into_iter()
         .map(|e| e.caption)
@@ -95,7 +114,7 @@ pub fn recoloured_table(cfg: &Config, data: &Source, device: Device) -> Result<O
     }
     let (captions, colours): (Vec<String>, Vec<usize>) = made.into_iter().unzip();
     let flat: Vec<i64> = colours.iter().flat_map(|&c| [-1, c as i64]).collect();
-    let embeddings = load_encoder(cfg, Device::Cpu)?.embed_captions(&captions);
+    let embeddings = enc.embed_captions(&captions);
     Ok(Some(Recoloured {
         embeddings: embeddings.to_device(device),
         attributes: Tensor::from_slice(&flat).view([-1, 2]).to_device(device),
@@ -116,26 +135,18 @@ impl Trainer {
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, &[STREAM_RECOLOURED, self.step]));
         let rows = self.share(random_labels(m, r.embeddings.size()[0], self.device));
-        let z = self.share(self.noise(m));
-        let t = r.embeddings.index_select(0, &rows);
-        let fake = self.g.forward_y(&z, Some(&t), true);
-        let (out, logits) = self.d.forward_with_attributes(&fake, Some(&t), true);
+        let (out, logits) = self.judge_generated(&r.embeddings.index_select(0, &rows), m);
         let Some(logits) = logits else {
             bail!(
                 "config key `loss.recoloured`: D has no attribute head (set loss.attributes > 0)"
             );
         };
         let ce = attribute_loss(&r.attributes, &logits, &rows);
-        let d_mean = out
-            .detach()
-            .sigmoid()
-            .mean(tch::Kind::Float)
-            .double_value(&[]);
         let ce_value = ce.double_value(&[]);
         Ok((
             self.loss.g_loss(&out) + ce * self.cfg.loss.attributes,
             ce_value,
-            d_mean,
+            mean_probability(&out),
         ))
     }
 }
@@ -269,9 +280,9 @@ pub fn harden_wrong(near: &Tensor, y: &Tensor, shift: &Tensor, wrong: &Tensor) -
     hard.where_self(&first, wrong)
 }
 
-/// Writes the training captions' embeddings into each network's frozen caption table.
-pub fn fill_caption_tables(cfg: &Config, data: &Source, nets: &[&Net]) -> Result<()> {
-    let enc = load_encoder(cfg, Device::Cpu)?;
+/// Writes the training captions' embeddings by `enc` into each network's frozen caption
+/// table.
+pub fn fill_caption_tables(enc: &DualEncoder, data: &Source, nets: &[&Net]) -> Result<()> {
     let table = enc.embed_captions(data.captions());
     for net in nets {
         let Some(t) = net.text_table() else {

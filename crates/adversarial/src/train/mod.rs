@@ -134,16 +134,22 @@ impl Trainer {
         } else {
             None
         };
-        if cfg.model.text_dim > 0 {
+        // read once: the caption tables and the recoloured captions both embed with it
+        let encoder = if cfg.model.text_dim > 0 {
+            Some(captions::load_encoder(cfg, Device::Cpu)?)
+        } else {
+            None
+        };
+        if let Some(enc) = &encoder {
             let nets: Vec<&Net> = [Some(&g), Some(&d), ema.as_ref()]
                 .into_iter()
                 .flatten()
                 .collect();
-            captions::fill_caption_tables(cfg, &data, &nets)?;
+            captions::fill_caption_tables(enc, &data, &nets)?;
         }
         let wrong_near = captions::neighbour_table(cfg, &data, device);
         let attribute_rows = captions::attribute_table(cfg, &data, device)?;
-        let recoloured = captions::recoloured_table(cfg, &data, device)?;
+        let recoloured = captions::recoloured_table(cfg, &data, encoder.as_ref(), device)?;
         let opt = |vs: &tch::nn::VarStore, lr: f64| {
             Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
         };
