@@ -422,6 +422,19 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
     assert!(e.contains("loss.mismatched_neighbours"), "{e}");
     let e = text_err(&["loss.mismatched=false", "loss.mismatched_neighbours=8"]);
     assert!(e.contains("loss.mismatched_neighbours"), "{e}");
+    // G's caption modulation: a known form, and only for text-to-image DCGANs
+    let e = err(&["model.g_conditioning=\"film\""]);
+    assert!(
+        e.contains("model.g_conditioning") && e.contains("text-to-image"),
+        "{e}"
+    );
+    let e = text_err(&["model.g_conditioning=\"style\""]);
+    assert!(
+        e.contains("model.g_conditioning") && e.contains("film"),
+        "{e}"
+    );
+    let e = text_err(&["model.g_conditioning=\"film\"", "model.arch=\"mlp\""]);
+    assert!(e.contains("model.g_conditioning"), "{e}");
     // a folder image without a caption is named
     let dir = tempfile::tempdir().unwrap();
     image::RgbImage::new(8, 8)

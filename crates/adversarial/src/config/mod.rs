@@ -224,6 +224,11 @@ pub struct ModelConfig {
     pub text_encoder: String,
     /// Size of a caption embedding (set by the run from `model.text_encoder`; 0 = no text).
     pub text_dim: i64,
+    /// Text-to-image: how G takes the caption. `input`: its mapped embedding beside z
+    /// (GAN-CLS). `film`: also a per-channel scale and shift of every BatchNorm output of G,
+    /// from linear maps of the same embedding (conditional BatchNorm, as BigGAN's G takes a
+    /// class; DF-GAN's text fusion), so a caption can act on late, colour-level features.
+    pub g_conditioning: String,
     /// Logits of D's attribute head (set by the run when `loss.attributes` > 0: the skin
     /// tones, then the colours; 0 = no head).
     pub attribute_logits: i64,
@@ -407,6 +412,7 @@ impl Default for ModelConfig {
             memory_format: "auto".into(),
             text_encoder: String::new(),
             text_dim: 0,
+            g_conditioning: "input".into(),
             attribute_logits: 0,
         }
     }

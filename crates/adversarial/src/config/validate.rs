@@ -326,6 +326,18 @@ impl Config {
                  leave it at 0"
             );
         }
+        one_of(
+            "model.g_conditioning",
+            &m.g_conditioning,
+            &["input", "film"],
+        )?;
+        if m.g_conditioning == "film" && !(captioned && m.arch == "dcgan") {
+            bail!(
+                "config key `model.g_conditioning`: \"film\" modulates a DCGAN generator's BatchNorm \
+                 layers by the caption, so it needs a text-to-image run with model.arch = \"dcgan\"; \
+                 set it to \"input\""
+            );
+        }
         if m.text_dim < 0 || (m.text_dim > 0 && !captioned) {
             bail!("config key `model.text_dim`: set by a text-to-image run from its encoder; leave it at 0");
         }

@@ -62,41 +62,43 @@ pub(crate) fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
     nn::batch_norm2d(p, c, bn_config())
 }
 
-pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
+/// G's weight layers in forward order: each hidden stage a transposed convolution and its
+/// BatchNorm (a ReLU follows each), then the output layer (a Tanh follows).
+pub(crate) struct GeneratorLayers {
+    pub stages: Vec<(Affine, nn::BatchNorm)>,
+    pub out: Affine,
+}
+
+/// The layers of [`generator`], created in its order (so a seed draws the same weights).
+pub(crate) fn generator_layers(p: &nn::Path, cfg: &ModelConfig) -> Result<GeneratorLayers> {
     let (s0, n_up) = layout(cfg.resolution)?;
     let widths: Vec<i64> = (0..n_up).map(|i| cfg.g_width << (n_up - 1 - i)).collect();
-    let (z_dim, sn) = (cfg.z_dim, cfg.spectral_norm_g);
+    let sn = cfg.spectral_norm_g;
+    let mut stages = Vec::with_capacity(n_up);
+    for (i, &w) in widths.iter().enumerate() {
+        let (input, spec) = match i {
+            0 => (cfg.z_dim, edge(s0)),
+            _ => (widths[i - 1], RESAMPLE),
+        };
+        let conv = Affine::conv_transpose(p / format!("convt{i}"), input, w, spec, sn);
+        stages.push((conv, bn(p / format!("bn{i}"), w)));
+    }
+    let last = widths[n_up - 1];
+    let out = Affine::conv_transpose(p / format!("convt{n_up}"), last, cfg.channels, RESAMPLE, sn);
+    Ok(GeneratorLayers { stages, out })
+}
+
+pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
+    let layers = generator_layers(p, cfg)?;
+    let z_dim = cfg.z_dim;
     let mut seq = nn::seq_t().add_fn(move |z| z.view([-1, z_dim, 1, 1]));
-    seq = seq.add(Affine::conv_transpose(
-        p / "convt0",
-        z_dim,
-        widths[0],
-        edge(s0),
-        sn,
-    ));
-    seq = seq
-        .add(bn(p / "bn0", widths[0]))
-        .add_fn(|x| x.shallow_clone().relu_());
-    for i in 1..n_up {
-        seq = seq.add(Affine::conv_transpose(
-            p / format!("convt{i}"),
-            widths[i - 1],
-            widths[i],
-            RESAMPLE,
-            sn,
-        ));
+    for (conv, norm) in layers.stages {
         seq = seq
-            .add(bn(p / format!("bn{i}"), widths[i]))
+            .add(conv)
+            .add(norm)
             .add_fn(|x| x.shallow_clone().relu_());
     }
-    seq = seq.add(Affine::conv_transpose(
-        p / format!("convt{n_up}"),
-        widths[n_up - 1],
-        cfg.channels,
-        RESAMPLE,
-        sn,
-    ));
-    Ok(seq.add_fn(|x| x.shallow_clone().tanh_()))
+    Ok(seq.add(layers.out).add_fn(|x| x.shallow_clone().tanh_()))
 }
 
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {

@@ -187,6 +187,19 @@ impl Net {
         let attributes = |h: &Tensor| t.attributes.as_ref().map(|a| a.forward(&h.flatten(1, -1)));
         match &t.join {
             TextJoin::Input => (self.run(&Tensor::cat(&[x, &c], 1), train), None),
+            TextJoin::Film(g) => {
+                let input = Tensor::cat(&[x, &c], 1);
+                let n = input.size()[1];
+                let out = g.forward(&self.enter(&input.view([-1, n, 1, 1])), &c, train);
+                (
+                    if self.channels_last {
+                        out.contiguous()
+                    } else {
+                        out
+                    },
+                    None,
+                )
+            }
             TextJoin::Late { mix, head } => {
                 let h = self.module.forward_t(&self.enter(x), train);
                 let s = h.size();

@@ -6,7 +6,8 @@
 //! carries over: a caption's row is its label, wrong captions are other rows. A caption
 //! that is not in the table (a held-out one, an interpolation) is given as its embedding
 //! instead of a row. Each network first maps t through its own learned layer:
-//! - G: LeakyReLU(W t) (128 wide, as GAN-CLS) beside z, into the DCGAN generator;
+//! - G: LeakyReLU(W t) (128 wide, as GAN-CLS) beside z, into the DCGAN generator; with
+//!   `model.g_conditioning = "film"` it also scales and shifts every BatchNorm output of G;
 //! - D with `model.conditioning = "concat"` (GAN-CLS): LeakyReLU(W t) replicated over D's
 //!   last s×s feature map, joined along channels, a 1×1 convolution and LeakyReLU, then D's
 //!   head;
@@ -22,7 +23,7 @@ use super::leaky;
 use super::net::Conditioning;
 use crate::config::ModelConfig;
 use anyhow::{bail, Result};
-use tch::nn::{self, Module};
+use tch::nn::{self, Module, ModuleT};
 use tch::{Kind, Tensor};
 
 /// Width of the mapped caption embedding that G takes beside z and D's concat form joins.
@@ -36,6 +37,34 @@ pub(super) enum TextJoin {
     Late { mix: Affine, head: Affine },
     /// D: ψ(φ(x)) + ⟨W t, φ(x)⟩.
     Projection { head: Affine },
+    /// G with `model.g_conditioning = "film"`: LeakyReLU(W t) beside z, and each hidden
+    /// stage's BatchNorm output scaled and shifted by linear maps of it.
+    Film(FilmGenerator),
+}
+
+/// A DCGAN generator whose BatchNorm layers the caption modulates:
+/// h ← ReLU(BN(conv(h)) · (1 + γᵢ(c)) + βᵢ(c)) for the mapped caption c. The maps γᵢ, βᵢ
+/// start at zero, so at initialisation this is the `input` generator with the same weights.
+pub(super) struct FilmGenerator {
+    stages: Vec<(Affine, nn::BatchNorm, nn::Linear)>,
+    out: Affine,
+}
+
+impl FilmGenerator {
+    /// The image for G's input `x` = [z, c] as a B×(z+c)×1×1 map (in the network's memory
+    /// format) and the mapped caption `c`.
+    pub fn forward(&self, x: &Tensor, c: &Tensor, train: bool) -> Tensor {
+        let mut h = x.shallow_clone();
+        for (conv, norm, film) in &self.stages {
+            h = norm.forward_t(&conv.forward_t(&h, train), train);
+            let gb = film.forward(c);
+            let w = h.size()[1];
+            let gamma = gb.narrow(1, 0, w).view([-1, w, 1, 1]);
+            let beta = gb.narrow(1, w, w).view([-1, w, 1, 1]);
+            h = (h * (gamma + 1.0) + beta).relu_();
+        }
+        self.out.forward_t(&h, train).tanh_()
+    }
 }
 
 /// A network's caption conditioning: the frozen table, the learned map, the join.
@@ -108,7 +137,29 @@ pub(super) fn build(
             ..cfg.clone()
         };
         let map = nn::linear(p / "text_map", e, TEXT_WIDTH, Default::default());
-        (dcgan::generator(p, &wide)?, map, TextJoin::Input)
+        if cfg.g_conditioning == "film" {
+            let layers = dcgan::generator_layers(p, &wide)?;
+            // zero maps draw no random numbers: D's initialisation is the `input` run's too
+            let zero = nn::LinearConfig {
+                ws_init: nn::Init::Const(0.0),
+                bs_init: Some(nn::Init::Const(0.0)),
+                bias: true,
+            };
+            let stages = (layers.stages.into_iter().enumerate())
+                .map(|(i, (conv, norm))| {
+                    let w = 2 * norm.running_mean.size()[0];
+                    let film = nn::linear(p / format!("film{i}"), TEXT_WIDTH, w, zero);
+                    (conv, norm, film)
+                })
+                .collect();
+            let g = FilmGenerator {
+                stages,
+                out: layers.out,
+            };
+            (nn::seq_t(), map, TextJoin::Film(g))
+        } else {
+            (dcgan::generator(p, &wide)?, map, TextJoin::Input)
+        }
     } else {
         let (trunk, head, features) = dcgan::discriminator_parts(p, cfg)?;
         if cfg.attribute_logits > 0 {
@@ -224,5 +275,58 @@ mod tests {
                 "{cond}: D ignores t"
             );
         }
+    }
+
+    /// With its maps at zero the FiLM generator is the `input` generator (the same seed draws
+    /// the same G and D, and G draws the same images); once a map is non-zero, the caption
+    /// acts on that stage, and the maps are trained.
+    #[test]
+    fn film_generator_starts_as_the_input_generator() {
+        let input = cfg("projection");
+        let film = ModelConfig {
+            g_conditioning: "film".into(),
+            ..input.clone()
+        };
+        tch::manual_seed(3);
+        let a = build(&input, Device::Cpu).unwrap();
+        tch::manual_seed(3);
+        let b = build(&film, Device::Cpu).unwrap();
+        let (va, vb) = (a.g.vs.variables(), b.g.vs.variables());
+        for (name, v) in &va {
+            assert!(v.equal(&vb[name]), "G's {name} differs");
+        }
+        let extra: Vec<&String> = vb.keys().filter(|k| !va.contains_key(*k)).collect();
+        assert_eq!(
+            extra.len(),
+            2 * 3,
+            "a weight and a bias per stage: {extra:?}"
+        );
+        assert!(extra.iter().all(|k| k.starts_with("film")));
+        for (name, v) in a.d.vs.variables() {
+            assert!(v.equal(&b.d.vs.variables()[&name]), "D's {name} differs");
+        }
+        let table = Tensor::randn([5, 6], (Kind::Float, Device::Cpu));
+        for net in [&a.g, &b.g] {
+            tch::no_grad(|| net.text_table().unwrap().shallow_clone().copy_(&table));
+        }
+        let rows = Tensor::from_slice(&[0i64, 1, 2, 3]);
+        let z = Tensor::randn([4, 100], (Kind::Float, Device::Cpu));
+        let same = tch::no_grad(|| {
+            let x = a.g.forward_y(&z, Some(&rows), true);
+            x.allclose(&b.g.forward_y(&z, Some(&rows), true), 1e-6, 1e-6, false)
+        });
+        assert!(same, "zero maps must leave G as it was");
+        let film0 = &vb["film0.weight"];
+        assert!(film0.requires_grad());
+        tch::no_grad(|| film0.shallow_clone().copy_(&film0.randn_like()));
+        let z1 = z.get(0).unsqueeze(0).repeat([4, 1]);
+        let (before, after) = tch::no_grad(|| {
+            (
+                a.g.forward_y(&z1, Some(&rows), false),
+                b.g.forward_y(&z1, Some(&rows), false),
+            )
+        });
+        assert!(!before.allclose(&after, 1e-4, 1e-4, false));
+        assert_eq!(after.size(), [4, 3, 32, 32]);
     }
 }
