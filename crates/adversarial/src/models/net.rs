@@ -114,7 +114,12 @@ impl Net {
     /// The module on an input: a 4-D input enters in the network's memory format and a 4-D
     /// output leaves contiguous, so callers never see the internal layout.
     fn run(&self, x: &Tensor, train: bool) -> Tensor {
-        let out = self.module.forward_t(&self.enter(x), train);
+        self.leave(self.module.forward_t(&self.enter(x), train))
+    }
+
+    /// `out` contiguous when it is a 4-D output of a channels-last network, so callers
+    /// never see the internal layout.
+    fn leave(&self, out: Tensor) -> Tensor {
         if self.channels_last && out.dim() == 4 {
             out.contiguous()
         } else {
@@ -191,14 +196,7 @@ impl Net {
                 let input = Tensor::cat(&[x, &c], 1);
                 let n = input.size()[1];
                 let out = g.forward(&self.enter(&input.view([-1, n, 1, 1])), &c, train);
-                (
-                    if self.channels_last {
-                        out.contiguous()
-                    } else {
-                        out
-                    },
-                    None,
-                )
+                (self.leave(out), None)
             }
             TextJoin::Late { mix, head } => {
                 let h = self.module.forward_t(&self.enter(x), train);
