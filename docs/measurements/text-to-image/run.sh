@@ -6,14 +6,16 @@
 # nearest caption by shared words, loss.mismatched_neighbours = 8), and GAN-CLS with TAC-GAN's
 # attribute head on D (loss.attributes = 1), and the head with recoloured captions for G (colours
 # on objects no image shows in them, loss.recoloured = 1), and the head with G taking the caption
-# at every BatchNorm (model.g_conditioning = "film"), each measured on the held-out and
+# at every BatchNorm (model.g_conditioning = "film"), and that with half of all captions swapped
+# for a shorter form, the name alone or with some of its keywords (film-kw,
+# loss.keyword_dropout = 0.5), each measured on the held-out and
 # compositional splits (R-precision, attribute accuracy, Inception FID; with the EMA weights and
 # with the raw G; panels under each run's samples/). The compositional split is also measured
 # with 10 generated images per real one (eval-compositional-r10*.txt): its colour pairs have
 # 12 real images, too few to tell a rate from chance.
 # Resumes an interrupted run from its last checkpoint.
 #   docs/measurements/text-to-image/run.sh OUT_DIR [SEED] [VARIANTS]
-# VARIANTS: any of cls, no-mismatched, int, hard, tac, recolour, film (default "cls no-mismatched"); GAN=path/to/gan
+# VARIANTS: any of cls, no-mismatched, int, hard, tac, recolour, film, film-kw (default "cls no-mismatched"); GAN=path/to/gan
 # picks a binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -29,6 +31,7 @@ declare -A settings=(
   [tac]="loss.attributes=1.0"
   [recolour]="loss.attributes=1.0 loss.recoloured=1.0"
   [film]='loss.attributes=1.0 model.g_conditioning="film"'
+  [film-kw]='loss.attributes=1.0 model.g_conditioning="film" loss.keyword_dropout=0.5'
 )
 mkdir -p "$out"
 enc="$out/encoder.safetensors"
