@@ -2,7 +2,8 @@
 //! (scripts/setup-emoji.sh): the matching-aware D learns to reject real images under a wrong
 //! caption, and does so because of the mismatched pairs; GAN-INT's interpolated captions
 //! reach G only; TAC-GAN's attribute head learns skin tones; recoloured captions reach G only
-//! and never repeat an evaluation caption; runs resume exactly; a run (and a fork of it)
+//! and never repeat an evaluation caption; shorter captions teach D to read the name; runs
+//! resume exactly; a run (and a fork of it)
 //! keeps its encoder and generates from new captions; bad configs are refused by key.
 
 mod common;
@@ -10,6 +11,7 @@ mod common;
 use adversarial::config::Config;
 use adversarial::data;
 use adversarial::data::captions::{self, Split};
+use adversarial::data::keywords::{head_and_keywords, FORMS};
 use adversarial::data::paired::emoji_dir;
 use adversarial::evaluate::text_to_image::{self, TextEvalOptions};
 use adversarial::models::text_encoder::{DualEncoder, IN_RUN};
@@ -134,7 +136,11 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
     // projection with GAN-INT's term, whose captions and noise have their own stream, and
     // hard wrong captions, and TAC-GAN's attribute head with recoloured captions (on a subset
     // with tones and coloured objects)
-    for (cond, int, near, attr) in [("concat", "0.0", 0, "1.0"), ("projection", "1.0", 4, "0.0")] {
+    // shorter captions in the first (drawn in each step's stream)
+    for (cond, int, near, attr, kw) in [
+        ("concat", "0.0", 0, "1.0", "0.5"),
+        ("projection", "1.0", 4, "0.0", "0.0"),
+    ] {
         let limit = if attr == "0.0" { 256 } else { 2048 };
         let cfg = config(
             &enc,
@@ -145,6 +151,7 @@ fn text_runs_resume_bit_for_bit_and_keep_the_caption_table_frozen() {
                 &format!("loss.mismatched_neighbours={near}"),
                 &format!("loss.attributes={attr}"),
                 &format!("loss.recoloured={attr}"),
+                &format!("loss.keyword_dropout={kw}"),
             ],
         );
         let names = common::assert_resumes_bit_for_bit(&cfg, cond);
@@ -309,6 +316,67 @@ fn recoloured_captions_reach_g_only_and_keep_evaluation_captions_unseen() {
     assert!(ce > 0.0 && ce.is_finite() && p > 0.0 && p < 1.0, "{ce} {p}");
 }
 
+/// `loss.keyword_dropout`: every training caption gets its shorter forms (its name first,
+/// then the name with some of its keywords), and a D trained on them tells a real image's
+/// own name from another caption's name better than a D trained on full captions only.
+#[test]
+fn keyword_dropout_teaches_d_to_read_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc.safetensors");
+    encoder(&enc);
+    let encoder = DualEncoder::load(&enc, Device::Cpu).unwrap();
+    let small = ["data.limit=64", "model.conditioning=\"projection\""];
+    let gap = |p: &str| {
+        let cfg = config(
+            &enc,
+            &[&small[..], &[&format!("loss.keyword_dropout={p}")]].concat(),
+        );
+        let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+        let forms = t.shorter_captions().to_vec();
+        for _ in 0..160 {
+            t.train_step().unwrap();
+        }
+        let mut fresh = data::open(&cfg).unwrap();
+        let names: Vec<String> = fresh
+            .captions()
+            .iter()
+            .map(|c| head_and_keywords(c).0.to_string())
+            .collect();
+        let table = encoder.embed_captions(&names);
+        let (x, y) = fresh.next_labelled(32, Device::Cpu).unwrap();
+        let y = y.unwrap();
+        let wrong = (&y + 1).remainder(cfg.model.classes);
+        let d = |rows: &tch::Tensor| {
+            let t_names = table.index_select(0, rows);
+            tch::no_grad(|| t.d.forward_y(&x, Some(&t_names), true))
+                .sigmoid()
+                .mean(tch::Kind::Float)
+                .double_value(&[])
+        };
+        (d(&y) - d(&wrong), forms, fresh.captions().to_vec())
+    };
+    let (plain, none, _) = gap("0.0");
+    let (dropped, forms, captions) = gap("1.0");
+    println!("D(x, own name) − D(x, other name): {plain:.3} on full captions, {dropped:.3} with shorter ones");
+    assert!(none.is_empty());
+    assert_eq!(forms.len(), captions.len() * FORMS);
+    for (k, c) in captions.iter().enumerate() {
+        let (head, keywords) = head_and_keywords(c);
+        assert_eq!(forms[k * FORMS], head);
+        for f in &forms[k * FORMS + 1..(k + 1) * FORMS] {
+            let (h, kept) = head_and_keywords(f);
+            assert!(
+                h == head && kept.iter().all(|w| keywords.contains(w)),
+                "{f} of {c}"
+            );
+        }
+    }
+    assert!(
+        dropped > 0.2 && dropped > plain + 0.05,
+        "{plain:.3} {dropped:.3}"
+    );
+}
+
 #[test]
 fn a_run_keeps_its_encoder_generates_from_new_captions_and_is_measured() {
     let dir = tempfile::tempdir().unwrap();
@@ -448,6 +516,17 @@ fn text_misconfigurations_are_refused_by_key_or_file() {
     );
     let e = text_err(&["model.g_conditioning=\"film\"", "model.arch=\"mlp\""]);
     assert!(e.contains("model.g_conditioning"), "{e}");
+    // shorter captions: only for text-to-image, at a probability
+    let e = err(&["loss.keyword_dropout=0.5"]);
+    assert!(
+        e.contains("loss.keyword_dropout") && e.contains("text-to-image"),
+        "{e}"
+    );
+    let e = text_err(&["loss.keyword_dropout=1.5"]);
+    assert!(
+        e.contains("loss.keyword_dropout") && e.contains("[0, 1]"),
+        "{e}"
+    );
     // a folder image without a caption is named
     let dir = tempfile::tempdir().unwrap();
     image::RgbImage::new(8, 8)

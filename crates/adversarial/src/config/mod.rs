@@ -268,6 +268,12 @@ pub struct LossConfig {
     /// for such captions, so the colour word must work on any object; D never trains on
     /// them (no real image exists). 0 = off.
     pub recoloured: f64,
+    /// Text-to-image: the probability that a pair's caption (real, generated or wrong) is
+    /// replaced, for one step, by a shorter form of itself (`data::keywords`): its name (with
+    /// any skin tone) alone, or with a random subset of its keywords, embedded by the run's
+    /// encoder. G and D then learn that the name decides the image, whatever keywords come
+    /// with it. Evaluation still uses the full captions. 0 = off.
+    pub keyword_dropout: f64,
     /// pix2pix: weight λ of the L1 distance between G(A) and the true B in G's loss.
     pub l1: f64,
     /// CycleGAN: weight λ of the cycle-consistency losses |F(G(a)) − a|₁ + |G(F(b)) − b|₁.
@@ -428,6 +434,7 @@ impl Default for LossConfig {
             interpolated: 0.0,
             attributes: 0.0,
             recoloured: 0.0,
+            keyword_dropout: 0.0,
             l1: 100.0,
             cycle: 10.0,
             identity: 0.5,

@@ -320,6 +320,16 @@ impl Config {
                  so they need a text-to-image run with loss.attributes > 0; set it to 0"
             );
         }
+        let p = self.loss.keyword_dropout;
+        if !(0.0..=1.0).contains(&p) {
+            bail!("config key `loss.keyword_dropout`: must be a probability in [0, 1], got {p}");
+        }
+        if p > 0.0 && !captioned {
+            bail!(
+                "config key `loss.keyword_dropout`: shorter captions need a text-to-image run \
+                 (data.source = \"emoji-captions\" or \"captions\"); set it to 0"
+            );
+        }
         if m.attribute_logits != 0 && !(captioned && a > 0.0) {
             bail!(
                 "config key `model.attribute_logits`: set by a text-to-image run with loss.attributes > 0; \

@@ -8,6 +8,7 @@ mod batcher;
 pub mod captions;
 pub mod folder;
 pub mod idx;
+pub mod keywords;
 mod load;
 pub mod paired;
 pub mod shapes;

@@ -90,13 +90,16 @@ impl<'a> Session<'a> {
         if fresh && cfg.model.text_dim > 0 && !run_dir.join(text_encoder::IN_RUN).exists() {
             dir::keep_text_encoder(cfg, run_dir)?;
         }
-        // what `loss.recoloured` asks G to draw, for the reader of the run
-        let recoloured = trainer.recoloured_captions();
-        if fresh && !recoloured.is_empty() {
-            write_atomic(
-                &run_dir.join("recoloured-captions.txt"),
-                (recoloured.join("\n") + "\n").as_bytes(),
-            )?;
+        // what `loss.recoloured` asks G to draw and the shorter captions of
+        // `loss.keyword_dropout`, for the reader of the run
+        let extra = [
+            ("recoloured-captions.txt", trainer.recoloured_captions()),
+            ("shorter-captions.txt", trainer.shorter_captions()),
+        ];
+        for (file, captions) in extra {
+            if fresh && !captions.is_empty() {
+                write_atomic(&run_dir.join(file), (captions.join("\n") + "\n").as_bytes())?;
+            }
         }
         for p in [&metrics_path, &modes_path, &theory_path] {
             truncate_jsonl(p, trainer.step)?;

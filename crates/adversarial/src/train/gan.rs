@@ -7,9 +7,20 @@
 use super::{timed, StepStats, Trainer, STREAM_D_ONLY, STREAM_STEP};
 use crate::regularizers;
 use crate::rng::derive_seed;
-use crate::sampling::{random_labels, Labelled};
+use crate::sampling::random_labels;
 use anyhow::{bail, Result};
 use tch::{Kind, Tensor};
+
+/// A D step's generated batch, which G's step reuses.
+struct Generated {
+    /// G's images (with G's graph when the step kept it).
+    images: Tensor,
+    /// Their caption rows or class labels, for the attribute term.
+    labels: Option<Tensor>,
+    /// What G and D were given for them: the labels, or embeddings with shorter captions
+    /// under `loss.keyword_dropout`.
+    conditions: Option<Tensor>,
+}
 
 impl Trainer {
     /// One iteration: `d_steps` discriminator steps on m real and m generated samples, then
@@ -31,10 +42,12 @@ impl Trainer {
             }
             fake = Some(f);
         }
-        let (fake, y_fake) = fake.expect("d_steps >= 1");
+        let fake = fake.expect("d_steps >= 1");
         self.d.vs.freeze();
-        let (out, logits) = self.d.forward_with_attributes(&fake, y_fake.as_ref(), true);
-        let g_loss = match self.attribute_term(logits.as_ref(), y_fake.as_ref()) {
+        let (out, logits) =
+            self.d
+                .forward_with_attributes(&fake.images, fake.conditions.as_ref(), true);
+        let g_loss = match self.attribute_term(logits.as_ref(), fake.labels.as_ref()) {
             Some(aux) => {
                 stats.set("g_attributes", aux.double_value(&[]));
                 self.loss.g_loss(&out) + aux * self.cfg.loss.attributes
@@ -78,11 +91,12 @@ impl Trainer {
 
     /// One discriminator step on m real and m generated samples, with noise and data drawn
     /// from the stream `seed_path`. Returns the generated batch (with G's graph when
-    /// `keep_g_graph`) with its labels, and the step's statistics.
+    /// `keep_g_graph`) and the step's statistics.
     ///
     /// A class-conditional D sees (real x, its y) as positives and (G(z, y′), y′) with y′
-    /// uniform as negatives, plus (real x, wrong y) when `loss.mismatched`.
-    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Labelled, StepStats)> {
+    /// uniform as negatives, plus (real x, wrong y) when `loss.mismatched`; under
+    /// `loss.keyword_dropout` some of those captions are shorter forms of themselves.
+    fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Generated, StepStats)> {
         let m = self.cfg.train.batch_size;
         let rng = crate::rng::torch_rng();
         rng.seed(derive_seed(self.cfg.seed, seed_path));
@@ -102,13 +116,15 @@ impl Trainer {
         } else {
             (None, None)
         };
+        let c_real = self.conditions(y_real.as_ref(), m);
+        let c_fake = self.conditions(y_fake.as_ref(), m);
         let f = if keep_g_graph {
-            self.g.forward_y(&z, y_fake.as_ref(), true)
+            self.g.forward_y(&z, c_fake.as_ref(), true)
         } else {
-            tch::no_grad(|| self.g.forward_y(&z, y_fake.as_ref(), true))
+            tch::no_grad(|| self.g.forward_y(&z, c_fake.as_ref(), true))
         };
-        let (real_out, real_logits) = self.d.forward_with_attributes(&real, y_real.as_ref(), true);
-        let fake_out = self.d.forward_y(&f.detach(), y_fake.as_ref(), true);
+        let (real_out, real_logits) = self.d.forward_with_attributes(&real, c_real.as_ref(), true);
+        let fake_out = self.d.forward_y(&f.detach(), c_fake.as_ref(), true);
         let mismatched_out = match &y_real {
             Some(y) if self.cfg.loss.mismatched => {
                 // y + U{1..K−1} mod K is uniform over the K − 1 wrong labels
@@ -122,7 +138,8 @@ impl Trainer {
                 if let Some(near) = &self.wrong_near {
                     wrong = super::captions::harden_wrong(near, y, &shift, &wrong);
                 }
-                Some(self.d.forward_y(&real.detach(), Some(&wrong), true))
+                let wrong = self.conditions(Some(&wrong), m);
+                Some(self.d.forward_y(&real.detach(), wrong.as_ref(), true))
             }
             _ => None,
         };
@@ -133,11 +150,11 @@ impl Trainer {
         let d_loss = self.loss.d_loss(&real_out, &negatives);
         let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
         if reg.gradient_penalty > 0.0 {
-            penalty += regularizers::gradient_penalty(&self.d, &real, &f, y_real.as_ref())
+            penalty += regularizers::gradient_penalty(&self.d, &real, &f, c_real.as_ref())
                 * reg.gradient_penalty;
         }
         if reg.dragan > 0.0 {
-            penalty += regularizers::dragan_penalty(&self.d, &real, y_real.as_ref()) * reg.dragan;
+            penalty += regularizers::dragan_penalty(&self.d, &real, c_real.as_ref()) * reg.dragan;
         }
         if reg.r1 > 0.0 {
             penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
@@ -170,7 +187,12 @@ impl Trainer {
         if let Some(a) = aux {
             stats.set("d_attributes", a.double_value(&[]));
         }
-        Ok(((f, y_fake), stats))
+        let fake = Generated {
+            images: f,
+            labels: y_fake,
+            conditions: c_fake,
+        };
+        Ok((fake, stats))
     }
 
     /// TAC-GAN's attribute term (unweighted) on D's head `logits` for caption rows `y`, when

@@ -9,6 +9,7 @@ pub mod contrastive;
 mod cyclegan;
 mod drs;
 mod gan;
+mod keywords;
 mod pix2pix;
 pub mod pool;
 mod state;
@@ -42,6 +43,8 @@ const STREAM_INTERPOLATED: u64 = 15;
 const STREAM_STANDING: u64 = 16;
 /// The recoloured captions and noise in G's step (`captions.rs`).
 const STREAM_RECOLOURED: u64 = 17;
+/// The shorter captions of `loss.keyword_dropout`, drawn once (`keywords.rs`).
+const STREAM_KEYWORDS: u64 = 18;
 
 /// Both players and everything needed to continue training them.
 ///
@@ -70,6 +73,8 @@ pub struct Trainer {
     /// Text-to-image with `loss.recoloured`: the captions of colours on objects the data
     /// never shows in them.
     recoloured: Option<captions::Recoloured>,
+    /// Text-to-image with `loss.keyword_dropout`: the training captions' shorter forms.
+    shorter: Option<keywords::ShorterCaptions>,
     /// Completed iterations.
     pub step: u64,
     /// Multiplies both learning rates; lowered by each divergence rollback
@@ -134,7 +139,7 @@ impl Trainer {
         } else {
             None
         };
-        // read once: the caption tables and the recoloured captions both embed with it
+        // read once: the caption tables and the recoloured and shorter captions embed with it
         let encoder = if cfg.model.text_dim > 0 {
             Some(captions::load_encoder(cfg, Device::Cpu)?)
         } else {
@@ -150,6 +155,7 @@ impl Trainer {
         let wrong_near = captions::neighbour_table(cfg, &data, device);
         let attribute_rows = captions::attribute_table(cfg, &data, device)?;
         let recoloured = captions::recoloured_table(cfg, &data, encoder.as_ref(), device)?;
+        let shorter = keywords::shorter_table(cfg, &data, encoder.as_ref(), device)?;
         let opt = |vs: &tch::nn::VarStore, lr: f64| {
             Optimizer::from_name(&t.optimizer, vs, lr, t.beta1, t.beta2, t.rmsprop_alpha)
         };
@@ -183,6 +189,7 @@ impl Trainer {
             wrong_near,
             attribute_rows,
             recoloured,
+            shorter,
             step: 0,
             lr_factor: 1.0,
             comm: None,
