@@ -32,9 +32,6 @@ pub fn noise(prior: &str, n: i64, z_dim: i64, device: Device) -> Tensor {
     }
 }
 
-/// Samples (or noise) with their labels, when class-conditional.
-pub type Labelled = (Tensor, Option<Tensor>);
-
 /// What a generator is fed: noise, and labels for a class-conditional G (for a translator,
 /// source images, with the true translations as `targets`). `columns` is the grid width
 /// that shows it best (one row per class for conditional grids).
