@@ -85,23 +85,41 @@ fn config(enc: &Path, overrides: &[&str]) -> Config {
 }
 
 /// D's mean sigmoid output on one batch (32) of real training images under their own
-/// caption and under another one, after 160 iterations.
-fn right_and_wrong(cfg: &Config) -> (f64, f64) {
+/// caption and under another one, after 160 iterations. With `names`, each caption is given
+/// as its name alone (the text before `;`), embedded by that encoder. Also the shorter
+/// captions the run trained on (`loss.keyword_dropout`), and the run's captions.
+fn right_and_wrong(
+    cfg: &Config,
+    names: Option<&DualEncoder>,
+) -> (f64, f64, Vec<String>, Vec<String>) {
     let mut t = Trainer::new(cfg, data::open(cfg).unwrap()).unwrap();
+    let forms = t.shorter_captions().to_vec();
     for _ in 0..160 {
         t.train_step().unwrap();
     }
     let mut fresh = data::open(cfg).unwrap();
+    let captions = fresh.captions().to_vec();
+    let table = names.map(|enc| {
+        let heads: Vec<String> = captions
+            .iter()
+            .map(|c| head_and_keywords(c).0.to_string())
+            .collect();
+        enc.embed_captions(&heads)
+    });
     let (x, y) = fresh.next_labelled(32, Device::Cpu).unwrap();
     let y = y.unwrap();
     let wrong = (&y + 1).remainder(cfg.model.classes);
-    let p = |y: &tch::Tensor| {
-        tch::no_grad(|| t.d.forward_y(&x, Some(y), true))
+    let p = |rows: &tch::Tensor| {
+        let cond = match &table {
+            Some(table) => table.index_select(0, rows),
+            None => rows.shallow_clone(),
+        };
+        tch::no_grad(|| t.d.forward_y(&x, Some(&cond), true))
             .sigmoid()
             .mean(tch::Kind::Float)
             .double_value(&[])
     };
-    (p(&y), p(&wrong))
+    (p(&y), p(&wrong), forms, captions)
 }
 
 #[test]
@@ -113,17 +131,17 @@ fn matching_aware_discriminator_rejects_wrong_captions() {
     let cfg = config(&enc, &small);
     assert_eq!(cfg.model.classes, 64, "one caption per Google image");
     assert_eq!(cfg.model.text_dim, 32);
-    let (right, wrong) = right_and_wrong(&cfg);
+    let (right, wrong, ..) = right_and_wrong(&cfg, None);
     println!("GAN-CLS: D(x, t) {right:.3}, D(x, wrong t) {wrong:.3}");
     assert!(
         right > wrong + 0.2,
         "D(x, t) {right:.3} vs wrong {wrong:.3}"
     );
     // without the real/wrong term D has no reason to tell captions apart
-    let (r0, w0) = right_and_wrong(&config(
-        &enc,
-        &[&small[..], &["loss.mismatched=false"]].concat(),
-    ));
+    let (r0, w0, ..) = right_and_wrong(
+        &config(&enc, &[&small[..], &["loss.mismatched=false"]].concat()),
+        None,
+    );
     println!("without mismatched pairs: D(x, t) {r0:.3}, D(x, wrong t) {w0:.3}");
     assert!(r0 - w0 < (right - wrong) / 2.0, "{r0:.3} {w0:.3}");
 }
@@ -331,29 +349,8 @@ fn keyword_dropout_teaches_d_to_read_the_name() {
             &enc,
             &[&small[..], &[&format!("loss.keyword_dropout={p}")]].concat(),
         );
-        let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
-        let forms = t.shorter_captions().to_vec();
-        for _ in 0..160 {
-            t.train_step().unwrap();
-        }
-        let mut fresh = data::open(&cfg).unwrap();
-        let names: Vec<String> = fresh
-            .captions()
-            .iter()
-            .map(|c| head_and_keywords(c).0.to_string())
-            .collect();
-        let table = encoder.embed_captions(&names);
-        let (x, y) = fresh.next_labelled(32, Device::Cpu).unwrap();
-        let y = y.unwrap();
-        let wrong = (&y + 1).remainder(cfg.model.classes);
-        let d = |rows: &tch::Tensor| {
-            let t_names = table.index_select(0, rows);
-            tch::no_grad(|| t.d.forward_y(&x, Some(&t_names), true))
-                .sigmoid()
-                .mean(tch::Kind::Float)
-                .double_value(&[])
-        };
-        (d(&y) - d(&wrong), forms, fresh.captions().to_vec())
+        let (right, wrong, forms, captions) = right_and_wrong(&cfg, Some(&encoder));
+        (right - wrong, forms, captions)
     };
     let (plain, none, _) = gap("0.0");
     let (dropped, forms, captions) = gap("1.0");
