@@ -5,7 +5,8 @@
 # file of configs/lucic/ without "-fashion.toml"; the rest are `--set` overrides.
 #   docs/measurements/lucic/run.sh OUT_DIR NAME PRESET SEED [--set KEY=VALUE ...]
 #   (GAN=path/to/gan picks a binary; STANDING=K samples with K batches of standing statistics,
-#   `gan eval --standing-stats K`, into proxy-standingK.txt and inception-standingK.txt)
+#   `gan eval --standing-stats K`, into proxy-standingK.txt and inception-standingK.txt;
+#   PROXY_ONLY=1 stops after the proxy, for pilots)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 gan="${GAN:-$root/target/release/gan}"
@@ -30,6 +31,7 @@ for ck in "$run"/checkpoints/step-*.safetensors; do
   v=$("$gan" eval "$ck" fashion-mnist:test --metrics fid --features fashion-cnn --n 10000 "${opts[@]}" | fid)
   echo "$step $v" >> "$proxy"
 done
+if [ -n "${PROXY_ONLY:-}" ]; then cat "$proxy"; exit 0; fi
 best=$(sort -k2 -g "$proxy" | head -1 | cut -d' ' -f1)
 if ! grep -q "^$best " "$inception" 2>/dev/null; then
   start=$(date +%s)
