@@ -68,6 +68,15 @@ const VARIANTS: &[(&str, &[&str])] = &[
     ),
     ("lsgan", &["loss.name=least-squares"]),
     ("r1", &["regularizer.r1=10"]),
+    ("dragan", &["regularizer.dragan=10", "model.d_norm=none"]),
+    (
+        "dragan-probability",
+        &[
+            "regularizer.dragan=10",
+            "regularizer.dragan_output=probability",
+            "model.d_norm=none",
+        ],
+    ),
     ("f-kl", &["loss.name=f-divergence", "loss.divergence=kl"]),
     (
         "f-reverse-kl",
@@ -101,7 +110,8 @@ fn every_loss_and_regularizer_trains_with_both_model_families() {
                 for v in [s.d_loss, s.g_loss, s.penalty, s.out_real, s.out_fake] {
                     assert!(v.is_finite(), "{arch} {name}: {s:?}");
                 }
-                let penalised = cfg.regularizer.gradient_penalty > 0.0 || cfg.regularizer.r1 > 0.0;
+                let r = &cfg.regularizer;
+                let penalised = r.gradient_penalty > 0.0 || r.r1 > 0.0 || r.dragan > 0.0;
                 assert_eq!(
                     s.penalty > 0.0,
                     penalised,
@@ -186,7 +196,7 @@ fn variants_resume_bit_for_bit() {
     let _serial = serial();
     for (name, ov) in VARIANTS
         .iter()
-        .filter(|(n, _)| ["wgan", "wgan-gp", "hinge-sn"].contains(n))
+        .filter(|(n, _)| ["wgan", "wgan-gp", "hinge-sn", "dragan-probability"].contains(n))
     {
         common::assert_resumes_bit_for_bit(&config("dcgan", ov), name);
     }

@@ -294,8 +294,13 @@ pub struct RegularizerConfig {
     /// c of WGAN's weight clipping to [−c, c] after each D step (0.01 in the paper).
     pub weight_clip: f64,
     /// λ of DRAGAN's penalty λ E(‖∇D(x̂)‖ − 1)² around perturbed real points
-    /// x̂ = x + 0.5·std(x)·u, u ~ U[0, 1) per pixel (Kodali et al. 2017; 10 in Lucic et al.).
+    /// x̂ = x + α·0.5·std(x)·u, u ~ U[0, 1) per pixel, α ~ U[0, 1) per sample (Kodali et al.
+    /// 2017; 10 in Lucic et al.).
     pub dragan: f64,
+    /// What DRAGAN's gradient is taken of: `"logit"`, D's output, or `"probability"`, its
+    /// sigmoid, as compare_gan (Lucic et al.) does; the latter for the minimax and
+    /// non-saturating losses only, whose D outputs a probability.
+    pub dragan_output: String,
 }
 
 /// The training schedule, optimiser and run bookkeeping.
@@ -449,6 +454,7 @@ impl Default for RegularizerConfig {
             r1: 0.0,
             weight_clip: 0.0,
             dragan: 0.0,
+            dragan_output: "logit".into(),
         }
     }
 }

@@ -152,3 +152,26 @@ fn unknown_keys_and_bad_types_name_the_key() {
     let msg = format!("{err:#}");
     assert!(msg.contains("trian") && msg.contains("bad.toml"), "{msg}");
 }
+
+/// DRAGAN on σ(D) is refused where D's output is no probability, naming the key.
+#[test]
+fn dragan_on_the_probability_needs_a_probability() {
+    let base = [
+        "model.d_norm=\"none\"".to_string(),
+        "regularizer.dragan=10".into(),
+        "regularizer.dragan_output=\"probability\"".into(),
+    ];
+    Config::resolve(None, &base).unwrap();
+    let mut wgan = base.to_vec();
+    wgan.push("loss.name=\"wasserstein\"".into());
+    let err = format!("{:#}", Config::resolve(None, &wgan).unwrap_err());
+    assert!(
+        err.contains("regularizer.dragan_output") && err.contains("wasserstein"),
+        "{err}"
+    );
+    let err = Config::resolve(None, &["regularizer.dragan_output=\"sigmoid\"".into()]).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("regularizer.dragan_output"),
+        "{err:#}"
+    );
+}

@@ -114,6 +114,21 @@ impl Config {
                 bail!("config key `{key}`: must be 0 (off) or positive, got {v}");
             }
         }
+        one_of(
+            "regularizer.dragan_output",
+            &r.dragan_output,
+            &["logit", "probability"],
+        )?;
+        if r.dragan > 0.0
+            && r.dragan_output == "probability"
+            && !["minimax", "non-saturating"].contains(&self.loss.name.as_str())
+        {
+            bail!(
+                "config key `regularizer.dragan_output`: \"probability\" is σ(D), a probability only under \
+                 loss.name = \"minimax\" or \"non-saturating\" (got {:?}); use \"logit\"",
+                self.loss.name
+            );
+        }
         if (r.gradient_penalty > 0.0 || r.dragan > 0.0)
             && ["dcgan", "infogan"].contains(&m.arch.as_str())
             && m.d_norm == "batch"

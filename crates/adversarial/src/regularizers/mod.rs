@@ -9,11 +9,15 @@ use tch::{nn, Kind, Tensor};
 /// sample, or per pack of samples under PacGAN, whose D input is the whole pack. Keeps the
 /// graph so the penalty can itself be differentiated (double backward).
 fn input_grad_norms(out: &Tensor, x: &Tensor) -> Tensor {
+    input_grads(out, x).norm_scalaropt_dim(2, [1], false)
+}
+
+/// ∇x of `out`'s sum, one flattened row per output of D (graph kept, as above).
+fn input_grads(out: &Tensor, x: &Tensor) -> Tensor {
     let g = Tensor::run_backward(&[out.sum(Kind::Float)], &[x], true, true)
         .pop()
         .expect("one input");
     g.reshape([out.size()[0], -1])
-        .norm_scalaropt_dim(2, [1], false)
 }
 
 /// WGAN-GP (Gulrajani et al. 2017): E[(‖∇D(x̂)‖₂ − 1)²] on x̂ = εx + (1−ε)x̃, one ε ~ U[0,1]
@@ -30,14 +34,27 @@ pub fn gradient_penalty(d: &Net, real: &Tensor, fake: &Tensor, y: Option<&Tensor
     (norms - 1.0).square().mean(Kind::Float)
 }
 
-/// DRAGAN (Kodali et al. 2017), as compare_gan computes it: E[(‖∇D(x̂)‖₂ − 1)²] on real
-/// points perturbed by x̂ = x + 0.5·std(x)·u, u ~ U[0, 1) per pixel, std over the whole
-/// batch. Multiply by λ outside.
-pub fn dragan_penalty(d: &Net, real: &Tensor, y: Option<&Tensor>) -> Tensor {
+/// DRAGAN (Kodali et al. 2017), as compare_gan (v1, `DRAGAN.py`) computes it:
+/// E[(√(10⁻⁴ + ‖∇D(x̂)‖²) − 1)²] at x̂ = x + α·0.5·std(x)·u, with u ~ U[0, 1) per pixel,
+/// α ~ U[0, 1) per sample and std the population standard deviation over the whole batch.
+/// `on_probability` differentiates σ(D(x̂)), D's probability, as compare_gan does; otherwise
+/// the logit D(x̂). Multiply by λ outside.
+pub fn dragan_penalty(d: &Net, real: &Tensor, y: Option<&Tensor>, on_probability: bool) -> Tensor {
     let x = real.detach();
-    let spread = x.std(true);
-    let x_hat = (&x + Tensor::rand_like(&x) * spread * 0.5).set_requires_grad(true);
-    let norms = input_grad_norms(&d.forward_y(&x_hat, y, true), &x_hat);
+    let spread = x.std(false);
+    let mut shape = vec![x.size()[0]];
+    shape.extend(std::iter::repeat_n(1, x.dim() - 1));
+    let alpha = Tensor::rand(shape.as_slice(), (Kind::Float, x.device()));
+    let x_hat = (&x + Tensor::rand_like(&x) * spread * 0.5 * alpha).set_requires_grad(true);
+    let logit = d.forward_y(&x_hat, y, true);
+    let out = if on_probability {
+        logit.sigmoid()
+    } else {
+        logit
+    };
+    // the 10⁻⁴ keeps the norm differentiable where σ saturates and the gradient vanishes
+    let squares = input_grads(&out, &x_hat).square();
+    let norms = (squares.sum_dim_intlist(1, false, Kind::Float) + 1e-4).sqrt();
     (norms - 1.0).square().mean(Kind::Float)
 }
 
@@ -86,6 +103,18 @@ mod tests {
         Net::plain(vs, module)
     }
 
+    /// D(x) = c·Σx, which also keeps the points it was last called on.
+    fn summing_critic(c: f64) -> (Net, std::sync::Arc<std::sync::Mutex<Option<Tensor>>>) {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let s2 = seen.clone();
+        let module = nn::seq_t().add_fn(move |x| {
+            *s2.lock().unwrap() = Some(x.detach().copy());
+            x.flatten(1, -1).sum_dim_intlist(1, false, Kind::Float) * c
+        });
+        (Net::plain(vs, module), seen)
+    }
+
     #[test]
     fn gradient_penalty_closed_form_and_double_backward() {
         let d = linear_critic(&[3.0, 4.0]); // ‖w‖ = 5
@@ -103,32 +132,53 @@ mod tests {
         );
     }
 
-    /// The perturbation does not change a linear critic's gradient, so DRAGAN's penalty has
-    /// the same closed form as WGAN-GP's; the perturbed points stay within half a standard
-    /// deviation above the real ones.
+    /// The perturbation does not change a linear critic's gradient, so on the logit DRAGAN's
+    /// penalty has WGAN-GP's closed form (up to the 10⁻⁴ under the root); the perturbed points
+    /// stay within half a (population) standard deviation above the real ones, by a per-sample
+    /// fraction α times a per-pixel u, so a quarter of that on average.
     #[test]
     fn dragan_closed_form_and_perturbation() {
         let d = linear_critic(&[3.0, 4.0]);
         let real = Tensor::randn([6, 2], (Kind::Float, Device::Cpu));
-        let p = dragan_penalty(&d, &real, None);
-        assert!((p.double_value(&[]) - 16.0).abs() < 1e-4);
+        let p = dragan_penalty(&d, &real, None, false);
+        let want = (25.0001f64.sqrt() - 1.0).powi(2);
+        assert!((p.double_value(&[]) - want).abs() < 1e-4, "{p}");
         p.backward();
         let g = d.vs.trainable_variables()[0].grad();
         assert!((g.double_value(&[0, 1]) - 6.4).abs() < 1e-3, "{g}");
-        let vs = nn::VarStore::new(Device::Cpu);
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let s2 = seen.clone();
-        let module = nn::seq_t().add_fn(move |x| {
-            *s2.lock().unwrap() = Some(x.detach().copy());
-            x.flatten(1, -1).sum_dim_intlist(1, false, Kind::Float)
-        });
-        let real = Tensor::randn([64, 1, 4, 4], (Kind::Float, Device::Cpu));
-        let _ = dragan_penalty(&Net::plain(vs, module), &real, None);
+        let (module, seen) = summing_critic(1.0);
+        let real = Tensor::randn([256, 1, 4, 4], (Kind::Float, Device::Cpu));
+        let _ = dragan_penalty(&module, &real, None, false);
         let shift = seen.lock().unwrap().take().unwrap() - &real;
-        let half_std = 0.5 * real.std(true).double_value(&[]);
+        let half_std = 0.5 * real.std(false).double_value(&[]);
         assert!(shift.min().double_value(&[]) >= 0.0);
         assert!(shift.max().double_value(&[]) <= half_std + 1e-6);
-        assert!(shift.mean(Kind::Float).double_value(&[]) > 0.4 * half_std);
+        let mean = shift.mean(Kind::Float).double_value(&[]) / half_std;
+        assert!(
+            (0.2..0.3).contains(&mean),
+            "mean shift {mean} of half a std, want ≈ 0.25"
+        );
+    }
+
+    /// On the probability, the gradient at x̂ is σ'(D(x̂))·w: for D(x) = c·Σx over 16 pixels,
+    /// ‖∇σ(D)‖ = σ(D)(1 − σ(D))·4c, checked against the points D was called on.
+    #[test]
+    fn dragan_on_the_probability_matches_its_closed_form() {
+        let c = 2.0;
+        let (module, seen) = summing_critic(c);
+        let real = Tensor::randn([8, 1, 4, 4], (Kind::Float, Device::Cpu)) * 0.1;
+        let p = dragan_penalty(&module, &real, None, true).double_value(&[]);
+        let x_hat = seen.lock().unwrap().take().unwrap();
+        let s = (x_hat.flatten(1, -1).sum_dim_intlist(1, false, Kind::Double) * c).sigmoid();
+        let one_minus: Tensor = 1.0 - &s;
+        let norm: Tensor = (&s * one_minus * (4.0 * c)).square() + 1e-4;
+        let want = (norm.sqrt() - 1.0)
+            .square()
+            .mean(Kind::Double)
+            .double_value(&[]);
+        assert!((p - want).abs() < 1e-5, "{p} against {want}");
+        // σ' ≤ 1/4, so with 4c = 8 the norm stays at most 2: not the logit's (8 − 1)² = 49
+        assert!(p < 1.01, "{p}");
     }
 
     #[test]

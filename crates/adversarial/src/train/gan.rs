@@ -154,7 +154,10 @@ impl Trainer {
                 * reg.gradient_penalty;
         }
         if reg.dragan > 0.0 {
-            penalty += regularizers::dragan_penalty(&self.d, &real, c_real.as_ref()) * reg.dragan;
+            let on_probability = reg.dragan_output == "probability";
+            penalty +=
+                regularizers::dragan_penalty(&self.d, &real, c_real.as_ref(), on_probability)
+                    * reg.dragan;
         }
         if reg.r1 > 0.0 {
             penalty += regularizers::r1_penalty(&real_out, &real) * (reg.r1 / 2.0);
