@@ -20,14 +20,18 @@ fn input_grads(out: &Tensor, x: &Tensor) -> Tensor {
     g.reshape([out.size()[0], -1])
 }
 
+/// One draw from U[0, 1) per sample of `x`, shaped [n, 1, …] to broadcast over the rest.
+fn per_sample_uniform(x: &Tensor) -> Tensor {
+    let mut shape = vec![x.size()[0]];
+    shape.extend(std::iter::repeat_n(1, x.dim() - 1));
+    Tensor::rand(shape.as_slice(), (Kind::Float, x.device()))
+}
+
 /// WGAN-GP (Gulrajani et al. 2017): E[(‖∇D(x̂)‖₂ − 1)²] on x̂ = εx + (1−ε)x̃, one ε ~ U[0,1]
 /// per sample (not per pixel). Multiply by λ outside. A class-conditional critic judges
 /// x̂ under the real samples' labels `y`.
 pub fn gradient_penalty(d: &Net, real: &Tensor, fake: &Tensor, y: Option<&Tensor>) -> Tensor {
-    let n = real.size()[0];
-    let mut shape = vec![n];
-    shape.extend(std::iter::repeat_n(1, real.dim() - 1));
-    let eps = Tensor::rand(shape.as_slice(), (Kind::Float, real.device()));
+    let eps = per_sample_uniform(real);
     let one_minus: Tensor = 1.0 - &eps;
     let x_hat = (&eps * real.detach() + one_minus * fake.detach()).set_requires_grad(true);
     let norms = input_grad_norms(&d.forward_y(&x_hat, y, true), &x_hat);
@@ -42,9 +46,7 @@ pub fn gradient_penalty(d: &Net, real: &Tensor, fake: &Tensor, y: Option<&Tensor
 pub fn dragan_penalty(d: &Net, real: &Tensor, y: Option<&Tensor>, on_probability: bool) -> Tensor {
     let x = real.detach();
     let spread = x.std(false);
-    let mut shape = vec![x.size()[0]];
-    shape.extend(std::iter::repeat_n(1, x.dim() - 1));
-    let alpha = Tensor::rand(shape.as_slice(), (Kind::Float, x.device()));
+    let alpha = per_sample_uniform(&x);
     let x_hat = (&x + Tensor::rand_like(&x) * spread * 0.5 * alpha).set_requires_grad(true);
     let logit = d.forward_y(&x_hat, y, true);
     let out = if on_probability {
