@@ -202,6 +202,44 @@ fn variants_resume_bit_for_bit() {
     }
 }
 
+/// BEGAN (`model.arch = loss.name = "began"`) trains with its auto-encoder D: D's outputs
+/// are reconstruction errors in [0, 1], k moves each iteration by the rule applied to the
+/// logged errors (real from D's step, generated from G's), and a run resumes exactly, k
+/// included.
+#[test]
+fn began_balances_its_auto_encoder_and_resumes_exactly() {
+    let _serial = serial();
+    let cfg = config(
+        "began",
+        &[
+            "loss.name=began",
+            "model.d_norm=none",
+            "model.g_output=sigmoid",
+            "loss.began_gamma=0.5",
+            "loss.began_lambda_k=0.1",
+            "loss.began_clamp_k=false",
+        ],
+    );
+    let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+    let mut k = 0.0;
+    for step in 0..3 {
+        let s = t.train_step().unwrap();
+        for e in [s.out_real, s.out_fake, s.g_loss] {
+            assert!((0.0..=1.0).contains(&e), "step {step}: {s:?}");
+        }
+        assert_eq!(s.penalty, 0.0);
+        let want = k + 0.1 * (0.5 * s.out_real - s.g_loss);
+        let got = s.get("began_k").unwrap();
+        assert!((got - want).abs() < 1e-12, "step {step}: k {got} vs {want}");
+        let m = s.get("began_convergence").unwrap();
+        assert!((m - (s.out_real + (0.5 * s.out_real - s.g_loss).abs())).abs() < 1e-12);
+        k = want;
+    }
+    assert!(k != 0.0);
+    let names = common::assert_resumes_bit_for_bit(&cfg, "began");
+    assert!(names.iter().any(|n| n == "began_k"), "{names:?}");
+}
+
 /// Channels-last memory format (`model.memory_format`, the CPU default for DCGANs) changes
 /// only the order of summation: for every loss and regularizer (WGAN-GP's and R1's double
 /// backward included) a few steps give the losses of the contiguous layout within float32

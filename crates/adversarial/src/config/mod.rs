@@ -239,10 +239,18 @@ pub struct ModelConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LossConfig {
     /// `non-saturating` (G maximises log D(G(z))), `minimax` (G minimises log(1 - D(G(z)))),
-    /// `wasserstein`, `hinge`, `least-squares` or `f-divergence`.
+    /// `wasserstein`, `hinge`, `least-squares`, `f-divergence` or `began` (with
+    /// `model.arch = "began"`).
     pub name: String,
     /// For `f-divergence`: `kl`, `reverse-kl`, `js`, `pearson` or `squared-hellinger`.
     pub divergence: String,
+    /// BEGAN: γ, the ratio E L(G(z)) / E L(x) of reconstruction errors that k steers to
+    /// (0.5 in the paper; compare_gan's default 0.75).
+    pub began_gamma: f64,
+    /// BEGAN: λ_k, k's step size (0.001 in the paper and compare_gan).
+    pub began_lambda_k: f64,
+    /// BEGAN: keep k in [0, 1] as the paper defines it; compare_gan leaves it unclamped.
+    pub began_clamp_k: bool,
     /// Class-conditional runs: the matching-aware discriminator (Reed et al. 2016), which
     /// also sees real images with a wrong label as negatives; the negatives' term is then
     /// the mean over generated and mismatched pairs.
@@ -434,6 +442,9 @@ impl Default for LossConfig {
         LossConfig {
             name: "non-saturating".into(),
             divergence: "js".into(),
+            began_gamma: 0.5,
+            began_lambda_k: 0.001,
+            began_clamp_k: true,
             mismatched: true,
             mismatched_neighbours: 0,
             interpolated: 0.0,

@@ -13,6 +13,7 @@ pub const LOSSES: &[&str] = &[
     "hinge",
     "least-squares",
     "f-divergence",
+    "began",
 ];
 
 /// Accepted values of `loss.divergence`.
@@ -54,6 +55,10 @@ pub enum GanLoss {
     /// f-GAN: D maximises E_P g_f(v) − E_Q f*(g_f(v)); G maximises E_Q g_f(v) (the paper's
     /// non-saturating generator objective, section 3.2).
     FDivergence(Divergence),
+    /// BEGAN (Berthelot et al. 2017): D is an auto-encoder and its output v is each image's
+    /// reconstruction error. D minimises E v(x) − k·E v(G(z)), G minimises E v(G(z)), and k
+    /// follows the equilibrium E v(G(z)) = γ·E v(x) ([`crate::losses::Equilibrium`]).
+    Began,
 }
 
 impl GanLoss {
@@ -65,6 +70,7 @@ impl GanLoss {
             "wasserstein" => GanLoss::Wasserstein,
             "hinge" => GanLoss::Hinge,
             "least-squares" => GanLoss::LeastSquares,
+            "began" => GanLoss::Began,
             "f-divergence" => GanLoss::FDivergence(match cfg.divergence.as_str() {
                 "kl" => Divergence::Kl,
                 "reverse-kl" => Divergence::ReverseKl,
@@ -89,7 +95,7 @@ impl GanLoss {
 }
 
 /// Accepted values of `model.arch`.
-pub const ARCHS: &[&str] = &["dcgan", "mlp", "infogan", "pix2pix", "cyclegan"];
+pub const ARCHS: &[&str] = &["dcgan", "mlp", "infogan", "began", "pix2pix", "cyclegan"];
 
 /// The generator/discriminator families, by `model.arch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +106,9 @@ pub enum Arch {
     Dcgan,
     /// The 28×28 networks of InfoGAN as Lucic et al. (2018) compare GANs with.
     Infogan,
+    /// InfoGAN's G with compare_gan's auto-encoder D for BEGAN, at 28×28: D's output is each
+    /// image's reconstruction error.
+    Began,
     /// U-Net generator and PatchGAN discriminator on paired images (Isola et al. 2017).
     Pix2Pix,
     /// ResNet generators and PatchGAN discriminators on unpaired images (Zhu et al. 2017).
@@ -113,6 +122,7 @@ impl Arch {
             "mlp" => Arch::Mlp,
             "dcgan" => Arch::Dcgan,
             "infogan" => Arch::Infogan,
+            "began" => Arch::Began,
             "pix2pix" => Arch::Pix2Pix,
             "cyclegan" => Arch::CycleGan,
             other => bail!("config key `model.arch`: unknown architecture {other:?}"),

@@ -22,14 +22,20 @@ fn lucic_presets_share_the_protocol() {
             continue;
         }
         let cfg = Config::resolve(Some(&e.path()), &[]).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert_eq!(cfg.model.arch, "infogan", "{name}");
+        // BEGAN's D is an auto-encoder beside the same G
+        let arch = if name.starts_with("began") {
+            "began"
+        } else {
+            "infogan"
+        };
+        assert_eq!(cfg.model.arch, arch, "{name}");
         assert_eq!(cfg.data.source, "fashion-mnist", "{name}");
         assert_eq!(cfg.train.batch_size, 64, "{name}");
         // the budget is 15,625 D steps whatever the D steps per iteration
         assert_eq!(cfg.train.steps * cfg.train.d_steps as u64, 15_625, "{name}");
         n += 1;
     }
-    assert_eq!(n, 7, "the six rows and our recipe");
+    assert_eq!(n, 8, "the seven rows and our recipe");
 }
 
 /// `data.source` resolves to one typed value per name and back, the groups are the ones
@@ -154,6 +160,37 @@ fn unknown_keys_and_bad_types_name_the_key() {
 }
 
 /// DRAGAN on σ(D) is refused where D's output is no probability, naming the key.
+/// BEGAN's loss and its auto-encoder D come together, and its D takes no penalty.
+#[test]
+fn began_needs_its_auto_encoder_and_no_penalty() {
+    let with = |keys: &[&str]| {
+        let mut all = vec!["model.resolution=28".to_string()];
+        all.extend(keys.iter().map(|k| k.to_string()));
+        Config::resolve(None, &all)
+    };
+    let (arch, loss) = ("model.arch=\"began\"", "loss.name=\"began\"");
+    let err = format!("{:#}", with(&[arch]).unwrap_err());
+    assert!(
+        err.contains("model.arch") && err.contains("loss.name"),
+        "{err}"
+    );
+    let err = format!("{:#}", with(&[loss]).unwrap_err());
+    assert!(err.contains("loss.name"), "{err}");
+    let err = format!("{:#}", with(&[arch, loss, "regularizer.r1=1"]).unwrap_err());
+    assert!(err.contains("regularizer.r1"), "{err}");
+    let err = format!(
+        "{:#}",
+        with(&[arch, loss, "loss.began_lambda_k=0"]).unwrap_err()
+    );
+    assert!(err.contains("loss.began_lambda_k"), "{err}");
+    let err = format!(
+        "{:#}",
+        with(&[arch, loss, "model.d_norm=\"layer\""]).unwrap_err()
+    );
+    assert!(err.contains("model.d_norm"), "{err}");
+    with(&[arch, loss]).unwrap();
+}
+
 #[test]
 fn dragan_on_the_probability_needs_a_probability() {
     let base = [

@@ -50,8 +50,8 @@ impl Config {
             &m.g_output,
             &["tanh", "linear", "sigmoid"],
         )?;
-        if m.g_output == "sigmoid" && m.arch != "infogan" {
-            bail!("config key `model.g_output`: \"sigmoid\" is the InfoGAN networks' output (model.arch = \"infogan\"); use tanh or linear");
+        if m.g_output == "sigmoid" && !["infogan", "began"].contains(&m.arch.as_str()) {
+            bail!("config key `model.g_output`: \"sigmoid\" is the InfoGAN networks' output (model.arch = \"infogan\" or \"began\"); use tanh or linear");
         }
         self.validate_text()?;
         if self.data.stacked > 0 && m.channels != 3 {
@@ -138,15 +138,17 @@ impl Config {
                  set model.d_norm = \"layer\" or \"none\" (as in WGAN-GP)"
             );
         }
-        if m.arch == "infogan" && m.classes > 0 {
+        let infogan = ["infogan", "began"].contains(&m.arch.as_str());
+        if infogan && m.classes > 0 {
             bail!("config key `model.classes`: the InfoGAN networks here are unconditional; set model.classes = 0");
         }
-        if m.arch == "infogan" && m.resolution != 28 {
+        if infogan && m.resolution != 28 {
             bail!(
                 "config key `model.resolution`: the InfoGAN networks are for 28×28 images, got {}",
                 m.resolution
             );
         }
+        self.validate_began()?;
         if m.arch == "dcgan" && ![28, 32, 64, 128].contains(&m.resolution) {
             bail!(
                 "config key `model.resolution`: dcgan supports 28, 32, 64 or 128, got {}",
@@ -271,6 +273,50 @@ impl Config {
 }
 
 impl Config {
+    /// BEGAN's rules: its loss and its auto-encoder D go together; D's output is a
+    /// reconstruction error, which the penalties and weight clipping are not made for.
+    fn validate_began(&self) -> Result<()> {
+        let (m, l, r) = (&self.model, &self.loss, &self.regularizer);
+        if (m.arch == "began") != (l.name == "began") {
+            bail!(
+                "config keys `model.arch`/`loss.name`: BEGAN's loss needs its auto-encoder discriminator and the reverse; \
+                 set both model.arch = \"began\" and loss.name = \"began\", or neither (got model.arch = {:?}, loss.name = {:?})",
+                m.arch,
+                l.name
+            );
+        }
+        if l.name != "began" {
+            return Ok(());
+        }
+        if !(l.began_gamma >= 0.0 && l.began_gamma.is_finite()) {
+            bail!(
+                "config key `loss.began_gamma`: expected a ratio ≥ 0 (0.5 in the paper), got {}",
+                l.began_gamma
+            );
+        }
+        positive("loss.began_lambda_k", l.began_lambda_k)?;
+        if !["batch", "none"].contains(&m.d_norm.as_str()) {
+            bail!(
+                "config key `model.d_norm`: BEGAN's auto-encoder takes batch or none, got {:?}",
+                m.d_norm
+            );
+        }
+        if m.pack > 1 {
+            bail!("config key `model.pack`: BEGAN's auto-encoder reconstructs single images; set model.pack = 1");
+        }
+        for (key, v) in [
+            ("regularizer.gradient_penalty", r.gradient_penalty),
+            ("regularizer.r1", r.r1),
+            ("regularizer.weight_clip", r.weight_clip),
+            ("regularizer.dragan", r.dragan),
+        ] {
+            if v > 0.0 {
+                bail!("config key `{key}`: BEGAN balances its auto-encoder by k, not by a penalty on D; set it to 0");
+            }
+        }
+        Ok(())
+    }
+
     /// The rules of text-to-image runs: a captioned source and a caption encoder go
     /// together, on the image GANs; splits and vendors by name.
     fn validate_text(&self) -> Result<()> {

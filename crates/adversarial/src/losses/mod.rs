@@ -39,19 +39,28 @@ impl Divergence {
 
 impl GanLoss {
     /// D's loss on this minibatch. For the minimax family it is −V(D, G); for f-GAN it is
-    /// minus the variational lower bound of the divergence.
+    /// minus the variational lower bound of the divergence; for BEGAN it is the loss at
+    /// k = 1 (the trainer weighs the second of [`GanLoss::d_terms`] by its k).
     pub fn d_loss(&self, real: &Tensor, fake: &Tensor) -> Tensor {
+        let (r, f) = self.d_terms(real, fake);
+        r + f
+    }
+
+    /// D's loss as its term on the real outputs and its term on the generated ones.
+    pub fn d_terms(&self, real: &Tensor, fake: &Tensor) -> (Tensor, Tensor) {
         let mean = |t: Tensor| t.mean(t.kind());
         match self {
             GanLoss::Minimax | GanLoss::NonSaturating => {
-                mean((-real).softplus()) + mean(fake.softplus())
+                (mean((-real).softplus()), mean(fake.softplus()))
             }
-            GanLoss::Wasserstein => mean(fake.shallow_clone()) - mean(real.shallow_clone()),
-            GanLoss::Hinge => mean((-real + 1.0).relu()) + mean((fake + 1.0).relu()),
-            GanLoss::LeastSquares => mean((real - 1.0).square()) * 0.5 + mean(fake.square()) * 0.5,
-            GanLoss::FDivergence(f) => {
-                mean(f.conjugate_of_activation(fake)) - mean(f.activation(real))
-            }
+            GanLoss::Wasserstein => (-mean(real.shallow_clone()), mean(fake.shallow_clone())),
+            GanLoss::Hinge => (mean((-real + 1.0).relu()), mean((fake + 1.0).relu())),
+            GanLoss::LeastSquares => (mean((real - 1.0).square()) * 0.5, mean(fake.square()) * 0.5),
+            GanLoss::FDivergence(f) => (
+                -mean(f.activation(real)),
+                mean(f.conjugate_of_activation(fake)),
+            ),
+            GanLoss::Began => (mean(real.shallow_clone()), -mean(fake.shallow_clone())),
         }
     }
 
@@ -64,7 +73,47 @@ impl GanLoss {
             GanLoss::Wasserstein | GanLoss::Hinge => -mean(fake.shallow_clone()),
             GanLoss::LeastSquares => mean((fake - 1.0).square()) * 0.5,
             GanLoss::FDivergence(f) => -mean(f.activation(fake)),
+            GanLoss::Began => mean(fake.shallow_clone()),
         }
+    }
+}
+
+/// BEGAN's equilibrium (Berthelot et al. 2017, section 3.4): D's loss is
+/// L(x) − k·L(G(z)), and after each iteration k_{t+1} = k_t + λ_k (γ·L(x) − L(G(z))) moves
+/// k so that E L(G(z)) = γ·E L(x), with L a reconstruction error. k starts at 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Equilibrium {
+    /// k_t, the weight of the generated term in D's loss.
+    pub k: f64,
+    /// γ, the target ratio of the generated to the real reconstruction error.
+    pub gamma: f64,
+    /// λ_k, k's step size.
+    pub lambda_k: f64,
+    /// Keep k in [0, 1] (the paper); compare_gan does not.
+    pub clamp: bool,
+}
+
+impl Equilibrium {
+    /// The equilibrium of `loss.began_*`, at k = 0.
+    pub fn from_config(cfg: &crate::config::LossConfig) -> Equilibrium {
+        Equilibrium {
+            k: 0.0,
+            gamma: cfg.began_gamma,
+            lambda_k: cfg.began_lambda_k,
+            clamp: cfg.began_clamp_k,
+        }
+    }
+
+    /// Moves k by the iteration's mean reconstruction errors on real and generated images.
+    pub fn update(&mut self, real_error: f64, fake_error: f64) {
+        let k = self.k + self.lambda_k * (self.gamma * real_error - fake_error);
+        self.k = if self.clamp { k.clamp(0.0, 1.0) } else { k };
+    }
+
+    /// The paper's convergence measure M = L(x) + |γ·L(x) − L(G(z))|: low when D
+    /// reconstructs real images well and the two errors are in balance.
+    pub fn convergence(&self, real_error: f64, fake_error: f64) -> f64 {
+        real_error + (self.gamma * real_error - fake_error).abs()
     }
 }
 
@@ -174,6 +223,12 @@ mod tests {
                 ),
                 Box::new(|f: f64| -(1.0 - (-f).exp())),
             ),
+            // BEGAN at k = 1: D loss = E v(x) − E v(G(z)) on reconstruction errors v
+            (
+                loss("began", "js"),
+                (Box::new(|r| r), Box::new(|f: f64| -f)),
+                Box::new(|f| f),
+            ),
         ];
         for (l, (dr, df), g) in cases {
             let want_d = mean(&dr, &R) + mean(&df, &F);
@@ -188,6 +243,35 @@ mod tests {
                 "{l:?} G: {got_g} vs {want_g}"
             );
         }
+    }
+
+    /// BEGAN's k against the update rule by hand: γ = 0.75, λ_k = 0.1, errors (0.2, 0.1)
+    /// give k = 0 + 0.1·(0.15 − 0.1) = 0.005, then (0.2, 0.4) give 0.005 − 0.025 = −0.02,
+    /// clamped to 0 unless the clamp is off; M = 0.2 + |0.15 − 0.1| = 0.25.
+    #[test]
+    fn began_equilibrium_follows_the_papers_update() {
+        let mut e = Equilibrium {
+            k: 0.0,
+            gamma: 0.75,
+            lambda_k: 0.1,
+            clamp: true,
+        };
+        assert!((e.convergence(0.2, 0.1) - 0.25).abs() < 1e-12);
+        e.update(0.2, 0.1);
+        assert!((e.k - 0.005).abs() < 1e-12, "{}", e.k);
+        let mut free = Equilibrium { clamp: false, ..e };
+        e.update(0.2, 0.4);
+        assert_eq!(e.k, 0.0);
+        free.update(0.2, 0.4);
+        assert!((free.k + 0.02).abs() < 1e-12, "{}", free.k);
+        // the upper bound
+        let mut high = Equilibrium { k: 0.999, ..e };
+        high.update(1.0, 0.0);
+        assert_eq!(high.k, 1.0);
+        // D's loss with k weighs only the generated term: 0.3 − k·0.5 at k = 0.4
+        let (r, f) = GanLoss::Began.d_terms(&t(&[0.2, 0.4]), &t(&[0.5, 0.5]));
+        let d = (r + f * 0.4).double_value(&[]);
+        assert!((d - 0.1).abs() < 1e-12, "{d}");
     }
 
     /// Autograd gradients of every loss against central finite differences.

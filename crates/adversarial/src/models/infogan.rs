@@ -18,7 +18,8 @@ use crate::config::ModelConfig;
 use anyhow::{bail, Result};
 use tch::nn;
 
-fn check(cfg: &ModelConfig) -> Result<()> {
+/// Refuses any resolution but 28 (BEGAN's auto-encoder shares it).
+pub(super) fn check(cfg: &ModelConfig) -> Result<()> {
     if cfg.resolution != 28 {
         bail!(
             "config key `model.resolution`: the InfoGAN networks are for 28×28 images, got {}",

@@ -10,6 +10,7 @@
 //! inputs (MLP), or, with `model.conditioning = "projection"` (Miyato & Koyama 2018), as
 //! D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩ on its last features φ(x).
 
+pub mod began;
 pub mod conv_trunk;
 pub mod dcgan;
 pub mod infogan;
@@ -111,6 +112,13 @@ fn build_net_unchecked(cfg: &ModelConfig, device: Device, role: Role) -> Result<
         let module = match role {
             Role::Generator => infogan::generator(&p, cfg)?,
             Role::Discriminator => packed(cfg, |c| infogan::discriminator(&p, c))?,
+        };
+        return Ok(Net::plain(vs, module));
+    }
+    if arch == Arch::Began {
+        let module = match role {
+            Role::Generator => infogan::generator(&p, cfg)?,
+            Role::Discriminator => began::discriminator(&p, cfg)?,
         };
         return Ok(Net::plain(vs, module));
     }
@@ -305,6 +313,44 @@ mod tests {
         assert_eq!(x.size(), [4, 1, 28, 28]);
         assert!(x.min().double_value(&[]) >= -1.0 && x.max().double_value(&[]) <= 1.0);
         assert_eq!(pair.d.forward(&x, true).size(), [4]);
+    }
+
+    /// BEGAN's auto-encoder D (compare_gan's) at width 64, counted by hand: conv 1→64
+    /// (1,088), conv 64→128 (131,200), FC 6,272→64 (401,472), FC 64→6,272 (407,680), deconv
+    /// 128→64 (131,136), deconv 64→1 (1,025); BatchNorm adds 128 + 12,544 + 128. With every
+    /// weight 0 the reconstruction is σ(0) = ½ everywhere, so each image's output is the mean
+    /// of |½ − (x + 1)/2| = |x|/2 over its pixels.
+    #[test]
+    fn began_discriminator_reports_each_images_reconstruction_error() {
+        let cfg = ModelConfig {
+            arch: "began".into(),
+            resolution: 28,
+            z_dim: 64,
+            g_width: 64,
+            d_width: 64,
+            d_norm: "none".into(),
+            g_output: "sigmoid".into(),
+            ..Default::default()
+        };
+        let pair = build(&cfg, Device::Cpu).unwrap();
+        assert_eq!(pair.d.num_parameters(), 1_073_601);
+        assert_eq!(pair.g.num_parameters(), 6_642_241);
+        let with_bn = ModelConfig {
+            d_norm: "batch".into(),
+            ..cfg.clone()
+        };
+        let d = build_discriminator(&with_bn, Device::Cpu).unwrap();
+        assert_eq!(d.num_parameters(), 1_073_601 + 128 + 12_544 + 128);
+        tch::no_grad(|| {
+            for mut v in pair.d.vs.trainable_variables() {
+                let _ = v.zero_();
+            }
+        });
+        let x = Tensor::rand([3, 1, 28, 28], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+        let out = pair.d.forward(&x, false);
+        let want = x.abs().flatten(1, -1).mean_dim(1, false, None) * 0.5;
+        assert_eq!(out.size(), [3]);
+        assert!(out.allclose(&want, 1e-6, 1e-7, false), "{out} vs {want}");
     }
 
     #[test]

@@ -84,6 +84,14 @@ pub(super) const RULES: &[Rule] = &[
         extras: Some(StatKind::Classification),
     },
     Rule {
+        file: "metrics.jsonl",
+        title: "BEGAN's equilibrium",
+        y_label: "value",
+        fields: &[],
+        probabilistic_only: false,
+        extras: Some(StatKind::Equilibrium),
+    },
+    Rule {
         file: "modes.jsonl",
         title: "Modes covered",
         y_label: "modes",

@@ -84,6 +84,14 @@ impl Trainer {
             ("penalty", stats.penalty),
             ("G loss", stats.g_loss),
         ])?;
+        if let Some(e) = &mut self.began {
+            // the last D step's error on real images and G's on its batch, both before G's
+            // update (averaged over a data-parallel group, so every process keeps one k)
+            let (real, fake) = (stats.out_real, stats.g_loss);
+            stats.set("began_convergence", e.convergence(real, fake));
+            e.update(real, fake);
+            stats.set("began_k", e.k);
+        }
         self.update_ema();
         self.step += 1;
         Ok(stats)
@@ -147,7 +155,13 @@ impl Trainer {
             Some(w) => Tensor::cat(&[&fake_out, w], 0),
             None => fake_out.shallow_clone(),
         };
-        let d_loss = self.loss.d_loss(&real_out, &negatives);
+        let d_loss = match &self.began {
+            Some(e) => {
+                let (r, f) = self.loss.d_terms(&real_out, &negatives);
+                r + f * e.k
+            }
+            None => self.loss.d_loss(&real_out, &negatives),
+        };
         let mut penalty = Tensor::zeros([], (Kind::Float, self.device));
         if reg.gradient_penalty > 0.0 {
             penalty += regularizers::gradient_penalty(&self.d, &real, &f, c_real.as_ref())

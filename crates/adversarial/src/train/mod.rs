@@ -23,7 +23,7 @@ pub use stats::{ExtraStat, StatKind, StepStats, EXTRA_STATS};
 use crate::config::{Arch, Config};
 use crate::data::Source;
 use crate::device;
-use crate::losses::GanLoss;
+use crate::losses::{Equilibrium, GanLoss};
 use crate::models::{self, Net};
 use crate::optim::Optimizer;
 use crate::rng::derive_seed;
@@ -64,6 +64,8 @@ pub struct Trainer {
     /// CycleGAN only.
     pub cycle: Option<CycleParts>,
     loss: GanLoss,
+    /// BEGAN's equilibrium term k and its rule (`loss.name = "began"`).
+    began: Option<Equilibrium>,
     data: Source,
     /// Text-to-image with `loss.mismatched_neighbours`: per caption row, its nearest
     /// captions by shared words (K×k int64), the hard wrong captions.
@@ -185,6 +187,7 @@ impl Trainer {
             opt_d,
             cycle,
             loss: GanLoss::from_config(&cfg.loss)?,
+            began: (cfg.model.arch() == Arch::Began).then(|| Equilibrium::from_config(&cfg.loss)),
             data: data.to_device(device),
             wrong_near,
             attribute_rows,
@@ -291,7 +294,7 @@ impl Trainer {
         match self.cfg.model.arch() {
             Arch::Pix2Pix => self.pix2pix_step(),
             Arch::CycleGan => self.cyclegan_step(),
-            Arch::Mlp | Arch::Dcgan | Arch::Infogan => self.gan_step(),
+            Arch::Mlp | Arch::Dcgan | Arch::Infogan | Arch::Began => self.gan_step(),
         }
     }
 

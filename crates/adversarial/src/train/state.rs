@@ -4,8 +4,11 @@
 use super::{Diverged, Trainer};
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta};
 use crate::models::Net;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tch::Tensor;
+
+/// The checkpoint's name for BEGAN's k (a float64 scalar).
+const BEGAN_K: &str = "began_k";
 
 impl Trainer {
     /// All state to checkpoint, as named tensors.
@@ -43,6 +46,9 @@ impl Trainer {
                 .into_iter()
                 .map(|(n, t)| (format!("opt_d.{n}"), t)),
         );
+        if let Some(e) = &self.began {
+            out.push((BEGAN_K.into(), Tensor::from(e.k)));
+        }
         out
     }
 
@@ -119,6 +125,12 @@ impl Trainer {
                 .load_state(&sub("opt_da"), "discriminator D_A's optimiser")?;
             c.pool_a.restore(ckpt.tensors.get("pool_a"), self.device);
             c.pool_b.restore(ckpt.tensors.get("pool_b"), self.device);
+        }
+        if let Some(e) = &mut self.began {
+            let k = ckpt.tensors.get(BEGAN_K).with_context(|| {
+                format!("checkpoint: a BEGAN run's checkpoint holds its k as {BEGAN_K:?}, and this one does not")
+            })?;
+            e.k = k.double_value(&[]);
         }
         self.step = ckpt.meta.step;
         self.data.restore(ckpt.meta.batcher)?;

@@ -15,6 +15,8 @@ pub enum StatKind {
     Reconstruction,
     /// An auxiliary classifier's cross-entropy (TAC-GAN's attribute head).
     Classification,
+    /// BEGAN's equilibrium: its k and its convergence measure.
+    Equilibrium,
 }
 
 /// A statistic that only some GAN families measure, beside the losses and D's outputs that
@@ -108,6 +110,22 @@ pub const EXTRA_STATS: &[ExtraStat] = &[
         tensorboard: "loss/identity",
         kind: StatKind::Reconstruction,
         note: "(unweighted L1, images in [−1, 1])",
+    },
+    // BEGAN: k after the iteration's update, and the convergence measure
+    // M = L(x) + |γ·L(x) − L(G(z))| before it
+    ExtraStat {
+        key: "began_k",
+        label: "k",
+        tensorboard: "BEGAN/k",
+        kind: StatKind::Equilibrium,
+        note: "BEGAN's weight of the generated term in D's loss",
+    },
+    ExtraStat {
+        key: "began_convergence",
+        label: "M",
+        tensorboard: "BEGAN/convergence",
+        kind: StatKind::Equilibrium,
+        note: "BEGAN's convergence measure L(x) + |γ·L(x) − L(G(z))|",
     },
 ];
 
