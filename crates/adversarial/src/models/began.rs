@@ -14,7 +14,7 @@
 //! weights without BatchNorm); `model.d_norm` is "batch" or "none" (their default).
 //! Weights start from N(0, 0.02).
 
-use super::dcgan::{bn, bn_config, RESAMPLE, W_INIT};
+use super::dcgan::{bn_config, RESAMPLE, W_INIT};
 use super::layers::Affine;
 use super::leaky_in_place;
 use crate::config::ModelConfig;
@@ -43,7 +43,6 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT>
     let (w, sn, slope) = (cfg.d_width, cfg.spectral_norm_d, cfg.leaky_slope);
     let (maps, code) = (2 * w, w);
     let batch = cfg.d_norm == "batch";
-    let bn1d = |name: &str, n: i64| nn::batch_norm1d(p / name, n, bn_config());
     let mut seq = nn::seq_t()
         .add(Affine::conv(p / "conv0", cfg.channels, w, RESAMPLE, sn))
         .add_fn(leaky_in_place(slope))
@@ -51,33 +50,9 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT>
         .add_fn(|x| x.flatten(1, -1))
         .add(Affine::linear_init(p / "code", maps * 49, code, sn, W_INIT));
     if batch {
-        seq = seq.add(bn1d("norm_code", code));
+        seq = seq.add(nn::batch_norm1d(p / "bn_code", code, bn_config()));
     }
-    seq = seq.add_fn(leaky_in_place(slope)).add(Affine::linear_init(
-        p / "fc0",
-        code,
-        maps * 49,
-        sn,
-        W_INIT,
-    ));
-    if batch {
-        seq = seq.add(bn1d("norm_fc0", maps * 49));
-    }
-    seq = seq
-        .add_fn(leaky_in_place(slope))
-        .add_fn(move |x| x.view([-1, maps, 7, 7]))
-        .add(Affine::conv_transpose(p / "convt0", maps, w, RESAMPLE, sn));
-    if batch {
-        seq = seq.add(bn(p / "norm_convt0", w));
-    }
-    let autoencoder = seq
-        .add_fn(leaky_in_place(slope))
-        .add(Affine::conv_transpose(
-            p / "convt1",
-            w,
-            cfg.channels,
-            RESAMPLE,
-            sn,
-        ));
+    seq = seq.add_fn(leaky_in_place(slope));
+    let autoencoder = super::infogan::decoder(p, seq, code, w, sn, cfg, batch);
     Ok(nn::seq_t().add(ReconstructionError { autoencoder }))
 }

@@ -36,17 +36,42 @@ fn bn1d(p: nn::Path, n: i64) -> nn::BatchNorm {
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
     check(cfg)?;
     let (w, sn, slope) = (cfg.g_width, cfg.spectral_norm_g, cfg.leaky_slope);
-    let (fc, maps) = (16 * w, 2 * w);
+    let fc = 16 * w;
     let seq = nn::seq_t()
         .add(Affine::linear_init(p / "fc0", cfg.z_dim, fc, sn, W_INIT))
         .add(bn1d(p / "bn0", fc))
-        .add_fn(leaky_in_place(slope))
-        .add(Affine::linear_init(p / "fc1", fc, maps * 49, sn, W_INIT))
-        .add(bn1d(p / "bn1", maps * 49))
+        .add_fn(leaky_in_place(slope));
+    let seq = decoder(p, seq, fc, w, sn, cfg, true);
+    Ok(match cfg.g_output.as_str() {
+        "sigmoid" => seq.add_fn(|x| x.sigmoid() * 2.0 - 1.0),
+        _ => seq.add_fn(|x| x.shallow_clone().tanh_()),
+    })
+}
+
+/// What G ends with and BEGAN's auto-encoder decodes with: FC `input` → 2w·7·7 → [BN] →
+/// LeakyReLU → deconv w (4×4, s2) → [BN] → LeakyReLU → deconv C (4×4, s2), before the output
+/// function. BatchNorm where `batch_norm`.
+pub(super) fn decoder(
+    p: &nn::Path,
+    seq: nn::SequentialT,
+    input: i64,
+    w: i64,
+    sn: bool,
+    cfg: &ModelConfig,
+    batch_norm: bool,
+) -> nn::SequentialT {
+    let (maps, slope) = (2 * w, cfg.leaky_slope);
+    let norm = |seq: nn::SequentialT, name: &str, n: i64, flat: bool| match (batch_norm, flat) {
+        (false, _) => seq,
+        (true, true) => seq.add(bn1d(p / name, n)),
+        (true, false) => seq.add(bn(p / name, n)),
+    };
+    let seq = seq.add(Affine::linear_init(p / "fc1", input, maps * 49, sn, W_INIT));
+    let seq = norm(seq, "bn1", maps * 49, true)
         .add_fn(leaky_in_place(slope))
         .add_fn(move |x| x.view([-1, maps, 7, 7]))
-        .add(Affine::conv_transpose(p / "convt0", maps, w, RESAMPLE, sn))
-        .add(bn(p / "bn2", w))
+        .add(Affine::conv_transpose(p / "convt0", maps, w, RESAMPLE, sn));
+    norm(seq, "bn2", w, false)
         .add_fn(leaky_in_place(slope))
         .add(Affine::conv_transpose(
             p / "convt1",
@@ -54,11 +79,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
             cfg.channels,
             RESAMPLE,
             sn,
-        ));
-    Ok(match cfg.g_output.as_str() {
-        "sigmoid" => seq.add_fn(|x| x.sigmoid() * 2.0 - 1.0),
-        _ => seq.add_fn(|x| x.shallow_clone().tanh_()),
-    })
+        ))
 }
 
 pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
