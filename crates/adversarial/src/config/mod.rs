@@ -470,6 +470,18 @@ impl Default for RegularizerConfig {
     }
 }
 
+impl RegularizerConfig {
+    /// Each penalty's and the clip's weight, by its config key (0 = off).
+    pub fn weights(&self) -> [(&'static str, f64); 4] {
+        [
+            ("regularizer.gradient_penalty", self.gradient_penalty),
+            ("regularizer.r1", self.r1),
+            ("regularizer.weight_clip", self.weight_clip),
+            ("regularizer.dragan", self.dragan),
+        ]
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {

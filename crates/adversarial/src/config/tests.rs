@@ -159,7 +159,6 @@ fn unknown_keys_and_bad_types_name_the_key() {
     assert!(msg.contains("trian") && msg.contains("bad.toml"), "{msg}");
 }
 
-/// DRAGAN on σ(D) is refused where D's output is no probability, naming the key.
 /// BEGAN's loss and its auto-encoder D come together, and its D takes no penalty.
 #[test]
 fn began_needs_its_auto_encoder_and_no_penalty() {
@@ -191,6 +190,7 @@ fn began_needs_its_auto_encoder_and_no_penalty() {
     with(&[arch, loss]).unwrap();
 }
 
+/// DRAGAN on σ(D) is refused where D's output is no probability, naming the key.
 #[test]
 fn dragan_on_the_probability_needs_a_probability() {
     let base = [

@@ -50,7 +50,9 @@ impl Config {
             &m.g_output,
             &["tanh", "linear", "sigmoid"],
         )?;
-        if m.g_output == "sigmoid" && !["infogan", "began"].contains(&m.arch.as_str()) {
+        // BEGAN's pair shares InfoGAN's generator, its output and its 28×28 size
+        let infogan = ["infogan", "began"].contains(&m.arch.as_str());
+        if m.g_output == "sigmoid" && !infogan {
             bail!("config key `model.g_output`: \"sigmoid\" is the InfoGAN networks' output (model.arch = \"infogan\" or \"began\"); use tanh or linear");
         }
         self.validate_text()?;
@@ -104,12 +106,7 @@ impl Config {
             );
         }
         let r = &self.regularizer;
-        for (key, v) in [
-            ("regularizer.gradient_penalty", r.gradient_penalty),
-            ("regularizer.r1", r.r1),
-            ("regularizer.weight_clip", r.weight_clip),
-            ("regularizer.dragan", r.dragan),
-        ] {
+        for (key, v) in r.weights() {
             if !(v >= 0.0 && v.is_finite()) {
                 bail!("config key `{key}`: must be 0 (off) or positive, got {v}");
             }
@@ -138,7 +135,6 @@ impl Config {
                  set model.d_norm = \"layer\" or \"none\" (as in WGAN-GP)"
             );
         }
-        let infogan = ["infogan", "began"].contains(&m.arch.as_str());
         if infogan && m.classes > 0 {
             bail!("config key `model.classes`: the InfoGAN networks here are unconditional; set model.classes = 0");
         }
@@ -276,7 +272,7 @@ impl Config {
     /// BEGAN's rules: its loss and its auto-encoder D go together; D's output is a
     /// reconstruction error, which the penalties and weight clipping are not made for.
     fn validate_began(&self) -> Result<()> {
-        let (m, l, r) = (&self.model, &self.loss, &self.regularizer);
+        let (m, l) = (&self.model, &self.loss);
         if (m.arch == "began") != (l.name == "began") {
             bail!(
                 "config keys `model.arch`/`loss.name`: BEGAN's loss needs its auto-encoder discriminator and the reverse; \
@@ -304,12 +300,7 @@ impl Config {
         if m.pack > 1 {
             bail!("config key `model.pack`: BEGAN's auto-encoder reconstructs single images; set model.pack = 1");
         }
-        for (key, v) in [
-            ("regularizer.gradient_penalty", r.gradient_penalty),
-            ("regularizer.r1", r.r1),
-            ("regularizer.weight_clip", r.weight_clip),
-            ("regularizer.dragan", r.dragan),
-        ] {
+        for (key, v) in self.regularizer.weights() {
             if v > 0.0 {
                 bail!("config key `{key}`: BEGAN balances its auto-encoder by k, not by a penalty on D; set it to 0");
             }
