@@ -27,6 +27,8 @@
 //! - [`evaluate`]: image sets from specs, `gan eval`, the memorization check
 //! - [`run`]: the run lifecycle on disk (start, resume, checkpoints, rollback, summary),
 //!   shared by image and text runs
+//! - [`reproduce`]: published tables reproduced under their own protocol (train each
+//!   preset per seed, pick checkpoints by a proxy FID, score them, the table)
 //! - [`bench`], [`translate`]: the speed benchmark; applying a trained translator
 //!
 //! The `gan` command-line tool is a thin layer over these.
@@ -56,6 +58,8 @@ pub mod evaluate;
 pub mod lab;
 pub mod report;
 pub mod run;
+
+pub mod reproduce;
 
 pub mod bench;
 pub mod translate;

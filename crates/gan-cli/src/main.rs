@@ -69,6 +69,10 @@ enum Cmd {
     /// Write a run's report: one self-contained HTML file (config, loss and D-output
     /// curves, metric curves, the sample timeline, evaluations, figures, warnings).
     Report(cmd::report::ReportArgs),
+    /// A published table under its own protocol: each row's preset trained per seed
+    /// (resumed when interrupted), checkpoints ranked by a proxy FID, the best scored with
+    /// the protocol's FID, and the table beside the published values (OUT/table.md).
+    Reproduce(cmd::reproduce::ReproduceArgs),
     /// Serve a dashboard of the runs under a folder on a local port: their state and
     /// warnings, curves of several runs on one chart, and live reports.
     Serve(cmd::report::ServeArgs),
@@ -94,6 +98,7 @@ fn main() {
         Cmd::CaptionEncoder(c) => cmd::caption_encoder::run(c),
         Cmd::Attributes(c) => cmd::attributes::run(c),
         Cmd::Report(a) => cmd::report::report(a),
+        Cmd::Reproduce(a) => cmd::reproduce::run(a),
         Cmd::Serve(a) => cmd::report::serve(a),
         Cmd::Config => Config::main_job(&[]).map(|c| print!("{}", c.to_toml_string())),
     };

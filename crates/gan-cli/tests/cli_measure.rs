@@ -395,3 +395,114 @@ fn standing_statistics_change_a_batch_norm_generator_only() {
     };
     assert_ne!(parzen(&[]), parzen(&["--standing-stats", "4"]));
 }
+
+/// `gan reproduce lucic` on a tiny budget: trains the preset, ranks its kept checkpoints by
+/// the proxy (values equal to `gan eval`'s), scores the best with Inception, writes the
+/// table; run again it redoes nothing; a changed setting in the same folder is refused.
+#[test]
+fn reproduce_trains_ranks_scores_and_tabulates() {
+    let weights =
+        adversarial::metrics::features::inception_weights().expect("run scripts/setup-fid.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lucic");
+    let cache = dir.path().join("cache");
+    let gan = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_gan"))
+            .args(args)
+            .env("GAN_CACHE", &cache)
+            .env("GAN_FID_WEIGHTS", &weights)
+            .output()
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        (o.status.success(), text)
+    };
+    let tiny = [
+        "reproduce",
+        "lucic",
+        "--out",
+        out.to_str().unwrap(),
+        "--rows",
+        "non-saturating",
+        "--seeds",
+        "1",
+        "--n",
+        "16",
+        "--quiet",
+        "--set",
+        "train.steps=4",
+        "--set",
+        "train.checkpoint_every=2",
+        "--set",
+        "train.sample_every=2",
+        "--set",
+        "threads=1",
+    ];
+    let (good, text) = gan(&tiny);
+    assert!(good, "{text}");
+    let run = out.join("non-saturating-s1");
+    let proxy = std::fs::read_to_string(run.join("proxy.txt")).unwrap();
+    let scores: Vec<(&str, f64)> = proxy
+        .lines()
+        .map(|l| {
+            let (s, v) = l.split_once(' ').unwrap();
+            (s, v.parse().unwrap())
+        })
+        .collect();
+    let steps: Vec<&str> = scores.iter().map(|s| s.0).collect();
+    assert_eq!(steps, ["step-000002", "step-000004"], "{proxy}");
+    // the proxy is `gan eval`'s FID in fashion-cnn features against the first 16 test images
+    let ckpt = run.join("checkpoints/step-000002.safetensors");
+    let (good, eval) = gan(&[
+        "eval",
+        ckpt.to_str().unwrap(),
+        "fashion-mnist:test:0:16",
+        "--metrics",
+        "fid",
+        "--features",
+        "fashion-cnn",
+        "--n",
+        "16",
+    ]);
+    assert!(good, "{eval}");
+    assert!(
+        eval.contains(&format!("FID {:.6}", scores[0].1)),
+        "{eval} vs {proxy}"
+    );
+    let best = scores.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+    let inception = std::fs::read_to_string(run.join("inception.txt")).unwrap();
+    assert_eq!(inception.lines().count(), 1, "{inception}");
+    assert!(inception.starts_with(&format!("{best} ")), "{inception}");
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("| non-saturating |"))
+        .unwrap();
+    assert!(
+        row.contains("| 1: ") && row.contains("| 26.5 ± 1.6 |"),
+        "{table}"
+    );
+    // again: nothing retrained or rescored
+    let (good, again) = gan(&tiny);
+    assert!(good, "{again}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("proxy.txt")).unwrap(),
+        proxy
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("inception.txt")).unwrap(),
+        inception
+    );
+    let times = std::fs::read_to_string(run.join("time.txt")).unwrap();
+    assert_eq!(times.lines().count(), 1, "trained once: {times}");
+    // another setting under the same name is refused, naming the key
+    let mut changed = tiny.to_vec();
+    changed.extend(["--set", "train.lr_d=1e-3"]);
+    let (good, refused) = gan(&changed);
+    assert!(!good && refused.contains("`train.lr_d`"), "{refused}");
+    let (good, refused) = gan(&["reproduce", "lucic", "--out", "x", "--rows", "nope"]);
+    assert!(
+        !good && refused.contains("rows: minimax, non-saturating"),
+        "{refused}"
+    );
+}

@@ -26,6 +26,51 @@ pub(crate) fn layered<T: Serialize + Default>(
     Ok(value)
 }
 
+/// Like [`layered`] for a config among built-in files (`files`: name → text), whose
+/// `extends` names another file of the same set.
+pub(crate) fn layered_builtin<T: Serialize + Default>(
+    files: &[(&str, &str)],
+    name: &str,
+    overrides: &[String],
+) -> Result<toml::Value> {
+    let mut layers = Vec::new();
+    let mut next = Some(name.to_string());
+    while let Some(name) = next.take() {
+        let origin = format!("the built-in {name}");
+        if layers.len() >= 8 {
+            bail!("{origin}: `extends` chain deeper than 8 files (a cycle?)");
+        }
+        let Some((_, text)) = files.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+            bail!("no built-in config {name:?} (known: {})", known.join(", "));
+        };
+        let (table, base) = parse_layer(text, &origin)?;
+        next = base;
+        layers.push((table, origin));
+    }
+    let mut value = toml::Value::try_from(T::default())?;
+    for (table, origin) in layers.into_iter().rev() {
+        merge(&mut value, toml::Value::Table(table), "").with_context(|| format!("in {origin}"))?;
+    }
+    for ov in overrides {
+        apply_override(&mut value, ov)?;
+    }
+    Ok(value)
+}
+
+/// A config file's table without its `extends` key, and the file that key names.
+fn parse_layer(text: &str, origin: &str) -> Result<(toml::Table, Option<String>)> {
+    let mut table: toml::Table =
+        toml::from_str(text).with_context(|| format!("{origin} is not valid TOML"))?;
+    match table.remove("extends") {
+        None => Ok((table, None)),
+        Some(toml::Value::String(base)) => Ok((table, Some(base))),
+        Some(other) => {
+            bail!("in {origin}: config key `extends`: expected a file path string, got {other}")
+        }
+    }
+}
+
 /// Deserialises a merged TOML value, naming the key of any type error.
 pub(crate) fn typed<T: serde::de::DeserializeOwned>(value: toml::Value) -> Result<T> {
     serde_path_to_error::deserialize(value)
@@ -51,17 +96,9 @@ fn config_layers(path: &Path) -> Result<Vec<(toml::Table, String)>> {
         }
         let text =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read {origin}"))?;
-        let mut table: toml::Table =
-            toml::from_str(&text).with_context(|| format!("{origin} is not valid TOML"))?;
-        match table.remove("extends") {
-            None => {}
-            Some(toml::Value::String(base)) => {
-                let dir = path.parent().unwrap_or(Path::new("."));
-                next = Some(dir.join(base));
-            }
-            Some(other) => {
-                bail!("in {origin}: config key `extends`: expected a file path string, got {other}")
-            }
+        let (table, base) = parse_layer(&text, &origin)?;
+        if let Some(base) = base {
+            next = Some(path.parent().unwrap_or(Path::new(".")).join(base));
         }
         layers.push((table, origin));
     }

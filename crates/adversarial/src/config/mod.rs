@@ -530,6 +530,26 @@ impl Config {
         Config::resolve_text(MAIN_JOB, "the built-in configs/default.toml", overrides)
     }
 
+    /// Like [`Config::resolve`] for one of a set of built-in files (`files`: name → text,
+    /// e.g. a reproduction protocol's presets), whose `extends` names another of the set.
+    pub fn resolve_builtin(
+        files: &[(&str, &str)],
+        name: &str,
+        overrides: &[String],
+    ) -> Result<Config> {
+        Config::from_value(layers::layered_builtin::<Config>(files, name, overrides)?)
+    }
+
+    /// The dotted keys (`train.lr_g`) whose values differ between two configs.
+    pub fn differing_keys(&self, other: &Config) -> Result<Vec<String>> {
+        let (a, b) = (leaves(self)?, leaves(other)?);
+        Ok(a.keys()
+            .chain(b.keys().filter(|k| !a.contains_key(*k)))
+            .filter(|k| a.get(*k) != b.get(*k))
+            .cloned()
+            .collect())
+    }
+
     /// Like [`Config::resolve`] with the file's text given; `origin` names it in errors.
     pub fn resolve_text(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
         let mut value = toml::Value::try_from(Config::default())?;
@@ -557,6 +577,34 @@ impl Config {
     pub fn to_toml_string(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises")
     }
+}
+
+/// Every leaf of a config by dotted key.
+fn leaves(cfg: &Config) -> Result<std::collections::BTreeMap<String, toml::Value>> {
+    fn walk(
+        prefix: &str,
+        v: toml::Value,
+        out: &mut std::collections::BTreeMap<String, toml::Value>,
+    ) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.to_string(), leaf);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk("", toml::Value::try_from(cfg)?, &mut out);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use crate::models::text_encoder;
 use crate::train::lr_scale;
 use crate::util::fs::write_atomic;
 use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Keys a fork may change: none acts on an iteration before the checkpoint. (The
@@ -115,11 +114,10 @@ pub fn fork(
 /// did: equal in every key but [`FREE_KEYS`], the same learning-rate factor at each of those
 /// iterations, and more iterations than `step` to train.
 pub fn check_fork(parent: &Config, child: &Config, step: u64) -> Result<()> {
-    let (a, b) = (flatten(parent)?, flatten(child)?);
-    let changed: Vec<&String> = a
-        .keys()
-        .chain(b.keys().filter(|k| !a.contains_key(*k)))
-        .filter(|k| a.get(*k) != b.get(*k) && !FREE_KEYS.contains(&k.as_str()))
+    let changed: Vec<String> = parent
+        .differing_keys(child)?
+        .into_iter()
+        .filter(|k| !FREE_KEYS.contains(&k.as_str()))
         .collect();
     if !changed.is_empty() {
         let list: Vec<String> = changed.iter().map(|k| format!("`{k}`")).collect();
@@ -160,30 +158,6 @@ pub fn check_fork(parent: &Config, child: &Config, step: u64) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Every leaf of a config by dotted key.
-fn flatten(cfg: &Config) -> Result<BTreeMap<String, toml::Value>> {
-    fn walk(prefix: &str, v: toml::Value, out: &mut BTreeMap<String, toml::Value>) {
-        match v {
-            toml::Value::Table(t) => {
-                for (k, v) in t {
-                    let key = if prefix.is_empty() {
-                        k
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            leaf => {
-                out.insert(prefix.to_string(), leaf);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk("", toml::Value::try_from(cfg)?, &mut out);
-    Ok(out)
 }
 
 #[cfg(test)]

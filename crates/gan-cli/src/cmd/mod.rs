@@ -8,6 +8,7 @@ pub mod eval;
 pub mod generate;
 pub mod memorization;
 pub mod report;
+pub mod reproduce;
 pub mod sample;
 pub mod text;
 pub mod toy;

@@ -1,0 +1,212 @@
+//! The table of what an output folder holds: per setting, the protocol's FID of each seed's
+//! proxy-chosen checkpoint, mean ± std, beside the published value.
+
+use super::{read_scores, score_files, Protocol};
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The seeds measured of one setting (run folders `NAME-sSEED`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub name: String,
+    /// (seed, FID of the proxy's best checkpoint), by seed.
+    pub seeds: Vec<(u64, f64)>,
+}
+
+/// Where a mean lands against a published mean ± 2 std.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Below mean − 2 std (FID: lower is better).
+    Better,
+    Within,
+    Outside,
+}
+
+impl Verdict {
+    pub fn of(ours: f64, (mean, std): (f64, f64)) -> Verdict {
+        if ours < mean - 2.0 * std {
+            Verdict::Better
+        } else if ours <= mean + 2.0 * std {
+            Verdict::Within
+        } else {
+            Verdict::Outside
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Within => "within",
+            Verdict::Outside => "outside",
+        }
+    }
+}
+
+/// Mean and sample standard deviation (n − 1; none for one value).
+pub fn mean_std(v: &[f64]) -> (f64, Option<f64>) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let std = (v.len() > 1)
+        .then(|| (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    (mean, std)
+}
+
+/// The settings measured under `out`: every folder `NAME-sSEED` whose `inception.txt` has
+/// the FID of the checkpoint its `proxy.txt` ranks best, grouped by NAME (the files of
+/// samples drawn with `standing_stats` batches of standing statistics when not 0).
+pub fn collect(out: &Path, standing_stats: i64) -> Result<Vec<Measured>> {
+    let (proxy_file, fid_file) = score_files(standing_stats);
+    let mut groups: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
+    for entry in std::fs::read_dir(out)? {
+        let dir = entry?.path();
+        let Some(folder) = dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some((name, seed)) = folder
+            .rsplit_once("-s")
+            .and_then(|(n, s)| Some((n.to_string(), s.parse::<u64>().ok()?)))
+        else {
+            continue;
+        };
+        let proxy = read_scores(&dir.join(&proxy_file))?;
+        let Some((best, _)) = proxy.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
+            continue;
+        };
+        let fid = read_scores(&dir.join(&fid_file))?
+            .into_iter()
+            .find(|(s, _)| s == best);
+        if let Some((_, v)) = fid {
+            groups.entry(name).or_default().push((seed, v));
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(name, mut seeds)| {
+            seeds.sort_by_key(|s| s.0);
+            Measured { name, seeds }
+        })
+        .collect())
+}
+
+/// The Markdown table: the protocol's rows first, in its order, then other settings.
+pub fn markdown(p: &Protocol, measured: &[Measured]) -> String {
+    let mut lines = vec![
+        format!(
+            "{}: FID at N = {}, checkpoint chosen by the proxy ({} features)",
+            p.title,
+            thousands(p.reference_size),
+            p.proxy
+        ),
+        String::new(),
+        "| setting | ours (mean ± std) | seeds | published | against mean ± 2 std |".into(),
+        "|---|---|---|---|---|".into(),
+    ];
+    let row_of = |name: &str| p.rows.iter().find(|r| r.name == name);
+    let mut order: Vec<&Measured> = measured.iter().collect();
+    order.sort_by_key(|m| {
+        let at = p.rows.iter().position(|r| r.name == m.name);
+        (at.unwrap_or(usize::MAX), m.name.clone())
+    });
+    for m in order {
+        let values: Vec<f64> = m.seeds.iter().map(|s| s.1).collect();
+        let (mean, std) = mean_std(&values);
+        let ours = match std {
+            Some(s) => format!("{mean:.2} ± {s:.2}"),
+            None => format!("{mean:.2}"),
+        };
+        let seeds: Vec<String> = m
+            .seeds
+            .iter()
+            .map(|(s, v)| format!("{s}: {v:.2}"))
+            .collect();
+        let row = row_of(&m.name);
+        let (published, verdict) = match row.and_then(|r| r.paper) {
+            Some(paper) => (
+                format!("{:.1} ± {:.1}", paper.0, paper.1),
+                Verdict::of(mean, paper).describe().to_string(),
+            ),
+            None => (row.map_or("–", |r| r.note).to_string(), "–".into()),
+        };
+        lines.push(format!(
+            "| {} | {ours} | {} | {published} | {verdict} |",
+            m.name,
+            seeds.join(", ")
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+/// 10000 → "10,000".
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_std_by_hand() {
+        // the WGAN row of docs/results/lucic-fashion.md: deviations −1.8333, −3.5933, 5.4267 from
+        // 22.2333; squares summing to 45.7219, over 2, square root 4.7813
+        let (m, s) = mean_std(&[20.40, 18.64, 27.66]);
+        assert!((m - 22.233_333).abs() < 1e-5, "{m}");
+        assert!((s.unwrap() - 4.781_311).abs() < 1e-5, "{s:?}");
+        assert_eq!(mean_std(&[3.0]), (3.0, None));
+    }
+
+    #[test]
+    fn verdicts_against_two_standard_deviations() {
+        let paper = (21.5, 1.6); // 18.3 … 24.7
+        assert_eq!(Verdict::of(18.2, paper), Verdict::Better);
+        assert_eq!(Verdict::of(18.3, paper), Verdict::Within);
+        assert_eq!(Verdict::of(24.7, paper), Verdict::Within);
+        assert_eq!(Verdict::of(24.8, paper), Verdict::Outside);
+    }
+
+    #[test]
+    fn table_reads_the_proxy_choice_of_each_seed() {
+        let out = tempfile::tempdir().unwrap();
+        let write = |dir: &str, proxy: &str, inception: &str| {
+            let d = out.path().join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("proxy.txt"), proxy).unwrap();
+            std::fs::write(d.join("inception.txt"), inception).unwrap();
+        };
+        // seed 1 has a second Inception score (a checkpoint the proxy passed over): ignored
+        write(
+            "wgan-s1",
+            "step-003906 30.0\nstep-007812 9.9\n",
+            "step-007812 20.40 556\nstep-003906 19.00 560\n",
+        );
+        write("wgan-s2", "step-007812 7.9\n", "step-007812 18.64 556\n");
+        write("wgan-s3", "step-007812 7.5\n", "step-007812 27.66 556\n");
+        // a pilot without a paper value, and a run not yet scored
+        write(
+            "pilot-x-s1",
+            "step-001953 50.0\n",
+            "step-001953 40.00 500\n",
+        );
+        write("minimax-s2", "step-001953 50.0\n", "");
+        let measured = collect(out.path(), 0).unwrap();
+        let names: Vec<&str> = measured.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["pilot-x", "wgan"]);
+        assert_eq!(measured[1].seeds, [(1, 20.40), (2, 18.64), (3, 27.66)]);
+        let table = markdown(&super::super::lucic::LUCIC, &measured);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[4],
+            "| wgan | 22.23 ± 4.78 | 1: 20.40, 2: 18.64, 3: 27.66 | 21.5 ± 1.6 | within |"
+        );
+        assert_eq!(lines[5], "| pilot-x | 40.00 | 1: 40.00 | – | – |");
+    }
+}
