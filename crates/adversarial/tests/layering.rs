@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["lab"],
     &["evaluate"],
     &["run"],
-    &["bench", "translate"],
+    &["bench", "translate", "reproduce"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -1,8 +1,9 @@
 //! The table of what an output folder holds: per setting, the protocol's FID of each seed's
 //! proxy-chosen checkpoint, mean ± std, beside the published value.
 
-use super::{read_scores, score_files, Protocol};
-use anyhow::Result;
+use super::{read_scores, score_files, setting_differences, Protocol};
+use crate::config::Config;
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -10,6 +11,11 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     pub name: String,
+    /// The protocol's row whose preset every seed ran (each `config.toml` equal to the
+    /// preset's for its seed, where the run trained aside): what the seeds are compared with.
+    pub row: Option<&'static str>,
+    /// Where NAME is a row's but a seed ran another setting: the keys that differ from it.
+    pub differs: Vec<String>,
     /// (seed, FID of the proxy's best checkpoint), by seed.
     pub seeds: Vec<(u64, f64)>,
 }
@@ -54,11 +60,14 @@ pub fn mean_std(v: &[f64]) -> (f64, Option<f64>) {
 
 /// The settings measured under `out`: every folder `NAME-sSEED` whose `inception.txt` has
 /// the FID of the checkpoint its `proxy.txt` ranks best, grouped by NAME (the files of
-/// samples drawn with `standing_stats` batches of standing statistics when not 0).
-pub fn collect(out: &Path, standing_stats: i64) -> Result<Vec<Measured>> {
+/// samples drawn with `standing_stats` batches of standing statistics when not 0), each
+/// matched by its `config.toml` to the row of `p` whose preset it ran.
+pub fn collect(p: &Protocol, out: &Path, standing_stats: i64) -> Result<Vec<Measured>> {
     let (proxy_file, fid_file) = score_files(standing_stats);
-    let mut groups: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
-    for entry in std::fs::read_dir(out)? {
+    let mut groups: BTreeMap<String, Vec<Seed>> = BTreeMap::new();
+    let listing =
+        std::fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))?;
+    for entry in listing {
         let dir = entry?.path();
         let Some(folder) = dir.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -76,17 +85,68 @@ pub fn collect(out: &Path, standing_stats: i64) -> Result<Vec<Measured>> {
         let fid = read_scores(&dir.join(&fid_file))?
             .into_iter()
             .find(|(s, _)| s == best);
-        if let Some((_, v)) = fid {
-            groups.entry(name).or_default().push((seed, v));
+        if let Some((_, fid)) = fid {
+            let (row, differs) = preset_of(p, &dir, &name, seed)?;
+            groups.entry(name).or_default().push(Seed {
+                seed,
+                fid,
+                row,
+                differs,
+            });
         }
     }
     Ok(groups
         .into_iter()
         .map(|(name, mut seeds)| {
-            seeds.sort_by_key(|s| s.0);
-            Measured { name, seeds }
+            seeds.sort_by_key(|s| s.seed);
+            let row = seeds[0]
+                .row
+                .filter(|r| seeds.iter().all(|s| s.row == Some(*r)));
+            let mut differs: Vec<String> = seeds.iter().flat_map(|s| s.differs.clone()).collect();
+            differs.sort();
+            differs.dedup();
+            Measured {
+                name,
+                row,
+                differs,
+                seeds: seeds.iter().map(|s| (s.seed, s.fid)).collect(),
+            }
         })
         .collect())
+}
+
+/// One scored seed while collecting.
+struct Seed {
+    seed: u64,
+    fid: f64,
+    row: Option<&'static str>,
+    differs: Vec<String>,
+}
+
+/// The row whose preset (for `seed`) the run in `dir` ran, and, where `name` is a row's and
+/// the run is not its preset, the keys that differ (no `config.toml`: no row).
+fn preset_of(
+    p: &Protocol,
+    dir: &Path,
+    name: &str,
+    seed: u64,
+) -> Result<(Option<&'static str>, Vec<String>)> {
+    let path = dir.join("config.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok((None, Vec::new()));
+    };
+    let ran = Config::from_toml_str(&text).with_context(|| format!("in {}", path.display()))?;
+    let mut differs = Vec::new();
+    for row in p.rows {
+        let keys = setting_differences(&ran, &p.config(row, seed, &[])?)?;
+        if keys.is_empty() {
+            return Ok((Some(row.name), Vec::new()));
+        }
+        if row.name == name {
+            differs = keys;
+        }
+    }
+    Ok((None, differs))
 }
 
 /// The Markdown table: the protocol's rows first, in its order, then other settings.
@@ -102,11 +162,15 @@ pub fn markdown(p: &Protocol, measured: &[Measured]) -> String {
         "| setting | ours (mean ± std) | seeds | published | against mean ± 2 std |".into(),
         "|---|---|---|---|---|".into(),
     ];
-    let row_of = |name: &str| p.rows.iter().find(|r| r.name == name);
+    let row_of = |m: &Measured| m.row.and_then(|r| p.rows.iter().find(|row| row.name == r));
     let mut order: Vec<&Measured> = measured.iter().collect();
     order.sort_by_key(|m| {
-        let at = p.rows.iter().position(|r| r.name == m.name);
-        (at.unwrap_or(usize::MAX), m.name.clone())
+        let at = m
+            .row
+            .and_then(|r| p.rows.iter().position(|row| row.name == r));
+        // within a row, the runs named for it first
+        let own = m.row == Some(m.name.as_str());
+        (at.unwrap_or(usize::MAX), !own, m.name.clone())
     });
     for m in order {
         let values: Vec<f64> = m.seeds.iter().map(|s| s.1).collect();
@@ -120,7 +184,12 @@ pub fn markdown(p: &Protocol, measured: &[Measured]) -> String {
             .iter()
             .map(|(s, v)| format!("{s}: {v:.2}"))
             .collect();
-        let row = row_of(&m.name);
+        let row = row_of(m);
+        let setting = match (m.row, m.differs.is_empty()) {
+            (Some(r), _) if r != m.name => format!("{} (the {r} preset)", m.name),
+            (None, false) => format!("{} (not its preset: {})", m.name, key_list(&m.differs)),
+            _ => m.name.clone(),
+        };
         let (published, verdict) = match row.and_then(|r| r.paper) {
             Some(paper) => (
                 format!("{:.1} ± {:.1}", paper.0, paper.1),
@@ -129,12 +198,21 @@ pub fn markdown(p: &Protocol, measured: &[Measured]) -> String {
             None => (row.map_or("–", |r| r.note).to_string(), "–".into()),
         };
         lines.push(format!(
-            "| {} | {ours} | {} | {published} | {verdict} |",
-            m.name,
+            "| {setting} | {ours} | {} | {published} | {verdict} |",
             seeds.join(", ")
         ));
     }
     lines.join("\n") + "\n"
+}
+
+/// The first few keys as `a`, `b`, … (a long list says how many more).
+fn key_list(keys: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut out: Vec<String> = keys.iter().take(SHOWN).map(|k| format!("`{k}`")).collect();
+    if keys.len() > SHOWN {
+        out.push(format!("{} more", keys.len() - SHOWN));
+    }
+    out.join(", ")
 }
 
 /// 10000 → "10,000".
@@ -174,39 +252,74 @@ mod tests {
     }
 
     #[test]
-    fn table_reads_the_proxy_choice_of_each_seed() {
+    fn table_reads_the_proxy_choice_and_the_preset_each_seed_ran() {
+        let lucic = &super::super::lucic::LUCIC;
         let out = tempfile::tempdir().unwrap();
-        let write = |dir: &str, proxy: &str, inception: &str| {
+        // a run folder with its scores and, when `row` is given, the config it ran: that
+        // row's preset for the folder's seed with `sets` (threads set as a run beside others)
+        let write = |dir: &str, row: Option<&str>, sets: &[&str], proxy: &str, inception: &str| {
             let d = out.path().join(dir);
             std::fs::create_dir_all(&d).unwrap();
             std::fs::write(d.join("proxy.txt"), proxy).unwrap();
             std::fs::write(d.join("inception.txt"), inception).unwrap();
+            if let Some(row) = row {
+                let seed: u64 = dir.rsplit_once("-s").unwrap().1.parse().unwrap();
+                let mut all = vec!["threads=1".to_string()];
+                all.extend(sets.iter().map(|s| s.to_string()));
+                let cfg = lucic.config(lucic.row(row).unwrap(), seed, &all).unwrap();
+                std::fs::write(d.join("config.toml"), cfg.to_toml_string()).unwrap();
+            }
         };
         // seed 1 has a second Inception score (a checkpoint the proxy passed over): ignored
         write(
             "wgan-s1",
+            Some("wgan"),
+            &[],
             "step-003906 30.0\nstep-007812 9.9\n",
             "step-007812 20.40 556\nstep-003906 19.00 560\n",
         );
-        write("wgan-s2", "step-007812 7.9\n", "step-007812 18.64 556\n");
-        write("wgan-s3", "step-007812 7.5\n", "step-007812 27.66 556\n");
-        // a pilot without a paper value, and a run not yet scored
         write(
-            "pilot-x-s1",
-            "step-001953 50.0\n",
-            "step-001953 40.00 500\n",
+            "wgan-s2",
+            Some("wgan"),
+            &[],
+            "step-007812 7.9\n",
+            "step-007812 18.64 556\n",
         );
-        write("minimax-s2", "step-001953 50.0\n", "");
-        let measured = collect(out.path(), 0).unwrap();
+        write(
+            "wgan-s3",
+            Some("wgan"),
+            &[],
+            "step-007812 7.5\n",
+            "step-007812 27.66 556\n",
+        );
+        // the preset under another name; a row's name on another setting; a folder without
+        // a config; a run not yet scored
+        let (p1, i1) = ("step-001953 50.0\n", "step-001953 40.00 500\n");
+        write("clip-s4", Some("wgan"), &[], p1, i1);
+        write(
+            "minimax-s1",
+            Some("minimax"),
+            &["train.lr_g=5e-5", "train.beta1=0.0"],
+            p1,
+            i1,
+        );
+        write("pilot-x-s1", None, &[], p1, i1);
+        write("least-squares-s2", Some("least-squares"), &[], p1, "");
+        let measured = collect(lucic, out.path(), 0).unwrap();
         let names: Vec<&str> = measured.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["pilot-x", "wgan"]);
-        assert_eq!(measured[1].seeds, [(1, 20.40), (2, 18.64), (3, 27.66)]);
-        let table = markdown(&super::super::lucic::LUCIC, &measured);
+        assert_eq!(names, ["clip", "minimax", "pilot-x", "wgan"]);
+        assert_eq!(measured[3].seeds, [(1, 20.40), (2, 18.64), (3, 27.66)]);
+        assert_eq!(measured[1].differs, ["train.beta1", "train.lr_g"]);
+        let table = markdown(lucic, &measured);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
-            lines[4],
-            "| wgan | 22.23 ± 4.78 | 1: 20.40, 2: 18.64, 3: 27.66 | 21.5 ± 1.6 | within |"
+            lines[4..],
+            [
+                "| wgan | 22.23 ± 4.78 | 1: 20.40, 2: 18.64, 3: 27.66 | 21.5 ± 1.6 | within |",
+                "| clip (the wgan preset) | 40.00 | 4: 40.00 | 21.5 ± 1.6 | outside |",
+                "| minimax (not its preset: `train.beta1`, `train.lr_g`) | 40.00 | 1: 40.00 | – | – |",
+                "| pilot-x | 40.00 | 1: 40.00 | – | – |",
+            ]
         );
-        assert_eq!(lines[5], "| pilot-x | 40.00 | 1: 40.00 | – | – |");
     }
 }

@@ -98,7 +98,7 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
     if !a.out.is_dir() {
         bail!("--out {}: no such folder", a.out.display());
     }
-    let table = reproduce::markdown(p, &reproduce::collect(&a.out, a.standing_stats.into())?);
+    let table = reproduce::markdown(p, &reproduce::collect(p, &a.out, a.standing_stats.into())?);
     let path = a.out.join("table.md");
     adversarial::util::fs::write_atomic(&path, table.as_bytes())?;
     print!("\n{table}");
