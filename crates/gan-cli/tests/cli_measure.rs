@@ -398,7 +398,8 @@ fn standing_statistics_change_a_batch_norm_generator_only() {
 
 /// `gan reproduce lucic` on a tiny budget: trains the preset, ranks its kept checkpoints by
 /// the proxy (values equal to `gan eval`'s), scores the best with Inception, writes the
-/// table (naming what is not the preset); run again it redoes nothing; a changed setting in the same folder is refused.
+/// table (naming what is not the preset); run again it redoes nothing; a changed setting in
+/// the same folder is refused.
 #[test]
 fn reproduce_trains_ranks_scores_and_tabulates() {
     let weights =

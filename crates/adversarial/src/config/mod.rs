@@ -540,12 +540,13 @@ impl Config {
         Config::from_value(layers::layered_builtin::<Config>(files, name, overrides)?)
     }
 
-    /// The dotted keys (`train.lr_g`) whose values differ between two configs.
-    pub fn differing_keys(&self, other: &Config) -> Result<Vec<String>> {
+    /// The dotted keys (`train.lr_g`) whose values differ between two configs, but those in
+    /// `except` (keys a comparison allows to differ).
+    pub fn differing_keys(&self, other: &Config, except: &[&str]) -> Result<Vec<String>> {
         let (a, b) = (leaves(self)?, leaves(other)?);
         Ok(a.keys()
             .chain(b.keys().filter(|k| !a.contains_key(*k)))
-            .filter(|k| a.get(*k) != b.get(*k))
+            .filter(|k| a.get(*k) != b.get(*k) && !except.contains(&k.as_str()))
             .cloned()
             .collect())
     }

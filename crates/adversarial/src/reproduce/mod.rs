@@ -210,7 +210,8 @@ impl<'a> Reproduction<'a> {
             let text = std::fs::read_to_string(&saved)?;
             let old =
                 Config::from_toml_str(&text).with_context(|| format!("in {}", saved.display()))?;
-            let keys: Vec<String> = setting_differences(&old, cfg)?
+            let keys: Vec<String> = old
+                .differing_keys(cfg, &WHERE_KEYS)?
                 .into_iter()
                 .map(|k| format!("`{k}`"))
                 .collect();
@@ -321,15 +322,6 @@ impl<'a> Reproduction<'a> {
         let r = evaluate::evaluate(&a, &b, &["fid".to_string()], with, self.opts.device)?;
         r.fid.context("the evaluation returned no FID")
     }
-}
-
-/// The keys whose values make `a` and `b` different settings (the keys of where a run trains
-/// aside).
-fn setting_differences(a: &Config, b: &Config) -> Result<Vec<String>> {
-    Ok(a.differing_keys(b)?
-        .into_iter()
-        .filter(|k| !WHERE_KEYS.contains(&k.as_str()))
-        .collect())
 }
 
 /// The names of a run's proxy and final score files, for samples drawn with

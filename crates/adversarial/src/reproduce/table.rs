@@ -1,7 +1,7 @@
 //! The table of what an output folder holds: per setting, the protocol's FID of each seed's
 //! proxy-chosen checkpoint, mean ± std, beside the published value.
 
-use super::{read_scores, score_files, setting_differences, Protocol};
+use super::{read_scores, score_files, Protocol, WHERE_KEYS};
 use crate::config::Config;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -138,7 +138,7 @@ fn preset_of(
     let ran = Config::from_toml_str(&text).with_context(|| format!("in {}", path.display()))?;
     let mut differs = Vec::new();
     for row in p.rows {
-        let keys = setting_differences(&ran, &p.config(row, seed, &[])?)?;
+        let keys = ran.differing_keys(&p.config(row, seed, &[])?, &WHERE_KEYS)?;
         if keys.is_empty() {
             return Ok((Some(row.name), Vec::new()));
         }

@@ -114,11 +114,7 @@ pub fn fork(
 /// did: equal in every key but [`FREE_KEYS`], the same learning-rate factor at each of those
 /// iterations, and more iterations than `step` to train.
 pub fn check_fork(parent: &Config, child: &Config, step: u64) -> Result<()> {
-    let changed: Vec<String> = parent
-        .differing_keys(child)?
-        .into_iter()
-        .filter(|k| !FREE_KEYS.contains(&k.as_str()))
-        .collect();
+    let changed = parent.differing_keys(child, &FREE_KEYS)?;
     if !changed.is_empty() {
         let list: Vec<String> = changed.iter().map(|k| format!("`{k}`")).collect();
         bail!(
