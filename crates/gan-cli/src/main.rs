@@ -4,8 +4,8 @@
 
 mod cmd;
 
+use adversarial::device;
 use adversarial::util::text::closest;
-use adversarial::{device, Config};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -30,9 +30,10 @@ enum Cmd {
     Generate(cmd::generate::GenerateArgs),
     /// Time training iterations side by side with the PyTorch reference.
     Bench(cmd::bench::BenchArgs),
-    /// Print the configuration `gan train` runs by default, resolved (a starting point for a
-    /// config file).
-    Config,
+    /// Print a configuration resolved as `gan train` would resolve it: the main job by
+    /// default, or --config FILE, with --set overrides (a starting point for a config file,
+    /// and a check of one before a long run).
+    Config(cmd::config::ConfigArgs),
     /// Compare two image sets with Inception features: FID, KID, precision/recall,
     /// density/coverage. Each set is a checkpoint/run directory (its samples) or a dataset
     /// `DATASET[:SPLIT[:START:END]]` (mnist5k, mnist, fashion-mnist, folder=PATH, idx=PATH).
@@ -100,7 +101,7 @@ fn main() {
         Cmd::Report(a) => cmd::report::report(a),
         Cmd::Reproduce(a) => cmd::reproduce::run(a),
         Cmd::Serve(a) => cmd::report::serve(a),
-        Cmd::Config => Config::main_job(&[]).map(|c| print!("{}", c.to_toml_string())),
+        Cmd::Config(a) => cmd::config::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -280,6 +280,28 @@ fn the_main_job_scores_its_own_samples_at_the_end() {
     }
 }
 
+/// `gan config` resolves a file (with what it extends) and --set overrides as `gan train`
+/// would, so a long run's settings can be read before it starts; a mistyped key is refused
+/// the same way.
+#[test]
+fn gan_config_prints_a_file_and_overrides_resolved() {
+    let preset = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/lucic/wgan-gp-fashion.toml"
+    );
+    let text = ok(&["config", "--config", preset, "--set", "train.d_steps=1"]);
+    let cfg: toml::Table = toml::from_str(&text).unwrap();
+    // from the file, from the base it extends, from the override
+    assert_eq!(
+        cfg["regularizer"]["gradient_penalty"].as_float(),
+        Some(10.0)
+    );
+    assert_eq!(cfg["model"]["arch"].as_str(), Some("infogan"));
+    assert_eq!(cfg["train"]["d_steps"].as_integer(), Some(1));
+    let e = fails(&["config", "--config", preset, "--set", "train.stpes=3"]);
+    assert!(e.contains("did you mean `train.steps`?"), "{e}");
+}
+
 /// The shipped generators sample, evaluate and report right after the build, and using them
 /// writes nothing into `data/pretrained/`.
 #[test]

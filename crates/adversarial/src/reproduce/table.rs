@@ -132,8 +132,11 @@ fn preset_of(
     seed: u64,
 ) -> Result<(Option<&'static str>, Vec<String>)> {
     let path = dir.join("config.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok((None, Vec::new()));
+    // Only a missing file means "no config"; any other read error is the user's to see.
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Vec::new())),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     let ran = Config::from_toml_str(&text).with_context(|| format!("in {}", path.display()))?;
     let mut differs = Vec::new();
@@ -320,6 +323,23 @@ mod tests {
                 "| minimax (not its preset: `train.beta1`, `train.lr_g`) | 40.00 | 1: 40.00 | – | – |",
                 "| pilot-x | 40.00 | 1: 40.00 | – | – |",
             ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_config_is_an_error_not_a_missing_one() {
+        // a directory where config.toml should be: reading it fails, and the table must say
+        // so rather than show the run as "no config"
+        let out = tempfile::tempdir().unwrap();
+        let d = out.path().join("wgan-s1");
+        std::fs::create_dir_all(d.join("config.toml")).unwrap();
+        std::fs::write(d.join("proxy.txt"), "step-007812 9.9\n").unwrap();
+        std::fs::write(d.join("inception.txt"), "step-007812 20.40 556\n").unwrap();
+        let err = collect(&super::super::lucic::LUCIC, out.path(), 0).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("cannot read") && msg.contains("config.toml"),
+            "{msg}"
         );
     }
 }

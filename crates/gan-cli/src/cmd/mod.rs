@@ -4,6 +4,7 @@ pub mod attributes;
 pub mod bench;
 pub mod caption_encoder;
 pub mod classifier;
+pub mod config;
 pub mod eval;
 pub mod generate;
 pub mod memorization;
