@@ -17,6 +17,7 @@ use crate::evaluate::{self, ImageSet, Instruments};
 use crate::metrics::features::FeatureExtractor;
 use crate::metrics::registry;
 use crate::run::{self, Progress};
+use crate::util::fs::read_if_exists;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -358,10 +359,8 @@ fn kept_checkpoints(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 
 /// The `step-NNNNNN FID [seconds]` lines of a score file (none when it does not exist).
 pub fn read_scores(path: &Path) -> Result<Vec<(String, f64)>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some(text) = read_if_exists(path)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for (i, line) in text

@@ -3,6 +3,7 @@
 
 use super::{read_scores, score_files, Protocol, WHERE_KEYS};
 use crate::config::Config;
+use crate::util::fs::read_if_exists;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -132,11 +133,8 @@ fn preset_of(
     seed: u64,
 ) -> Result<(Option<&'static str>, Vec<String>)> {
     let path = dir.join("config.toml");
-    // Only a missing file means "no config"; any other read error is the user's to see.
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Vec::new())),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some(text) = read_if_exists(&path)? else {
+        return Ok((None, Vec::new()));
     };
     let ran = Config::from_toml_str(&text).with_context(|| format!("in {}", path.display()))?;
     let mut differs = Vec::new();

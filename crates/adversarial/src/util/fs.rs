@@ -61,6 +61,16 @@ pub fn write_via_temp(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> R
     })
 }
 
+/// The text of `path`, or `None` when it does not exist; any other read error names the file
+/// (a missing file is an expected state, an unreadable one is the user's to see).
+pub fn read_if_exists(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
 /// Opens a JSON-lines log for appending, creating it when missing.
 pub fn open_append(path: &Path) -> Result<std::fs::File> {
     std::fs::OpenOptions::new()
