@@ -7,11 +7,14 @@
 #   2. `device.sh part`    keeps .gpu/b (the first half of the Inception file) in /tmp;
 #   3. `device.sh finish SECONDS`  joins the Inception file, waits for the queue (or stops it
 #                          INC_RESERVE seconds before the end), scores each proxied run's best
-#                          checkpoint with the Inception FID at N = 10,000, P_INC at a time with
+#                          checkpoint with the Inception FID at N = 10,000, one at a time with
 #                          the card to itself, times FID extraction against PyTorch eager if
 #                          time is left, and packs the logs into $OUT before SECONDS have passed.
-# `queue` trains jobs.txt in order, P at a time; each job then scores every kept checkpoint
-# with the proxy (fashion-cnn FID, N = 10,000), as scripts/reproduce-lucic.sh does on CPU.
+# `queue` runs jobs.txt in order, P at a time. Each job and each Inception score is one call of
+# `gan reproduce lucic` on the run folder $W/NAME-sSEED, as on CPU (docs/measurements/lucic/
+# run.sh): a job trains and ranks the kept checkpoints with the proxy (--proxy-only); the
+# Inception phase repeats the job's arguments without it, which finds the training and the
+# proxy done and scores the best checkpoint.
 # Locally (DEV=cpu STEPS=4 JOBS=… PROXY_N=… INC_N=…) the same phases run as a dry run.
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +25,6 @@ P=${P:-18}
 JOBS=${JOBS:-$here/jobs.txt}
 PROXY_N=${PROXY_N:-10000}
 INC_N=${INC_N:-10000}
-P_INC=${P_INC:-4}
 INC_RESERVE=${INC_RESERVE:-200}
 export W  # the phases started by this one (queue, job, inception) log to the same folder
 export GAN_CACHE=${GAN_CACHE:-/tmp/cache}
@@ -31,14 +33,14 @@ if [ "$DEV" = cuda ]; then
   export LD_LIBRARY_PATH="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
 fi
 steps=()
-[ -n "${STEPS:-}" ] && steps=(--steps "$STEPS" --set "train.checkpoint_every=$((STEPS / 2))")
-fid() { sed -n 's/^FID \([-0-9.]*\).*/\1/p'; }
+[ -n "${STEPS:-}" ] && steps=(--set "train.steps=$STEPS" --set "train.checkpoint_every=$((STEPS / 2))")
 stamp() { echo "$(date +%s) $*" >> "$W/events.txt"; }
 summary() {
   cat "$W/events.txt"
   for r in "$W"/*/; do
-    [ -f "$r/proxy.txt" ] || continue
-    echo "$(basename "$r"): $(tr '\n' ' ' < "$r/proxy.txt") | $(cat "$r/inception.txt" 2>/dev/null)"
+    for f in "$r"/proxy*.txt "$r"/inception*.txt; do
+      [ -f "$f" ] && echo "$(basename "$r") $(basename "$f" .txt): $(tr '\n' ' ' < "$f")"
+    done
   done
 }
 
@@ -78,19 +80,18 @@ queue)
   stamp queue-done
   ;;
 job)
+  # NAME CONFIG SEED [ARGS of gan reproduce: --set KEY=VALUE, --standing-stats K]
   name=$2 cfg=$3 seed=$4; shift 4
-  run="$W/$name-s$seed"
-  stamp "start $name-s$seed"
+  run="$name-s$seed"
+  printf '%s\n' "$cfg" "$@" > "$W/$run.args"  # for the Inception phase
+  stamp "start $run"
   t=$(date +%s)
-  # shellcheck disable=SC2068
-  "$G" train --quiet --config "$root/configs/lucic/$cfg-fashion.toml" --seed "$seed" \
-    --set device=$DEV --set threads=1 ${steps[@]+"${steps[@]}"} $@ --out "$run" > "$run.log" 2>&1
-  stamp "trained $name-s$seed rc $? $(($(date +%s) - t)) s"
-  for ck in "$run"/checkpoints/step-*.safetensors; do
-    v=$("$G" eval "$ck" fashion-mnist:test --metrics fid --features fashion-cnn --n $PROXY_N --device $DEV | fid)
-    echo "$(basename "$ck" .safetensors) $v" >> "$run/proxy.txt"
-  done
-  stamp "proxied $name-s$seed"
+  "$G" reproduce lucic --out "$W" --rows "$cfg" --name "$name" --seeds "$seed" --proxy-only \
+    --quiet --device "$DEV" --n "$PROXY_N" --set threads=1 ${steps[@]+"${steps[@]}"} "$@" \
+    > "$W/$run.log" 2>&1
+  rc=$?
+  stamp "trained $run rc $rc $(($(date +%s) - t)) s"
+  [ $rc = 0 ] && stamp "proxied $run"
   ;;
 part)
   mkdir -p /tmp/parts && cp .gpu/b/* /tmp/parts/ && ls -la /tmp/parts
@@ -98,11 +99,11 @@ part)
   ;;
 inception)
   run=$2
-  best=$(sort -k2 -g "$run/proxy.txt" | head -1 | cut -d' ' -f1)
-  t=$(date +%s)
-  v=$("$G" eval "$run/checkpoints/$best.safetensors" fashion-mnist:test --metrics fid --n $INC_N --device $DEV | fid)
-  echo "$best $v $(($(date +%s) - t))" > "$run/inception.txt"
-  stamp "inception $(basename "$run") $best $v"
+  mapfile -t args < "$W/$run.args"
+  "$G" reproduce lucic --out "$W" --rows "${args[0]}" --name "${run%-s*}" --seeds "${run##*-s}" \
+    --quiet --device "$DEV" --n "$INC_N" --set threads=1 ${steps[@]+"${steps[@]}"} "${args[@]:1}" \
+    >> "$W/$run.log" 2>&1
+  stamp "inception $run rc $? $(cat "$W/$run"/inception*.txt 2>/dev/null | tr '\n' ' ')"
   ;;
 finish)
   end=$(($(date +%s) + $2))
@@ -118,20 +119,21 @@ finish)
     sleep 5
   done
   # whatever has not finished by now stops, so that the evaluations have the GPU
-  pkill -f "device.sh queue"; pkill -f "device.sh job"; pkill -f "$G train"; pkill -f "$G eval"
+  pkill -f "device.sh queue"; pkill -f "device.sh job"; pkill -f "$G reproduce"; pkill -f "$G eval"
   sleep 2
   stamp "inception phase"
   summary > "$out/summary.txt"  # the proxies, in case the call ends during the evaluations
-  # proxied runs in the order of jobs.txt; the first alone (it computes the real set's statistics)
+  # proxied runs in the order of jobs.txt
   runs=$(sed -n 's/.* proxied //p' "$W/events.txt" | sort -u)
   order=$(grep -v '^#' "$JOBS" | grep . | awk '{print $1 "-s" $3}')
   todo=$(for r in $order; do echo "$runs" | grep -qx "$r" && echo "$r"; done)
   # seconds left for evaluations, at least 1 (`timeout 0` would mean no limit)
   left() { local l=$((end - $(date +%s) - 60)); echo $((l > 0 ? l : 1)); }
-  first=$(echo "$todo" | head -1)
-  [ -n "$first" ] && timeout "$(left)" bash "$here/device.sh" inception "$W/$first"
-  echo "$todo" | tail -n +2 | grep . | timeout "$(left)" xargs -P "$P_INC" -I{} \
-    bash "$here/device.sh" inception "$W/{}"
+  # one at a time: `gan reproduce` makes extractions under one folder take turns anyway
+  for r in $todo; do
+    timeout "$(left)" bash "$here/device.sh" inception "$r"
+  done
+  "$G" reproduce lucic --out "$W" --table > /dev/null 2>&1
   summary > "$out/summary.txt"
   # FID extraction speed on this card, alone: ours (float32, bfloat16) beside PyTorch eager
   if [ "$(date +%s)" -lt $((end - 150)) ] && [ "$DEV" = cuda ]; then
@@ -147,8 +149,9 @@ finish)
     done 2>&1 | tee "$W/fid-speed.txt"
   fi
   summary > "$out/summary.txt"
-  (cd "$W" && timeout 30 tar -cJf "$out/lucic-gpu.tar.xz" events.txt queue.log fid-speed.txt ./*.log \
-    ./*/config.toml ./*/metrics.jsonl ./*/proxy.txt ./*/inception.txt ./*/summary.json ./*/eval.jsonl \
+  (cd "$W" && timeout 30 tar -cJf "$out/lucic-gpu.tar.xz" events.txt queue.log fid-speed.txt table.md ./*.log \
+    ./*.args ./*/config.toml ./*/metrics.jsonl ./*/proxy*.txt ./*/inception*.txt ./*/time.txt \
+    ./*/summary.json ./*/eval.jsonl \
     ./*/samples 2>/dev/null)
   cat "$out/summary.txt"
   ls -la "$out"
