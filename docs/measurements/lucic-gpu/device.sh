@@ -35,6 +35,12 @@ fi
 steps=()
 [ -n "${STEPS:-}" ] && steps=(--set "train.steps=$STEPS" --set "train.checkpoint_every=$((STEPS / 2))")
 stamp() { echo "$(date +%s) $*" >> "$W/events.txt"; }
+# one run folder $W/NAME-sSEED through `gan reproduce lucic`: NAME PRESET SEED [ARGS]
+reproduce_run() {
+  local name=$1 cfg=$2 seed=$3; shift 3
+  "$G" reproduce lucic --out "$W" --rows "$cfg" --name "$name" --seeds "$seed" --quiet \
+    --device "$DEV" --set threads=1 ${steps[@]+"${steps[@]}"} "$@"
+}
 summary() {
   cat "$W/events.txt"
   for r in "$W"/*/; do
@@ -81,14 +87,12 @@ queue)
   ;;
 job)
   # NAME CONFIG SEED [ARGS of gan reproduce: --set KEY=VALUE, --standing-stats K]
-  name=$2 cfg=$3 seed=$4; shift 4
-  run="$name-s$seed"
-  printf '%s\n' "$cfg" "$@" > "$W/$run.args"  # for the Inception phase
+  shift
+  run="$1-s$3"
+  printf '%s\n' "$@" > "$W/$run.args"  # the job's line, for the Inception phase
   stamp "start $run"
   t=$(date +%s)
-  "$G" reproduce lucic --out "$W" --rows "$cfg" --name "$name" --seeds "$seed" --proxy-only \
-    --quiet --device "$DEV" --n "$PROXY_N" --set threads=1 ${steps[@]+"${steps[@]}"} "$@" \
-    > "$W/$run.log" 2>&1
+  reproduce_run "$@" --proxy-only --n "$PROXY_N" > "$W/$run.log" 2>&1
   rc=$?
   stamp "trained $run rc $rc $(($(date +%s) - t)) s"
   [ $rc = 0 ] && stamp "proxied $run"
@@ -99,10 +103,8 @@ part)
   ;;
 inception)
   run=$2
-  mapfile -t args < "$W/$run.args"
-  "$G" reproduce lucic --out "$W" --rows "${args[0]}" --name "${run%-s*}" --seeds "${run##*-s}" \
-    --quiet --device "$DEV" --n "$INC_N" --set threads=1 ${steps[@]+"${steps[@]}"} "${args[@]:1}" \
-    >> "$W/$run.log" 2>&1
+  mapfile -t job < "$W/$run.args"
+  reproduce_run "${job[@]}" --n "$INC_N" >> "$W/$run.log" 2>&1
   stamp "inception $run rc $? $(cat "$W/$run"/inception*.txt 2>/dev/null | tr '\n' ' ')"
   ;;
 finish)
