@@ -137,8 +137,15 @@ fn exit_on(e: clap::Error) -> ! {
             format!("unknown command `{verb}`: {hint}(`gan --help` lists the commands)")
         }
         _ => {
+            // the first paragraph: one line, or a line ending in ':' and the arguments it
+            // names (a missing required argument) on the indented lines below it
             let rendered = e.to_string();
-            let first = rendered.lines().next().unwrap_or_default();
+            let first: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let first = first.join(" ");
             let first = first.trim_start_matches("error: ");
             format!("{first} (`gan COMMAND --help` lists the options)")
         }

@@ -507,4 +507,30 @@ fn reproduce_trains_ranks_scores_and_tabulates() {
         !good && refused.contains("rows: minimax, non-saturating"),
         "{refused}"
     );
+    // the run's learning curves: the proxy by checkpoint, then a logged value
+    let png = dir.path().join("curves.png");
+    let chart = |extra: &[&str]| {
+        let mut args = vec!["reproduce", "lucic", "--out", out.to_str().unwrap()];
+        args.extend(["--chart", png.to_str().unwrap()]);
+        args.extend(extra);
+        gan(&args)
+    };
+    for extra in [
+        &["--curves", "non-saturating-s1"][..],
+        &["--curves", "non-saturating-s1", "--stat", "d_loss"],
+    ] {
+        let _ = std::fs::remove_file(&png);
+        let (good, text) = chart(extra);
+        assert!(good && image::open(&png).is_ok(), "{text}");
+    }
+    let (good, refused) = chart(&[]);
+    assert!(
+        !good && refused.contains("not provided: --curves <FOLDERS>"),
+        "{refused}"
+    );
+    let (good, refused) = chart(&["--curves", "non-saturating-s1", "--stat", "nope"]);
+    assert!(
+        !good && refused.contains("no value \"nope\" logged (logged: "),
+        "{refused}"
+    );
 }

@@ -42,12 +42,15 @@ pub fn draw(img: &mut RgbImage, x: i64, y: i64, text: &str, colour: [u8; 3], sca
     }
 }
 
-/// A compact number for axis ticks: up to 4 significant digits, no trailing zeros.
+/// A compact number for axis ticks: up to 4 significant digits, no trailing zeros; whole
+/// numbers from a thousand to a million (step counts) in full, rounded to the unit.
 pub fn tick(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let s = if v.abs() >= 1e4 || v.abs() < 1e-3 {
+    let s = if (1e3..1e6).contains(&v.abs()) {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e4 || v.abs() < 1e-3 {
         format!("{v:.2e}")
     } else {
         let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
@@ -86,6 +89,9 @@ mod tests {
         assert_eq!(tick(0.5), "0.5");
         assert_eq!(tick(-0.8737), "-0.8737");
         assert_eq!(tick(1000.0), "1000");
+        assert_eq!(tick(15625.0), "15625");
+        assert_eq!(tick(15577.6), "15578");
+        assert_eq!(tick(2e6), "2.00e6");
         assert_eq!(tick(2.0), "2");
         assert_eq!(tick(0.0), "0");
     }

@@ -7,9 +7,11 @@
 //! when sampled with K batches of standing statistics), so an interrupted reproduction redoes
 //! nothing.
 
+mod curves;
 pub mod lucic;
 mod table;
 
+pub use curves::{chart, Measure};
 pub use table::{collect, markdown, mean_std, Measured, Verdict};
 
 use crate::config::Config;

@@ -1,7 +1,7 @@
 //! `gan reproduce`: a published table under its own protocol.
 
 use adversarial::device;
-use adversarial::reproduce::{self, Options, Reproduction};
+use adversarial::reproduce::{self, Measure, Options, Reproduction};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
@@ -40,6 +40,24 @@ pub struct ReproduceArgs {
     /// Train nothing: print and write the table of what --out holds.
     #[arg(long, conflicts_with_all = ["rows", "seeds", "name", "overrides", "proxy_only", "all_checkpoints"])]
     pub table: bool,
+    /// Train nothing: draw the learning curves of the run folders named by --curves to this
+    /// PNG file: the proxy FID of each kept checkpoint (or the --stat value logged in
+    /// training) over discriminator steps, one line per folder.
+    #[arg(long, requires = "curves", conflicts_with_all = ["rows", "seeds", "name", "overrides", "proxy_only", "all_checkpoints", "table"])]
+    pub chart: Option<PathBuf>,
+    /// The run folders under --out that --chart draws, comma-separated (NAME-sSEED, at
+    /// most 8).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        requires = "chart",
+        value_name = "FOLDERS"
+    )]
+    pub curves: Vec<String>,
+    /// Draw this value of each run's metrics.jsonl (e.g. began_k, d_loss), averaged over
+    /// windows of 1% of the run, instead of the proxy FID.
+    #[arg(long, requires = "chart", value_name = "KEY")]
+    pub stat: Option<String>,
     /// cpu, cuda or cuda:N: where the runs train and the FIDs are computed.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -50,6 +68,17 @@ pub struct ReproduceArgs {
 
 pub fn run(a: ReproduceArgs) -> Result<()> {
     let p = reproduce::protocol(&a.protocol)?;
+    if let Some(path) = &a.chart {
+        let measure = match &a.stat {
+            Some(key) => Measure::Stat(key),
+            None => Measure::Proxy {
+                standing_stats: a.standing_stats.into(),
+            },
+        };
+        reproduce::chart(p, &a.out, &a.curves, measure, path)?;
+        println!("written to {}", path.display());
+        return Ok(());
+    }
     if !a.table {
         let rows = if a.rows.is_empty() {
             p.rows.iter().collect()
