@@ -50,7 +50,7 @@ pub fn tick(v: f64) -> String {
     }
     let s = if (1e3..1e6).contains(&v.abs()) {
         format!("{v:.0}")
-    } else if v.abs() >= 1e4 || v.abs() < 1e-3 {
+    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
         format!("{v:.2e}")
     } else {
         let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;

@@ -5,7 +5,8 @@
 use super::{read_scores, score_files, Protocol};
 use crate::config::Config;
 use crate::report::lines::{self, Curve, Labels};
-use crate::report::run_data::json_lines;
+use crate::report::run_data::{curves_of, json_lines};
+use crate::run;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
@@ -85,9 +86,7 @@ pub fn chart(
 
 /// Discriminator steps per iteration of the run in `dir` (its saved config).
 fn d_steps(dir: &Path) -> Result<f64> {
-    let path = dir.join("config.toml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let (path, text) = run::read_config(dir)?;
     let cfg = Config::from_toml_str(&text).with_context(|| format!("in {}", path.display()))?;
     Ok(cfg.train.d_steps as f64)
 }
@@ -112,25 +111,23 @@ fn proxy_points(dir: &Path, standing_stats: i64) -> Result<Vec<(f64, f64)>> {
     Ok(points)
 }
 
-/// (iteration, `key`) from `metrics.jsonl`, averaged over consecutive windows of 1% of the
-/// logged lines (at least one line each).
+/// (iteration, `key`) from `metrics.jsonl` (nested values by dotted name, as the run
+/// report names them), averaged over consecutive windows of 1% of the logged lines (at
+/// least one line each).
 fn stat_points(dir: &Path, key: &str) -> Result<Vec<(f64, f64)>> {
     let path = dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let rows = json_lines(&text);
-    let logged: Vec<(f64, f64)> = rows
-        .iter()
-        .filter_map(|r| Some((r.get("step")?.as_f64()?, r.get(key)?.as_f64()?)))
-        .filter(|(_, v)| v.is_finite())
-        .collect();
+    let log = curves_of("metrics.jsonl", &json_lines(&text));
+    let logged: Vec<(f64, f64)> = log.fields.get(key).map_or_else(Vec::new, |column| {
+        log.steps
+            .iter()
+            .zip(column)
+            .filter_map(|(&step, v)| v.filter(|v| v.is_finite()).map(|v| (step, v)))
+            .collect()
+    });
     if logged.is_empty() {
-        let mut known: Vec<String> = rows
-            .first()
-            .and_then(|r| r.as_object())
-            .map(|o| o.keys().filter(|k| *k != "step").cloned().collect())
-            .unwrap_or_default();
-        known.sort();
+        let known: Vec<&str> = log.fields.keys().map(String::as_str).collect();
         bail!(
             "{}: no value {key:?} logged (logged: {})",
             path.display(),

@@ -30,7 +30,7 @@ mod session;
 mod tensorboard;
 pub mod text;
 
-pub use dir::Progress;
+pub use dir::{read_config, Progress};
 pub use fork::{check_fork, fork, parent_config, FREE_KEYS};
 
 use crate::checkpoint::{Checkpoint, LATEST};
