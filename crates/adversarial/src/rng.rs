@@ -31,7 +31,10 @@ impl SplitMix64 {
 /// libtorch draws `randn`, `rand`, dropout masks etc. from one global generator. Every seeded
 /// operation here (reseed, then draw) holds this guard, so two trainers on different threads
 /// of one process (tests, a host program) never interleave their draws and each stays a pure
-/// function of its seed. Re-entrant: a thread that holds it gets a no-op guard.
+/// function of its seed. Every constructor that draws initial weights holds it too, even
+/// where the weights are then overwritten by a file's: an unseeded draw on another thread
+/// would otherwise land between a trainer's reseed and its draw and change what it draws.
+/// Re-entrant: a thread that holds it gets a no-op guard.
 pub struct TorchRng {
     guard: Option<std::sync::MutexGuard<'static, ()>>,
 }

@@ -111,6 +111,7 @@ impl DomainClassifier {
     /// A freshly initialised network (draws from libtorch's generator: hold
     /// [`rng::torch_rng`] and seed it first for a reproducible start).
     pub fn new(name: &str, device: Device) -> DomainClassifier {
+        let _rng = rng::torch_rng();
         let vs = nn::VarStore::new(device);
         let net = Net::new(&vs.root());
         DomainClassifier {

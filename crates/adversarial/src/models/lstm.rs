@@ -22,6 +22,8 @@ impl TokenLstm {
     /// Every weight drawn from N(0, std²), biases of the output layer included (SeqGAN
     /// initialises its generator with std 0.1 and its oracle with std 1).
     pub fn new(p: &nn::Path, vocab: i64, emb_dim: i64, hidden: i64, std: f64) -> TokenLstm {
+        // initial weights come from libtorch's global generator (see rng::TorchRng)
+        let _rng = crate::rng::torch_rng();
         let init = nn::Init::Randn {
             mean: 0.0,
             stdev: std,

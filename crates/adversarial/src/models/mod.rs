@@ -69,6 +69,8 @@ fn build_net(cfg: &ModelConfig, device: Device, role: Role) -> Result<Net> {
         Role::Generator => "the generator",
         Role::Discriminator => "the discriminator",
     };
+    // initial weights come from libtorch's global generator (see rng::TorchRng)
+    let _rng = crate::rng::torch_rng();
     let mut net =
         crate::device::catch_torch(&format!("cannot build {who} of config `model.*`"), || {
             build_net_unchecked(cfg, device, role)

@@ -18,6 +18,8 @@ pub struct TextCnn {
 
 impl TextCnn {
     pub fn new(p: &nn::Path, vocab: i64, cfg: &TextDiscriminatorConfig) -> TextCnn {
+        // initial weights come from libtorch's global generator (see rng::TorchRng)
+        let _rng = crate::rng::torch_rng();
         let emb = nn::embedding(p / "emb", vocab, cfg.emb_dim, Default::default());
         // a width-w filter spans w whole token embeddings: a 1-D convolution over positions
         // with the embedding as channels

@@ -52,6 +52,8 @@ impl DualEncoder {
                 cfg.resolution
             );
         }
+        // initial weights come from libtorch's global generator (see rng::TorchRng)
+        let _rng = crate::rng::torch_rng();
         let vs = nn::VarStore::new(device);
         let p = vs.root();
         let n = cfg.vocab.len() as i64;
