@@ -84,8 +84,8 @@ impl AttributeClassifier {
     pub fn train(&self, set: &CaptionSet, steps: u64, batch: i64, seed: u64) -> Result<()> {
         let (images, tones, colours) = with_attributes(set)?;
         let n = images.size()[0];
-        let _guard = crate::rng::torch_rng();
-        tch::manual_seed(seed as i64);
+        let torch_rng = crate::rng::torch_rng();
+        torch_rng.seed(seed);
         let mut opt = nn::Adam::default().build(&self.vs, 1e-3)?;
         let mut rng = crate::rng::SplitMix64::new(seed);
         for _ in 0..steps {

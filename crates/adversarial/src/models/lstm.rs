@@ -240,7 +240,8 @@ mod tests {
     use tch::Device;
 
     fn model(seed: i64) -> (nn::VarStore, TokenLstm) {
-        tch::manual_seed(seed);
+        let rng = crate::rng::torch_rng();
+        rng.seed(seed as u64);
         let vs = nn::VarStore::new(Device::Cpu);
         let m = TokenLstm::new(&vs.root(), 11, 4, 6, 1.0);
         (vs, m)
@@ -285,7 +286,8 @@ mod tests {
         assert_eq!(m.sample(3, 5).size(), [3, 5]);
         // sampled sequences are likelier under the model than uniform ones (N(0,1) weights
         // make it peaked)
-        tch::manual_seed(2);
+        let rng = crate::rng::torch_rng();
+        rng.seed(2);
         let own = m.nll(&m.sample(400, 8)).double_value(&[]);
         let uniform = m
             .nll(&Tensor::randint(11, [400, 8], (Kind::Int64, Device::Cpu)))
@@ -296,7 +298,8 @@ mod tests {
     #[test]
     fn scheduled_sampling_mixes_true_and_own_tokens() {
         let (_vs, m) = model(5);
-        tch::manual_seed(6);
+        let rng = crate::rng::torch_rng();
+        rng.seed(6);
         let x = Tensor::randint(11, [2000, 8], (Kind::Int64, Device::Cpu));
         // always the truth: teacher forcing, loss included
         let teacher = m.scheduled_inputs(&x, 1.0);
@@ -333,7 +336,8 @@ mod tests {
 
     #[test]
     fn inverse_cdf_sampling_follows_the_softmax() {
-        tch::manual_seed(4);
+        let rng = crate::rng::torch_rng();
+        rng.seed(4);
         let logits = Tensor::from_slice(&[0.0f32, 1.0, 2.0, -1.0])
             .view([1, 4])
             .repeat([40_000, 1]);

@@ -259,7 +259,8 @@ mod tests {
     fn in_place_leaky_relu_matches_out_of_place_to_second_order() {
         for slope in [0.2, 0.0, -0.5] {
             let run = |in_place: bool| {
-                tch::manual_seed(3);
+                let rng = crate::rng::torch_rng();
+                rng.seed(3);
                 let x =
                     Tensor::randn([4, 6], (Kind::Double, tch::Device::Cpu)).set_requires_grad(true);
                 let w =
@@ -497,7 +498,8 @@ mod tests {
         };
         let nets = |format: &str, cfg: &mut ModelConfig| {
             cfg.memory_format = format.into();
-            crate::rng::torch_rng().seed(5);
+            let rng = crate::rng::torch_rng();
+            rng.seed(5);
             build(cfg, Device::Cpu).unwrap()
         };
         let cl = nets("channels-last", &mut cfg);
@@ -523,7 +525,8 @@ mod tests {
                 .any(|w| w.dim() == 4 && w.size()[1] == 1),
             "D's first kernel reads one channel, the ambiguous case"
         );
-        crate::rng::torch_rng().seed(6);
+        let rng = crate::rng::torch_rng();
+        rng.seed(6);
         let z = Tensor::randn([4, cfg.z_dim], (Kind::Double, Device::Cpu));
         let run = |p: &GanPair, kind: Kind| {
             let x = p.g.forward(&z.to_kind(kind), true);

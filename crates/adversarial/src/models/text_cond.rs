@@ -287,9 +287,10 @@ mod tests {
             g_conditioning: "film".into(),
             ..input.clone()
         };
-        tch::manual_seed(3);
+        let rng = crate::rng::torch_rng();
+        rng.seed(3);
         let a = build(&input, Device::Cpu).unwrap();
-        tch::manual_seed(3);
+        rng.seed(3);
         let b = build(&film, Device::Cpu).unwrap();
         let (va, vb) = (a.g.vs.variables(), b.g.vs.variables());
         for (name, v) in &va {

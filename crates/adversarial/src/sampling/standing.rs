@@ -110,7 +110,8 @@ mod tests {
         let got_mean = g.vs.variables()[&bn].shallow_clone();
         let got_var = g.vs.variables()[&format!("{layer}running_var")].shallow_clone();
 
-        crate::rng::torch_rng().seed(crate::rng::derive_seed(7, &[STREAM_STANDING]));
+        let rng = crate::rng::torch_rng();
+        rng.seed(crate::rng::derive_seed(7, &[STREAM_STANDING]));
         let (mut mean, mut var) = (
             Tensor::zeros([8], (Kind::Float, Device::Cpu)),
             Tensor::zeros([8], (Kind::Float, Device::Cpu)),

@@ -92,8 +92,8 @@ pub fn train_encoder(
     }
     let tokens: Vec<Vec<String>> = train.captions.iter().map(|c| tokenize(c)).collect();
     let vocab = Vocab::build(&tokens, 8000, 1);
-    let _guard = crate::rng::torch_rng();
-    tch::manual_seed(cfg.seed as i64);
+    let torch_rng = crate::rng::torch_rng();
+    torch_rng.seed(cfg.seed);
     let enc = DualEncoder::new(
         EncoderConfig {
             vocab: vocab.tokens,
