@@ -7,8 +7,8 @@ use adversarial::config::Config;
 use adversarial::data;
 use adversarial::train::Trainer;
 
-fn toy(seed: u64) -> Config {
-    Config::resolve(
+fn final_weights(seed: u64) -> Vec<f32> {
+    let cfg = Config::resolve(
         Some(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../configs/toy/ns.toml"
@@ -19,11 +19,7 @@ fn toy(seed: u64) -> Config {
             "train.batch_size=64".into(),
         ],
     )
-    .unwrap()
-}
-
-fn final_weights(seed: u64) -> Vec<f32> {
-    let cfg = toy(seed);
+    .unwrap();
     let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
     for _ in 0..30 {
         t.train_step().unwrap();
