@@ -285,3 +285,32 @@ pub fn iteration_gflop(model: &str, resolution: i64) -> Option<f64> {
         _ => Some(1.18),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The benchmark models must be exactly those of the PyTorch reference script.
+    #[test]
+    fn reference_models_have_the_reference_parameter_counts() {
+        let bench_opts = BenchOptions {
+            threads: 0,
+            ..Default::default()
+        };
+        let dc = crate::models::build(
+            &bench_config("dcgan", &bench_opts).unwrap().model,
+            tch::Device::Cpu,
+        )
+        .unwrap();
+        // counts of torch_gan_step_bench.py's dcgan_models() / mlp_models()
+        assert_eq!(dc.g.num_parameters(), 1_067_329);
+        assert_eq!(dc.d.num_parameters(), 661_697);
+        let mlp = crate::models::build(
+            &bench_config("mlp", &bench_opts).unwrap().model,
+            tch::Device::Cpu,
+        )
+        .unwrap();
+        assert_eq!(mlp.g.num_parameters(), 1_486_352);
+        assert_eq!(mlp.d.num_parameters(), 533_505);
+    }
+}

@@ -93,11 +93,12 @@ pub fn set_threads(threads: usize) {
 /// Runs `f`, turning a panic raised inside tch (libtorch errors such as a failed allocation
 /// surface that way) into an error that starts with `what` and gives libtorch's reason.
 pub fn catch_torch<T>(what: &str, f: impl FnOnce() -> T) -> anyhow::Result<T> {
-    // the default hook would print the panic and libtorch's whole C++ trace first
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    // the hook would print the panic and libtorch's whole C++ trace first; it is silenced
+    // for this thread only, so a panic on another thread still prints
+    install_quiet_hook();
+    QUIET.with(|q| q.set(q.get() + 1));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(previous);
+    QUIET.with(|q| q.set(q.get() - 1));
     r.map_err(|payload| {
         let text = payload
             .downcast_ref::<String>()
@@ -106,6 +107,26 @@ pub fn catch_torch<T>(what: &str, f: impl FnOnce() -> T) -> anyhow::Result<T> {
             .unwrap_or_else(|| "libtorch failed".into());
         anyhow::anyhow!("{what}: {}", torch_reason(&text))
     })
+}
+
+thread_local! {
+    /// How many `catch_torch` calls this thread is inside.
+    static QUIET: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Wraps the panic hook, once per process, so that it stays silent on a thread inside
+/// `catch_torch`. Swapping the global hook per call instead would race: two threads could
+/// each restore the other's silent hook and leave it installed for good.
+fn install_quiet_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET.with(|q| q.get()) == 0 {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The useful sentence of a libtorch error: without the Rust unwrap wrapper, the

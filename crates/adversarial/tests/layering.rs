@@ -1,8 +1,9 @@
 //! The library's modules form layers in the order data flows (docs/architecture.md): a
 //! module may import the modules of its own layer or below, never above, so there is no
 //! import cycle and a newcomer can read the crate bottom up. This reads every source file
-//! and names each import that breaks the order. Unit tests (`#[cfg(test)]`) may import
-//! anything.
+//! and names each import that breaks the order. Unit tests inline after `#[cfg(test)]` may
+//! import anything; a test module in a file of its own (`mod tests;`) is read as code, as the
+//! workplace's cycle check (`modcycles.py`) reads it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
