@@ -297,19 +297,14 @@ mod tests {
             threads: 0,
             ..Default::default()
         };
-        let dc = crate::models::build(
-            &bench_config("dcgan", &bench_opts).unwrap().model,
-            tch::Device::Cpu,
-        )
-        .unwrap();
+        let models = |name: &str| {
+            let cfg = bench_config(name, &bench_opts).unwrap();
+            crate::models::build(&cfg.model, tch::Device::Cpu).unwrap()
+        };
+        let (dc, mlp) = (models("dcgan"), models("mlp"));
         // counts of torch_gan_step_bench.py's dcgan_models() / mlp_models()
         assert_eq!(dc.g.num_parameters(), 1_067_329);
         assert_eq!(dc.d.num_parameters(), 661_697);
-        let mlp = crate::models::build(
-            &bench_config("mlp", &bench_opts).unwrap().model,
-            tch::Device::Cpu,
-        )
-        .unwrap();
         assert_eq!(mlp.g.num_parameters(), 1_486_352);
         assert_eq!(mlp.d.num_parameters(), 533_505);
     }
