@@ -122,7 +122,8 @@ fn install_quiet_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if QUIET.with(|q| q.get()) == 0 {
+            // try_with: a panic while the thread's locals are being torn down still prints
+            if QUIET.try_with(|q| q.get()).unwrap_or(0) == 0 {
                 previous(info);
             }
         }));
