@@ -219,8 +219,7 @@ mod tests {
     /// The fused kernel must match Adam's textbook update (PyTorch's single-tensor path).
     #[test]
     fn fused_adam_matches_reference_formula() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(0);
+        let _rng = crate::rng::seeded_torch_rng(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().randn("w", &[5, 3], 0.0, 1.0);
         let mut opt = Optimizer::new(&vs, 0.01, 0.5, 0.999);
@@ -246,8 +245,7 @@ mod tests {
     /// RMSProp against its formula (PyTorch's defaults: no momentum, not centred).
     #[test]
     fn rmsprop_matches_reference_formula() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(1);
+        let _rng = crate::rng::seeded_torch_rng(1);
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().randn("w", &[4], 0.0, 1.0);
         let mut opt = Optimizer::from_name("rmsprop", &vs, 0.01, 0.0, 0.0, 0.9).unwrap();

@@ -53,6 +53,13 @@ pub fn torch_rng() -> TorchRng {
     TorchRng { guard: Some(guard) }
 }
 
+/// Takes the global generator and reseeds it with `seed`: the guard to hold while drawing.
+pub fn seeded_torch_rng(seed: u64) -> TorchRng {
+    let rng = torch_rng();
+    rng.seed(seed);
+    rng
+}
+
 impl TorchRng {
     /// Reseeds the generator.
     pub fn seed(&self, seed: u64) {

@@ -75,8 +75,7 @@ fn d_learns_real_from_generated_and_rewards_are_its_rollout_averages() {
     assert_eq!(last.unwrap().phase, Phase::DPretrain);
     // draws outside a training step hold the global generator too, so that they never
     // interleave with another test's trainer (whose resume must be exact)
-    let rng = adversarial::rng::torch_rng();
-    rng.seed(7);
+    let _rng = adversarial::rng::seeded_torch_rng(7);
     // on 256 held-out real rows and 256 fresh samples
     let real = t.corpus.test.narrow(0, 0, 256);
     let fake = t.g.sample(256, 8);

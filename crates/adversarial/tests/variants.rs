@@ -204,7 +204,7 @@ fn variants_resume_bit_for_bit() {
 
 /// BEGAN (`model.arch = loss.name = "began"`) trains with its auto-encoder D: D's outputs
 /// are reconstruction errors in [0, 1], k moves each iteration by the rule applied to the
-/// logged errors (real from D's step, generated from G's), and a run resumes exactly, k
+/// logged errors (real from the last D step, generated from G's), and a run resumes exactly, k
 /// included.
 #[test]
 fn began_balances_its_auto_encoder_and_resumes_exactly() {
@@ -238,6 +238,37 @@ fn began_balances_its_auto_encoder_and_resumes_exactly() {
     assert!(k != 0.0);
     let names = common::assert_resumes_bit_for_bit(&cfg, "began");
     assert!(names.iter().any(|n| n == "began_k"), "{names:?}");
+}
+
+/// With several D steps per iteration BEGAN's k moves after each of them, as compare_gan's
+/// does with `disc_iters` > 1, not once per iteration. At γ = 0 every move is −λ_k times a
+/// reconstruction error in (0, 1], so after one iteration of three D steps k lies below the
+/// last move alone (−λ_k·L(G(z)) from G's step) by the two earlier moves: more than 0, at
+/// most 2·λ_k.
+#[test]
+fn began_moves_k_after_every_d_step() {
+    let _serial = serial();
+    let cfg = config(
+        "began",
+        &[
+            "loss.name=began",
+            "model.d_norm=none",
+            "model.g_output=sigmoid",
+            "loss.began_gamma=0.0",
+            "loss.began_lambda_k=0.1",
+            "loss.began_clamp_k=false",
+            "train.d_steps=3",
+        ],
+    );
+    let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
+    let s = t.train_step().unwrap();
+    let k = s.get("began_k").unwrap();
+    let earlier = -(k + 0.1 * s.g_loss) / 0.1;
+    assert!(
+        earlier > 1e-3 && earlier <= 2.0,
+        "the two earlier D steps moved k by {earlier}·λ_k (k {k}, last L(G(z)) {})",
+        s.g_loss
+    );
 }
 
 /// Channels-last memory format (`model.memory_format`, the CPU default for DCGANs) changes

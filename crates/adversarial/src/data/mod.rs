@@ -65,8 +65,7 @@ impl Dataset {
 
     /// A dataset of uniform random images, as used by the speed benchmark.
     pub fn random(n: i64, channels: i64, resolution: i64, seed: u64) -> Dataset {
-        let rng = crate::rng::torch_rng();
-        rng.seed(seed);
+        let _rng = crate::rng::seeded_torch_rng(seed);
         let images = Tensor::randint(
             256,
             [n, channels, resolution, resolution],

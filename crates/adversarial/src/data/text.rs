@@ -153,8 +153,7 @@ pub trait SequenceSampler {
 }
 
 fn oracle_corpus(oracle: &dyn SequenceSampler, cfg: &TextDataConfig) -> TextCorpus {
-    let rng = crate::rng::torch_rng();
-    rng.seed(crate::rng::derive_seed(
+    let _rng = crate::rng::seeded_torch_rng(crate::rng::derive_seed(
         cfg.oracle_seed,
         &[ORACLE_STREAM, 1],
     ));

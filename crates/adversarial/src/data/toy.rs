@@ -197,8 +197,7 @@ mod tests {
 
     #[test]
     fn samples_follow_the_density() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(0);
+        let _rng = crate::rng::seeded_torch_rng(0);
         let g = GaussianMixture::named("bimodal1d").unwrap();
         let x = g.sample(20000, Device::Cpu);
         let frac_right = x

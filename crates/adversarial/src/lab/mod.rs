@@ -64,8 +64,7 @@ pub fn one_d_mixture(
 /// draws go through a kernel density estimate.
 pub fn measure(t: &Trainer, mix: &GaussianMixture, n: i64) -> Measurement {
     let cfg = &t.cfg;
-    let rng = crate::rng::torch_rng();
-    rng.seed(cfg.seed ^ 0x5eed);
+    let _rng = crate::rng::seeded_torch_rng(cfg.seed ^ 0x5eed);
     let quadrature = cfg.model.z_dim == 1;
     let z = if quadrature {
         let u = Tensor::linspace(
@@ -283,8 +282,7 @@ mod tests {
 
     #[test]
     fn kde_recovers_a_gaussian() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(0);
+        let _rng = crate::rng::seeded_torch_rng(0);
         let s = Tensor::randn([50000], (Kind::Double, Device::Cpu)) * 0.5 + 2.0;
         let x = Tensor::linspace(0.0, 4.0, 81, (Kind::Double, Device::Cpu));
         let err = (kde(&s, &x, None) - normal(&x, 2.0, 0.5))

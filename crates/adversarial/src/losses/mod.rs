@@ -79,7 +79,7 @@ impl GanLoss {
 }
 
 /// BEGAN's equilibrium (Berthelot et al. 2017, section 3.4): D's loss is
-/// L(x) − k·L(G(z)), and after each iteration k_{t+1} = k_t + λ_k (γ·L(x) − L(G(z))) moves
+/// L(x) − k·L(G(z)), and after each D step k_{t+1} = k_t + λ_k (γ·L(x) − L(G(z))) moves
 /// k so that E L(G(z)) = γ·E L(x), with L a reconstruction error. k starts at 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Equilibrium {
@@ -104,7 +104,7 @@ impl Equilibrium {
         }
     }
 
-    /// Moves k by the iteration's mean reconstruction errors on real and generated images.
+    /// Moves k by a D step's mean reconstruction errors on real and generated images.
     pub fn update(&mut self, real_error: f64, fake_error: f64) {
         let k = self.k + self.lambda_k * (self.gamma * real_error - fake_error);
         self.k = if self.clamp { k.clamp(0.0, 1.0) } else { k };

@@ -53,8 +53,7 @@ impl AttributeClassifier {
     /// A fresh classifier, its weights drawn from `seed` (so `gan attributes train --seed`
     /// fixes the whole run, not only its minibatches).
     pub fn new(device: Device, seed: u64) -> AttributeClassifier {
-        let rng = crate::rng::torch_rng();
-        rng.seed(crate::rng::derive_seed(seed, &[INIT_STREAM]));
+        let _rng = crate::rng::seeded_torch_rng(crate::rng::derive_seed(seed, &[INIT_STREAM]));
         let vs = nn::VarStore::new(device);
         let p = vs.root();
         // 64 → 32 → 16 → 8, then global average pooling: colour and tone are read anywhere
@@ -84,8 +83,7 @@ impl AttributeClassifier {
     pub fn train(&self, set: &CaptionSet, steps: u64, batch: i64, seed: u64) -> Result<()> {
         let (images, tones, colours) = with_attributes(set)?;
         let n = images.size()[0];
-        let torch_rng = crate::rng::torch_rng();
-        torch_rng.seed(seed);
+        let _torch_rng = crate::rng::seeded_torch_rng(seed);
         let mut opt = nn::Adam::default().build(&self.vs, 1e-3)?;
         let mut rng = crate::rng::SplitMix64::new(seed);
         for _ in 0..steps {

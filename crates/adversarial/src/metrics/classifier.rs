@@ -291,8 +291,7 @@ pub fn train(
             opts.batch
         );
     }
-    let guard = rng::torch_rng();
-    guard.seed(opts.seed);
+    let guard = rng::seeded_torch_rng(opts.seed);
     let c = DomainClassifier::new(name, opts.device);
     let mut opt = nn::Adam::default().build(&c.vs, opts.lr)?;
     let images = input(&train.images)?;

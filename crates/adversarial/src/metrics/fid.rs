@@ -80,8 +80,7 @@ mod tests {
     /// the way the reference computes it.
     #[test]
     fn matches_the_eigenvalues_of_the_product() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(5);
+        let _rng = crate::rng::seeded_torch_rng(5);
         let x = Tensor::randn([40, 6], (Kind::Double, Device::Cpu));
         let y = Tensor::randn([40, 6], (Kind::Double, Device::Cpu)) * 2.0 + 0.5;
         let (a, b) = (

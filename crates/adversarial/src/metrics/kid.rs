@@ -103,8 +103,7 @@ mod tests {
 
     #[test]
     fn identical_distributions_give_about_zero_and_shifted_ones_more() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(11);
+        let _rng = crate::rng::seeded_torch_rng(11);
         let a = Tensor::randn([400, 8], (Kind::Double, Device::Cpu));
         let b = Tensor::randn([400, 8], (Kind::Double, Device::Cpu));
         let c = Tensor::randn([400, 8], (Kind::Double, Device::Cpu)) + 1.0;

@@ -98,8 +98,7 @@ mod tests {
 
     #[test]
     fn real_samples_cover_every_mode_uniformly() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(1);
+        let _rng = crate::rng::seeded_torch_rng(1);
         for name in ["ring8", "grid25"] {
             let g = crate::data::toy::GaussianMixture::named(name).unwrap();
             let s = mode_stats(

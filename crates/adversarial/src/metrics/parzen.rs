@@ -112,8 +112,7 @@ mod tests {
     /// σ selection prefers the bandwidth that fits held-out data from the same distribution.
     #[test]
     fn selection_finds_a_sensible_bandwidth() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(3);
+        let _rng = crate::rng::seeded_torch_rng(3);
         let opts = (Kind::Double, Device::Cpu);
         let s = Tensor::randn([2000, 1], opts) * 0.2;
         let v = Tensor::randn([500, 1], opts) * 0.2;

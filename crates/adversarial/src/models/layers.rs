@@ -209,8 +209,7 @@ mod tests {
     /// The matmul forms equal libtorch's convolutions, values and gradients.
     #[test]
     fn matmul_forms_equal_the_convolutions() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(3);
+        let _rng = crate::rng::seeded_torch_rng(3);
         let opts = (Kind::Double, Device::Cpu);
         // D's head: 4×4 kernel over a 4×4 map, and a 7×7 one (28 px)
         for (c, side, out) in [(256, 4, 1), (32, 7, 3)] {

@@ -192,8 +192,8 @@ impl TokenLstm {
 /// The oracle of SeqGAN's synthetic benchmark: an LSTM with every weight drawn from
 /// N(0, 1), built from `cfg.oracle_seed` alone so every training seed meets the same one.
 pub fn oracle(cfg: &TextDataConfig, device: Device) -> (nn::VarStore, TokenLstm) {
-    let rng = crate::rng::torch_rng();
-    rng.seed(crate::rng::derive_seed(cfg.oracle_seed, &[ORACLE_STREAM]));
+    let _rng =
+        crate::rng::seeded_torch_rng(crate::rng::derive_seed(cfg.oracle_seed, &[ORACLE_STREAM]));
     let mut vs = nn::VarStore::new(device);
     let h = cfg.oracle_hidden;
     let lstm = TokenLstm::new(&vs.root(), cfg.vocab_size, h, h, 1.0);
@@ -240,8 +240,7 @@ mod tests {
     use tch::Device;
 
     fn model(seed: i64) -> (nn::VarStore, TokenLstm) {
-        let rng = crate::rng::torch_rng();
-        rng.seed(seed as u64);
+        let _rng = crate::rng::seeded_torch_rng(seed as u64);
         let vs = nn::VarStore::new(Device::Cpu);
         let m = TokenLstm::new(&vs.root(), 11, 4, 6, 1.0);
         (vs, m)
@@ -286,8 +285,7 @@ mod tests {
         assert_eq!(m.sample(3, 5).size(), [3, 5]);
         // sampled sequences are likelier under the model than uniform ones (N(0,1) weights
         // make it peaked)
-        let rng = crate::rng::torch_rng();
-        rng.seed(2);
+        let _rng = crate::rng::seeded_torch_rng(2);
         let own = m.nll(&m.sample(400, 8)).double_value(&[]);
         let uniform = m
             .nll(&Tensor::randint(11, [400, 8], (Kind::Int64, Device::Cpu)))
@@ -298,8 +296,7 @@ mod tests {
     #[test]
     fn scheduled_sampling_mixes_true_and_own_tokens() {
         let (_vs, m) = model(5);
-        let rng = crate::rng::torch_rng();
-        rng.seed(6);
+        let _rng = crate::rng::seeded_torch_rng(6);
         let x = Tensor::randint(11, [2000, 8], (Kind::Int64, Device::Cpu));
         // always the truth: teacher forcing, loss included
         let teacher = m.scheduled_inputs(&x, 1.0);
@@ -336,8 +333,7 @@ mod tests {
 
     #[test]
     fn inverse_cdf_sampling_follows_the_softmax() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(4);
+        let _rng = crate::rng::seeded_torch_rng(4);
         let logits = Tensor::from_slice(&[0.0f32, 1.0, 2.0, -1.0])
             .view([1, 4])
             .repeat([40_000, 1]);

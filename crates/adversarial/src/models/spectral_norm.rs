@@ -81,8 +81,7 @@ mod tests {
     /// SVD, and the normalised weight has spectral norm 1.
     #[test]
     fn converges_to_the_largest_singular_value() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(3);
+        let _rng = crate::rng::seeded_torch_rng(3);
         for (shape, dim) in [
             (vec![20i64, 30], 0i64),
             (vec![8, 4, 3, 3], 0),
@@ -115,8 +114,7 @@ mod tests {
     /// Gradients flow through σ as in PyTorch (u and v held constant).
     #[test]
     fn gradient_matches_finite_differences() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(4);
+        let _rng = crate::rng::seeded_torch_rng(4);
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().randn("w", &[3, 4], 0.0, 1.0);
         let sn = SpectralNorm::new(&vs.root(), &w, 0);

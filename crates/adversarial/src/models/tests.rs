@@ -11,8 +11,7 @@ use tch::Kind;
 fn in_place_leaky_relu_matches_out_of_place_to_second_order() {
     for slope in [0.2, 0.0, -0.5] {
         let run = |in_place: bool| {
-            let rng = crate::rng::torch_rng();
-            rng.seed(3);
+            let _rng = crate::rng::seeded_torch_rng(3);
             let x = Tensor::randn([4, 6], (Kind::Double, tch::Device::Cpu)).set_requires_grad(true);
             let w = Tensor::randn([6, 5], (Kind::Double, tch::Device::Cpu)).set_requires_grad(true);
             let h = x.matmul(&w);
@@ -248,8 +247,7 @@ fn channels_last_networks_match_contiguous_ones() {
     };
     let nets = |format: &str, cfg: &mut ModelConfig| {
         cfg.memory_format = format.into();
-        let rng = crate::rng::torch_rng();
-        rng.seed(5);
+        let _rng = crate::rng::seeded_torch_rng(5);
         build(cfg, Device::Cpu).unwrap()
     };
     let cl = nets("channels-last", &mut cfg);
@@ -275,8 +273,7 @@ fn channels_last_networks_match_contiguous_ones() {
             .any(|w| w.dim() == 4 && w.size()[1] == 1),
         "D's first kernel reads one channel, the ambiguous case"
     );
-    let rng = crate::rng::torch_rng();
-    rng.seed(6);
+    let _rng = crate::rng::seeded_torch_rng(6);
     let z = Tensor::randn([4, cfg.z_dim], (Kind::Double, Device::Cpu));
     let run = |p: &GanPair, kind: Kind| {
         let x = p.g.forward(&z.to_kind(kind), true);

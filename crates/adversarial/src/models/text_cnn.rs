@@ -100,8 +100,7 @@ mod tests {
 
     #[test]
     fn one_logit_per_sequence_and_one_hots_agree_with_tokens() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(0);
+        let _rng = crate::rng::seeded_torch_rng(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let d = TextCnn::new(&vs.root(), 13, &cfg());
         let x = Tensor::randint(13, [7, 6], (Kind::Int64, Device::Cpu));
@@ -115,8 +114,7 @@ mod tests {
     fn max_pooling_sees_a_token_anywhere_in_the_sequence() {
         // moving one token inside a sequence of otherwise equal tokens leaves the width-1
         // features unchanged (max over time), so with only width-1 filters D cannot tell
-        let rng = crate::rng::torch_rng();
-        rng.seed(1);
+        let _rng = crate::rng::seeded_torch_rng(1);
         let vs = nn::VarStore::new(Device::Cpu);
         let c = TextDiscriminatorConfig {
             filter_widths: vec![1],

@@ -287,8 +287,7 @@ mod tests {
             g_conditioning: "film".into(),
             ..input.clone()
         };
-        let rng = crate::rng::torch_rng();
-        rng.seed(3);
+        let rng = crate::rng::seeded_torch_rng(3);
         let a = build(&input, Device::Cpu).unwrap();
         rng.seed(3);
         let b = build(&film, Device::Cpu).unwrap();

@@ -51,8 +51,8 @@ pub fn save_toy_scatter(
             save_mixture_scatter(&points, mix, &format!("{what} (blue), modes (red)"), path)
         }
         None => {
-            let rng = crate::rng::torch_rng();
-            rng.seed(crate::rng::derive_seed(seed, &[SCATTER_STREAM]));
+            let _rng =
+                crate::rng::seeded_torch_rng(crate::rng::derive_seed(seed, &[SCATTER_STREAM]));
             let real = data.sample(500, tch::Device::Cpu);
             save_data_scatter(&points, &real, &format!("{what} (blue), data (red)"), path)
         }

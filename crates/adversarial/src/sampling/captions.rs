@@ -6,7 +6,7 @@ use crate::checkpoint;
 use crate::config::Config;
 use crate::models::text_encoder::{self, DualEncoder};
 use crate::models::Net;
-use crate::rng::torch_rng;
+use crate::rng::seeded_torch_rng;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
@@ -77,8 +77,7 @@ impl CaptionGenerator {
     /// Images in [-1, 1] (B×C×H×W, on the CPU) for caption embeddings `t` (B×E), from
     /// noise drawn after seeding with `seed`.
     pub fn generate(&self, t: &Tensor, seed: u64) -> Tensor {
-        let rng = torch_rng();
-        rng.seed(seed);
+        let _rng = seeded_torch_rng(seed);
         let m = &self.cfg.model;
         let n = t.size()[0];
         let z = noise(&m.prior, n, m.z_dim, t.device());
@@ -118,8 +117,7 @@ impl CaptionGenerator {
         let path: Tensor =
             ends.get(0).unsqueeze(0) * (s.ones_like() - &s) + ends.get(1).unsqueeze(0) * &s;
         let path = &path / path.norm_scalaropt_dim(2.0, [1], true).clamp_min(1e-8);
-        let rng = torch_rng();
-        rng.seed(seed);
+        let _rng = seeded_torch_rng(seed);
         let m = &self.cfg.model;
         let z = noise(&m.prior, rows, m.z_dim, ends.device())
             .repeat_interleave_self_int(frames, 0, None);

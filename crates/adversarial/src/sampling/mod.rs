@@ -15,7 +15,7 @@ use crate::data::text::{self, Vocab};
 use crate::device;
 use crate::models::lstm::TokenLstm;
 use crate::models::{self, Net};
-use crate::rng::{derive_seed, torch_rng};
+use crate::rng::{derive_seed, seeded_torch_rng};
 use anyhow::{Context, Result};
 use std::path::Path;
 use tch::{nn, Device, Kind, Tensor};
@@ -69,8 +69,7 @@ pub fn balanced_labels(n: i64, classes: i64, device: Device) -> Tensor {
 /// The run's fixed grid input: a pure function of the config's seed. A class-conditional
 /// run shows up to 16 classes as rows, with `grid_size / rows` noise vectors as columns.
 pub fn fixed_latent(cfg: &Config, device: Device) -> Latent {
-    let rng = torch_rng();
-    rng.seed(derive_seed(cfg.seed, &[STREAM_FIXED]));
+    let _rng = seeded_torch_rng(derive_seed(cfg.seed, &[STREAM_FIXED]));
     let (m, t) = (&cfg.model, &cfg.train);
     let latent = if m.classes > 0 {
         let rows = m.classes.min(16);
@@ -253,8 +252,7 @@ impl TextGenerator {
 
     /// `n` decoded samples drawn with `seed`.
     pub fn sample(&self, n: i64, seed: u64) -> Vec<String> {
-        let rng = torch_rng();
-        rng.seed(seed);
+        let _rng = seeded_torch_rng(seed);
         let x = self.g.sample(n, self.cfg.data.seq_len);
         let eos = self.cfg.data.source != "oracle";
         text::rows(&x)

@@ -42,8 +42,7 @@ pub fn standing_statistics(g: &Net, cfg: &Config, batches: i64, seed: u64) -> Re
     // one training-mode pass leaves m times the batch's statistics
     let m = nn::BatchNormConfig::default().momentum;
     // held until the last draw, so no other thread reseeds the generator in between
-    let rng = crate::rng::torch_rng();
-    rng.seed(crate::rng::derive_seed(seed, &[STREAM_STANDING]));
+    let _rng = crate::rng::seeded_torch_rng(crate::rng::derive_seed(seed, &[STREAM_STANDING]));
     let device = g.vs.device();
     let mut sums: Vec<Tensor> = stats.iter().map(Tensor::zeros_like).collect();
     let classes = g.classes();
@@ -110,8 +109,7 @@ mod tests {
         let got_mean = g.vs.variables()[&bn].shallow_clone();
         let got_var = g.vs.variables()[&format!("{layer}running_var")].shallow_clone();
 
-        let rng = crate::rng::torch_rng();
-        rng.seed(crate::rng::derive_seed(7, &[STREAM_STANDING]));
+        let _rng = crate::rng::seeded_torch_rng(crate::rng::derive_seed(7, &[STREAM_STANDING]));
         let (mut mean, mut var) = (
             Tensor::zeros([8], (Kind::Float, Device::Cpu)),
             Tensor::zeros([8], (Kind::Float, Device::Cpu)),

@@ -41,8 +41,7 @@ impl Trainer {
             bail!("config key `loss.interpolated`: the run's generator has no caption table");
         };
         let m = self.cfg.train.batch_size;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(
+        let _rng = crate::rng::seeded_torch_rng(derive_seed(
             self.cfg.seed,
             &[STREAM_INTERPOLATED, self.step],
         ));
@@ -132,8 +131,10 @@ impl Trainer {
             bail!("config key `loss.recoloured`: the run has no recoloured captions");
         };
         let m = self.cfg.train.batch_size;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_RECOLOURED, self.step]));
+        let _rng = crate::rng::seeded_torch_rng(derive_seed(
+            self.cfg.seed,
+            &[STREAM_RECOLOURED, self.step],
+        ));
         let rows = self.share(random_labels(m, r.embeddings.size()[0], self.device));
         let (out, logits) = self.judge_generated(&r.embeddings.index_select(0, &rows), m);
         let Some(logits) = logits else {

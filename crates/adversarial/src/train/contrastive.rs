@@ -92,8 +92,7 @@ pub fn train_encoder(
     }
     let tokens: Vec<Vec<String>> = train.captions.iter().map(|c| tokenize(c)).collect();
     let vocab = Vocab::build(&tokens, 8000, 1);
-    let torch_rng = crate::rng::torch_rng();
-    torch_rng.seed(cfg.seed);
+    let _torch_rng = crate::rng::seeded_torch_rng(cfg.seed);
     let enc = DualEncoder::new(
         EncoderConfig {
             vocab: vocab.tokens,

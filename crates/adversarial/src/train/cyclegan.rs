@@ -30,8 +30,8 @@ impl Trainer {
     pub(super) fn cyclegan_step(&mut self) -> Result<StepStats> {
         let _rng = crate::rng::torch_rng();
         let scale = self.lr_scale_now();
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
+        let _rng =
+            crate::rng::seeded_torch_rng(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
         let (a, b) = timed(&mut self.data_wait_s, || {
             self.data.next_unpaired(self.device)
         })

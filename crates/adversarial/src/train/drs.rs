@@ -22,8 +22,8 @@ impl Trainer {
         let Some(mix) = self.data.mixture() else {
             return Ok(None);
         };
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
+        let rng =
+            crate::rng::seeded_torch_rng(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
         let x = if drs {
             drop(rng);
             self.drs_sample(n, self.cfg.eval.drs_percentile)?.0
@@ -62,8 +62,8 @@ impl Trainer {
             None
         };
         let d = refit.as_ref().unwrap_or(&self.d);
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 1]));
+        let _rng =
+            crate::rng::seeded_torch_rng(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 1]));
         const CHUNK: i64 = 10_000;
         let eps = 1e-6;
         let candidates = |t: &Self| -> (Tensor, Tensor) {
@@ -122,8 +122,8 @@ impl Trainer {
             .data
             .mixture()
             .context("config key `eval.drs_refit_steps`: a refitted D is for toy data")?;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 2]));
+        let _rng =
+            crate::rng::seeded_torch_rng(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step, 2]));
         let mut model = self.cfg.model.clone();
         model.pack = 1;
         let d = models::build_discriminator(&model, self.device)?;

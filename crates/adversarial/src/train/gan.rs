@@ -36,9 +36,19 @@ impl Trainer {
         let mut fake = None;
         for i in 0..k {
             let last = i + 1 == k;
-            let (f, s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
+            let (f, mut s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
             if last {
                 stats = s;
+            } else if self.began.is_some() {
+                // compare_gan moves k after every D step, so with several D steps per
+                // iteration each earlier one moves it by its own errors (the last one's move
+                // waits for G's step below)
+                if let Some(c) = self.comm {
+                    s.average_over(c)?;
+                }
+                if let Some(e) = &mut self.began {
+                    e.update(s.out_real, s.out_fake);
+                }
             }
             fake = Some(f);
         }
@@ -106,8 +116,7 @@ impl Trainer {
     /// `loss.keyword_dropout` some of those captions are shorter forms of themselves.
     fn d_step(&mut self, seed_path: &[u64], keep_g_graph: bool) -> Result<(Generated, StepStats)> {
         let m = self.cfg.train.batch_size;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, seed_path));
+        let _rng = crate::rng::seeded_torch_rng(derive_seed(self.cfg.seed, seed_path));
         let reg = &self.cfg.regularizer;
         // a data-parallel process draws the whole global batch, as one process would, and
         // keeps its share

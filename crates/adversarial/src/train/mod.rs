@@ -118,8 +118,7 @@ impl Trainer {
         device::check_device(device)?;
         device::set_threads(cfg.threads);
         let t = &cfg.train;
-        let rng = crate::rng::torch_rng();
-        rng.seed(derive_seed(cfg.seed, &[STREAM_INIT]));
+        let _rng = crate::rng::seeded_torch_rng(derive_seed(cfg.seed, &[STREAM_INIT]));
         if cfg.model.classes > 0 {
             data.check_labels(cfg.model.classes)?;
         }

@@ -18,8 +18,7 @@ impl Trainer {
         let mut stats = StepStats::default();
         let mut last = None;
         for i in 0..self.cfg.train.d_steps {
-            let rng = crate::rng::torch_rng();
-            rng.seed(derive_seed(
+            let _rng = crate::rng::seeded_torch_rng(derive_seed(
                 self.cfg.seed,
                 &[STREAM_STEP, self.step, i as u64],
             ));

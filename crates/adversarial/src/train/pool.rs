@@ -72,8 +72,7 @@ mod tests {
 
     #[test]
     fn pool_fills_then_mixes_old_and_new() {
-        let rng = crate::rng::torch_rng();
-        rng.seed(3);
+        let _rng = crate::rng::seeded_torch_rng(3);
         let mut pool = ImagePool::new(4);
         let batch = |v: f64| Tensor::full([4, 1, 2, 2], v, (Kind::Float, Device::Cpu));
         // filling: the new fakes come straight back

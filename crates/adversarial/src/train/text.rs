@@ -24,7 +24,7 @@ use crate::metrics::bleu::BleuReferences;
 use crate::models::lstm::TokenLstm;
 use crate::models::text_cnn::TextCnn;
 use crate::optim::Optimizer;
-use crate::rng::{derive_seed, torch_rng};
+use crate::rng::{derive_seed, seeded_torch_rng};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use tch::{nn, Device, Kind, Tensor};
@@ -127,8 +127,7 @@ impl TextTrainer {
         let sampler = oracle.as_ref().map(|o| &o.1 as &dyn text::SequenceSampler);
         let corpus = TextCorpus::load(&cfg.data, sampler)?;
         let vocab = corpus.vocab.len();
-        let rng = torch_rng();
-        rng.seed(derive_seed(cfg.seed, &[STREAM_INIT]));
+        let rng = seeded_torch_rng(derive_seed(cfg.seed, &[STREAM_INIT]));
         let gc = &cfg.generator;
         let g_vs = nn::VarStore::new(device);
         let g = TokenLstm::new(&g_vs.root(), vocab, gc.emb_dim, gc.hidden, gc.init_std);
@@ -189,8 +188,7 @@ impl TextTrainer {
 
     /// Runs one step of the current phase.
     pub fn train_step(&mut self) -> Result<TextStepStats> {
-        let rng = torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
+        let _rng = seeded_torch_rng(derive_seed(self.cfg.seed, &[STREAM_STEP, self.step]));
         let (phase, i) = self.phase_of(self.step);
         let stats = match phase {
             Phase::Mle => self.mle_step(phase, 1.0)?,
@@ -407,8 +405,7 @@ impl TextTrainer {
 
     /// Samples, held-out NLL, NLL_oracle (synthetic) or BLEU (text), seeded by the step.
     pub fn evaluate(&self, time_s: f64) -> TextEval {
-        let rng = torch_rng();
-        rng.seed(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
+        let _rng = seeded_torch_rng(derive_seed(self.cfg.seed, &[STREAM_EVAL, self.step]));
         let n = self.cfg.train.eval_samples;
         let len = self.cfg.data.seq_len;
         let samples = tch::no_grad(|| {

@@ -66,8 +66,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
     }
     let classes = g.classes();
     sampling::standing_statistics(&g, &cfg, a.sampling.standing_stats.into(), a.sampling.seed)?;
-    let rng = adversarial::rng::torch_rng();
-    rng.seed(a.sampling.seed);
+    let _rng = adversarial::rng::seeded_torch_rng(a.sampling.seed);
     match a.class {
         Some(_) if classes == 0 => bail!(
             "--class: {} is an unconditional model (trained with model.classes = 0)",
