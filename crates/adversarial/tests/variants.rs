@@ -202,6 +202,22 @@ fn variants_resume_bit_for_bit() {
     }
 }
 
+/// BEGAN's pair at γ `gamma`, λ_k 0.1, k unclamped, with `d_steps` D steps per iteration.
+fn began_config(gamma: f64, d_steps: usize) -> Config {
+    config(
+        "began",
+        &[
+            "loss.name=began",
+            "model.d_norm=none",
+            "model.g_output=sigmoid",
+            &format!("loss.began_gamma={gamma:?}"),
+            "loss.began_lambda_k=0.1",
+            "loss.began_clamp_k=false",
+            &format!("train.d_steps={d_steps}"),
+        ],
+    )
+}
+
 /// BEGAN (`model.arch = loss.name = "began"`) trains with its auto-encoder D: D's outputs
 /// are reconstruction errors in [0, 1], k moves each iteration by the rule applied to the
 /// logged errors (real from the last D step, generated from G's), and a run resumes exactly, k
@@ -209,17 +225,7 @@ fn variants_resume_bit_for_bit() {
 #[test]
 fn began_balances_its_auto_encoder_and_resumes_exactly() {
     let _serial = serial();
-    let cfg = config(
-        "began",
-        &[
-            "loss.name=began",
-            "model.d_norm=none",
-            "model.g_output=sigmoid",
-            "loss.began_gamma=0.5",
-            "loss.began_lambda_k=0.1",
-            "loss.began_clamp_k=false",
-        ],
-    );
+    let cfg = began_config(0.5, 1);
     let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
     let mut k = 0.0;
     for step in 0..3 {
@@ -248,18 +254,7 @@ fn began_balances_its_auto_encoder_and_resumes_exactly() {
 #[test]
 fn began_moves_k_after_every_d_step() {
     let _serial = serial();
-    let cfg = config(
-        "began",
-        &[
-            "loss.name=began",
-            "model.d_norm=none",
-            "model.g_output=sigmoid",
-            "loss.began_gamma=0.0",
-            "loss.began_lambda_k=0.1",
-            "loss.began_clamp_k=false",
-            "train.d_steps=3",
-        ],
-    );
+    let cfg = began_config(0.0, 3);
     let mut t = Trainer::new(&cfg, data::open(&cfg).unwrap()).unwrap();
     let s = t.train_step().unwrap();
     let k = s.get("began_k").unwrap();
