@@ -39,16 +39,14 @@ impl Trainer {
             let (f, mut s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
             if last {
                 stats = s;
-            } else if self.began.is_some() {
+            } else if let Some(e) = &mut self.began {
                 // compare_gan moves k after every D step, so with several D steps per
                 // iteration each earlier one moves it by its own errors (the last one's move
                 // waits for G's step below)
                 if let Some(c) = self.comm {
                     s.average_over(c)?;
                 }
-                if let Some(e) = &mut self.began {
-                    e.update(s.out_real, s.out_fake);
-                }
+                e.update(s.out_real, s.out_fake);
             }
             fake = Some(f);
         }
