@@ -266,6 +266,54 @@ fn began_moves_k_after_every_d_step() {
     );
 }
 
+/// `loss.began_k_after_updates` (compare_gan's order) moves k by both errors measured
+/// again after the iteration's updates, on the same batch and noise. In the first iteration
+/// k is 0 in D's loss either way, so the extra pass must leave every weight and BatchNorm
+/// running statistic bit-identical to the step's own order, while k moves by other errors:
+/// solved from Δk = λ_k (γ·r − f) and M = r + |γ·r − f|, they are reconstruction errors in
+/// (0, 1) unlike the logged ones. With two D steps the earlier one's move re-measures too.
+#[test]
+fn began_can_move_k_by_errors_measured_after_the_updates() {
+    let _serial = serial();
+    let trainer = |cfg: &Config| Trainer::new(cfg, data::open(cfg).unwrap()).unwrap();
+    let plain = began_config(0.5, 1);
+    let mut after = plain.clone();
+    after.loss.began_k_after_updates = true;
+    let (mut a, mut b) = (trainer(&plain), trainer(&after));
+    assert!(
+        !b.g.running_statistics().is_empty(),
+        "InfoGAN's G has BatchNorm"
+    );
+    let (sa, sb) = (a.train_step().unwrap(), b.train_step().unwrap());
+    for (x, y) in [(&a.g, &b.g), (&a.d, &b.d)] {
+        let (x, y) = (x.vs.variables(), y.vs.variables());
+        assert_eq!(x.len(), y.len());
+        for (name, t) in &x {
+            assert!(t.equal(&y[name]), "{name} differs after the extra pass");
+        }
+    }
+    assert_eq!((sa.out_real, sa.g_loss), (sb.out_real, sb.g_loss));
+    let d = sb.get("began_k").unwrap() / 0.1;
+    let r = sb.get("began_convergence").unwrap() - d.abs();
+    let f = 0.5 * r - d;
+    for e in [r, f] {
+        assert!(e > 0.0 && e < 1.0, "re-measured errors {r}, {f}");
+    }
+    assert!(
+        (r - sb.out_real).abs() > 1e-6 && (f - sb.g_loss).abs() > 1e-6,
+        "k moved by the step's own errors ({r}, {f} vs {}, {})",
+        sb.out_real,
+        sb.g_loss
+    );
+    let ka = sa.get("began_k").unwrap();
+    assert!((ka - 0.1 * (0.5 * sa.out_real - sa.g_loss)).abs() < 1e-12);
+    common::assert_resumes_bit_for_bit(&after, "began, k after the updates");
+    let mut two = began_config(0.5, 2);
+    two.loss.began_k_after_updates = true;
+    let k = trainer(&two).train_step().unwrap().get("began_k").unwrap();
+    assert!(k.is_finite() && k != 0.0, "{k}");
+}
+
 /// Channels-last memory format (`model.memory_format`, the CPU default for DCGANs) changes
 /// only the order of summation: for every loss and regularizer (WGAN-GP's and R1's double
 /// backward included) a few steps give the losses of the contiguous layout within float32

@@ -5,21 +5,16 @@
 //! values of the wrong type are errors that name the key, so a typo never silently falls
 //! back to a default (the StudioGAN convention).
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
-
-/// The main job's config file (`configs/default.toml`): the typed defaults below are the
-/// classic DCGAN every other config starts from; this file is what `./gan train` runs.
-pub const MAIN_JOB: &str = include_str!("../../../../configs/default.toml");
 
 mod layers;
+mod load;
 pub mod names;
 pub mod text;
 mod validate;
 
-use layers::{apply_override, merge};
 pub(crate) use layers::{complete, layered, typed};
+pub use load::MAIN_JOB;
 pub use names::{check_drs, Arch};
 pub use text::TextConfig;
 pub(crate) use validate::{one_of, positive};
@@ -251,6 +246,10 @@ pub struct LossConfig {
     pub began_lambda_k: f64,
     /// BEGAN: keep k in [0, 1] as the paper defines it; compare_gan leaves it unclamped.
     pub began_clamp_k: bool,
+    /// BEGAN: move k by both errors measured again after the iteration's updates, on the
+    /// same real batch and noise (compare_gan's order); off, k moves by the last D step's
+    /// error on real images and G's error on its batch, both from the step's own passes.
+    pub began_k_after_updates: bool,
     /// Class-conditional runs: the matching-aware discriminator (Reed et al. 2016), which
     /// also sees real images with a wrong label as negatives; the negatives' term is then
     /// the mean over generated and mismatched pairs.
@@ -445,6 +444,7 @@ impl Default for LossConfig {
             began_gamma: 0.5,
             began_lambda_k: 0.001,
             began_clamp_k: true,
+            began_k_after_updates: false,
             mismatched: true,
             mismatched_neighbours: 0,
             interpolated: 0.0,
@@ -512,100 +512,6 @@ impl Default for TrainConfig {
             precision: "float32".into(),
         }
     }
-}
-
-impl Config {
-    /// Defaults, then the TOML file (if any), then `key=value` overrides, then validation.
-    ///
-    /// A file may start from another with a top-level `extends = "other.toml"` (a path
-    /// relative to the file): the base is applied first, then the file's own keys, so an
-    /// experiment file holds only what it changes.
-    pub fn resolve(file: Option<&Path>, overrides: &[String]) -> Result<Config> {
-        Config::from_value(layered::<Config>(file, overrides)?)
-    }
-
-    /// The main job (`configs/default.toml`, built in): what `gan train` trains when it is
-    /// given no config file, with `overrides` applied.
-    pub fn main_job(overrides: &[String]) -> Result<Config> {
-        Config::resolve_text(MAIN_JOB, "the built-in configs/default.toml", overrides)
-    }
-
-    /// Like [`Config::resolve`] for one of a set of built-in files (`files`: name → text,
-    /// e.g. a reproduction protocol's presets), whose `extends` names another of the set.
-    pub fn resolve_builtin(
-        files: &[(&str, &str)],
-        name: &str,
-        overrides: &[String],
-    ) -> Result<Config> {
-        Config::from_value(layers::layered_builtin::<Config>(files, name, overrides)?)
-    }
-
-    /// The dotted keys (`train.lr_g`) whose values differ between two configs, but those in
-    /// `except` (keys a comparison allows to differ).
-    pub fn differing_keys(&self, other: &Config, except: &[&str]) -> Result<Vec<String>> {
-        let (a, b) = (leaves(self)?, leaves(other)?);
-        Ok(a.keys()
-            .chain(b.keys().filter(|k| !a.contains_key(*k)))
-            .filter(|k| a.get(*k) != b.get(*k) && !except.contains(&k.as_str()))
-            .cloned()
-            .collect())
-    }
-
-    /// Like [`Config::resolve`] with the file's text given; `origin` names it in errors.
-    pub fn resolve_text(text: &str, origin: &str, overrides: &[String]) -> Result<Config> {
-        let mut value = toml::Value::try_from(Config::default())?;
-        let table: toml::Table =
-            toml::from_str(text).with_context(|| format!("{origin} is not valid TOML"))?;
-        merge(&mut value, toml::Value::Table(table), "").with_context(|| format!("in {origin}"))?;
-        for ov in overrides {
-            apply_override(&mut value, ov)?;
-        }
-        Config::from_value(value)
-    }
-
-    /// Parses a complete configuration (as written into a run directory).
-    pub fn from_toml_str(text: &str) -> Result<Config> {
-        Config::from_value(complete::<Config>(text)?)
-    }
-
-    fn from_value(value: toml::Value) -> Result<Config> {
-        let cfg: Config = typed(value)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    /// The resolved configuration as TOML text.
-    pub fn to_toml_string(&self) -> String {
-        toml::to_string_pretty(self).expect("config serialises")
-    }
-}
-
-/// Every leaf of a config by dotted key.
-fn leaves(cfg: &Config) -> Result<std::collections::BTreeMap<String, toml::Value>> {
-    fn walk(
-        prefix: &str,
-        v: toml::Value,
-        out: &mut std::collections::BTreeMap<String, toml::Value>,
-    ) {
-        match v {
-            toml::Value::Table(t) => {
-                for (k, v) in t {
-                    let key = if prefix.is_empty() {
-                        k
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            leaf => {
-                out.insert(prefix.to_string(), leaf);
-            }
-        }
-    }
-    let mut out = std::collections::BTreeMap::new();
-    walk("", toml::Value::try_from(cfg)?, &mut out);
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Tests of config resolution: defaults, files, `extends`, overrides and refusals by key.
 
 use super::*;
+use std::path::Path;
 
 #[test]
 fn defaults_validate_and_round_trip() {

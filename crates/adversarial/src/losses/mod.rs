@@ -91,6 +91,9 @@ pub struct Equilibrium {
     pub lambda_k: f64,
     /// Keep k in [0, 1] (the paper); compare_gan does not.
     pub clamp: bool,
+    /// Measure the errors that move k again after the iteration's updates (compare_gan),
+    /// rather than take them from the step's own passes.
+    pub after_updates: bool,
 }
 
 impl Equilibrium {
@@ -101,6 +104,7 @@ impl Equilibrium {
             gamma: cfg.began_gamma,
             lambda_k: cfg.began_lambda_k,
             clamp: cfg.began_clamp_k,
+            after_updates: cfg.began_k_after_updates,
         }
     }
 
@@ -255,6 +259,7 @@ mod tests {
             gamma: 0.75,
             lambda_k: 0.1,
             clamp: true,
+            after_updates: false,
         };
         assert!((e.convergence(0.2, 0.1) - 0.25).abs() < 1e-12);
         e.update(0.2, 0.1);

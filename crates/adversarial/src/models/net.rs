@@ -82,6 +82,31 @@ impl Net {
         (float(out), logits.map(float))
     }
 
+    /// Handles (not copies) of the network's BatchNorm running means and variances, which
+    /// every training-mode forward pass moves.
+    pub fn running_statistics(&self) -> Vec<Tensor> {
+        self.vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| name.ends_with("running_mean") || name.ends_with("running_var"))
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// A training-mode pass (BatchNorm on the batch's own statistics) that leaves the
+    /// running statistics as they were, as a TensorFlow graph run without its update ops.
+    pub fn forward_keeping_statistics(&self, x: &Tensor, y: Option<&Tensor>) -> Tensor {
+        let stats = self.running_statistics();
+        let saved: Vec<Tensor> = stats.iter().map(Tensor::copy).collect();
+        let out = self.forward_y(x, y, true);
+        tch::no_grad(|| {
+            for (s, v) in stats.iter().zip(&saved) {
+                s.shallow_clone().copy_(v);
+            }
+        });
+        out
+    }
+
     /// Chooses bfloat16 autocast (true) or float32 (false) for this network's forward passes.
     pub fn set_bf16(&mut self, on: bool) {
         self.bf16 = on;

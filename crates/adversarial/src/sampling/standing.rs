@@ -29,12 +29,7 @@ pub fn standing_statistics(g: &Net, cfg: &Config, batches: i64, seed: u64) -> Re
     if batches < 0 || batch <= 1 {
         bail!("standing statistics need at least 1 batch of at least 2 samples (got {batches} of {batch})");
     }
-    let stats: Vec<Tensor> =
-        g.vs.variables()
-            .into_iter()
-            .filter(|(name, _)| name.ends_with("running_mean") || name.ends_with("running_var"))
-            .map(|(_, t)| t)
-            .collect();
+    let stats = g.running_statistics();
     if stats.is_empty() {
         return Ok(0);
     }

@@ -20,6 +20,11 @@ struct Generated {
     /// What G and D were given for them: the labels, or embeddings with shorter captions
     /// under `loss.keyword_dropout`.
     conditions: Option<Tensor>,
+    /// The noise G was given.
+    z: Tensor,
+    /// The step's real batch (this process's share) and what D was given with it.
+    real: Tensor,
+    real_conditions: Option<Tensor>,
 }
 
 impl Trainer {
@@ -39,14 +44,20 @@ impl Trainer {
             let (f, mut s) = self.d_step(&[STREAM_STEP, self.step, i as u64], last)?;
             if last {
                 stats = s;
-            } else if let Some(e) = &mut self.began {
+            } else if let Some(mut e) = self.began {
                 // compare_gan moves k after every D step, so with several D steps per
                 // iteration each earlier one moves it by its own errors (the last one's move
                 // waits for G's step below)
-                if let Some(c) = self.comm {
-                    s.average_over(c)?;
-                }
-                e.update(s.out_real, s.out_fake);
+                let (real, fake) = if e.after_updates {
+                    self.began_errors_after_updates(&f)?
+                } else {
+                    if let Some(c) = self.comm {
+                        s.average_over(c)?;
+                    }
+                    (s.out_real, s.out_fake)
+                };
+                e.update(real, fake);
+                self.began = Some(e);
             }
             fake = Some(f);
         }
@@ -92,13 +103,19 @@ impl Trainer {
             ("penalty", stats.penalty),
             ("G loss", stats.g_loss),
         ])?;
-        if let Some(e) = &mut self.began {
+        if let Some(mut e) = self.began {
             // the last D step's error on real images and G's on its batch, both before G's
-            // update (averaged over a data-parallel group, so every process keeps one k)
-            let (real, fake) = (stats.out_real, stats.g_loss);
+            // update, or both again after it (averaged over a data-parallel group, so every
+            // process keeps one k)
+            let (real, fake) = if e.after_updates {
+                self.began_errors_after_updates(&fake)?
+            } else {
+                (stats.out_real, stats.g_loss)
+            };
             stats.set("began_convergence", e.convergence(real, fake));
             e.update(real, fake);
             stats.set("began_k", e.k);
+            self.began = Some(e);
         }
         self.update_ema();
         self.step += 1;
@@ -215,8 +232,41 @@ impl Trainer {
             images: f,
             labels: y_fake,
             conditions: c_fake,
+            z,
+            real: real.detach(),
+            real_conditions: c_real,
         };
         Ok((fake, stats))
+    }
+
+    /// BEGAN's errors in compare_gan's order: D's mean reconstruction error on a step's real
+    /// batch and on G's images of its noise, measured again with the networks as the
+    /// iteration's updates left them (training mode, running statistics untouched, as their
+    /// separate `update_k` run), averaged over a data-parallel group.
+    fn began_errors_after_updates(&self, step: &Generated) -> Result<(f64, f64)> {
+        let mean = |t: Tensor| t.mean(Kind::Float).double_value(&[]);
+        let (real, fake) = tch::no_grad(|| {
+            let images = self
+                .g
+                .forward_keeping_statistics(&step.z, step.conditions.as_ref());
+            let d = |x: &Tensor, c: Option<&Tensor>| self.d.forward_keeping_statistics(x, c);
+            (
+                mean(d(&step.real, step.real_conditions.as_ref())),
+                mean(d(&images, step.conditions.as_ref())),
+            )
+        });
+        match self.comm {
+            Some(c) => {
+                let mut s = StepStats {
+                    out_real: real,
+                    out_fake: fake,
+                    ..Default::default()
+                };
+                s.average_over(c)?;
+                Ok((s.out_real, s.out_fake))
+            }
+            None => Ok((real, fake)),
+        }
     }
 
     /// TAC-GAN's attribute term (unweighted) on D's head `logits` for caption rows `y`, when
