@@ -187,6 +187,13 @@ pub struct ModelConfig {
     /// DCGAN discriminator normalisation: `batch`, `layer` or `none` (a gradient penalty
     /// needs `layer` or `none`: BatchNorm couples the samples it penalises one by one).
     pub d_norm: String,
+    /// ε of every BatchNorm in G and D, added to the batch variance: libtorch's 1e-5, or
+    /// 1e-3 as in compare_gan's TensorFlow layers.
+    pub bn_epsilon: f64,
+    /// Momentum m of every BatchNorm's running statistics, which sampling uses:
+    /// new = (1 − m)·old + m·batch. libtorch's 0.1, or 0.001 for compare_gan's TensorFlow
+    /// decay of 0.999.
+    pub bn_momentum: f64,
     /// Spectral normalisation on every weight layer of D.
     pub spectral_norm_d: bool,
     /// Spectral normalisation on every weight layer of G.
@@ -419,6 +426,8 @@ impl Default for ModelConfig {
             d_maxout: 1,
             leaky_slope: 0.2,
             d_norm: "batch".into(),
+            bn_epsilon: 1e-5,
+            bn_momentum: 0.1,
             spectral_norm_d: false,
             spectral_norm_g: false,
             g_output: "tanh".into(),

@@ -191,6 +191,29 @@ fn began_needs_its_auto_encoder_and_no_penalty() {
     with(&[arch, loss]).unwrap();
 }
 
+/// BatchNorm's ε must be positive and its momentum in (0, 1]; the refusal names the key.
+#[test]
+fn batch_norm_numbers_are_checked_by_key() {
+    for (key, bad) in [
+        ("model.bn_epsilon", "0"),
+        ("model.bn_epsilon", "-1e-3"),
+        ("model.bn_momentum", "0"),
+        ("model.bn_momentum", "1.5"),
+    ] {
+        let err = format!(
+            "{:#}",
+            Config::resolve(None, &[format!("{key}={bad}")]).unwrap_err()
+        );
+        assert!(err.contains(key), "{key}={bad}: {err}");
+    }
+    let cfg = Config::resolve(
+        None,
+        &["model.bn_epsilon=1e-3".into(), "model.bn_momentum=1".into()],
+    )
+    .unwrap();
+    assert_eq!((cfg.model.bn_epsilon, cfg.model.bn_momentum), (1e-3, 1.0));
+}
+
 /// DRAGAN on σ(D) is refused where D's output is no probability, naming the key.
 #[test]
 fn dragan_on_the_probability_needs_a_probability() {

@@ -50,7 +50,7 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT>
         .add_fn(|x| x.flatten(1, -1))
         .add(Affine::linear_init(p / "code", maps * 49, code, sn, W_INIT));
     if batch {
-        seq = seq.add(nn::batch_norm1d(p / "bn_code", code, bn_config()));
+        seq = seq.add(nn::batch_norm1d(p / "bn_code", code, bn_config(cfg)));
     }
     seq = seq.add_fn(leaky_in_place(slope));
     let autoencoder = super::infogan::decoder(p, seq, code, w, sn, cfg, batch);

@@ -47,19 +47,30 @@ pub(crate) fn edge(s0: i64) -> ConvSpec {
     }
 }
 
-/// BatchNorm as DCGAN initialises it: scales from N(1, 0.02), shifts 0.
-pub(crate) fn bn_config() -> nn::BatchNormConfig {
+/// BatchNorm as DCGAN initialises it (scales from N(1, 0.02), shifts 0), with the run's ε
+/// and momentum.
+pub(crate) fn bn_config(cfg: &ModelConfig) -> nn::BatchNormConfig {
     nn::BatchNormConfig {
         ws_init: Init::Randn {
             mean: 1.0,
             stdev: 0.02,
         },
+        ..bn_numbers(cfg)
+    }
+}
+
+/// libtorch's BatchNorm but for ε and the running statistics' momentum, which are the run's
+/// `model.bn_epsilon` and `model.bn_momentum`.
+pub(crate) fn bn_numbers(cfg: &ModelConfig) -> nn::BatchNormConfig {
+    nn::BatchNormConfig {
+        eps: cfg.bn_epsilon,
+        momentum: cfg.bn_momentum,
         ..Default::default()
     }
 }
 
-pub(crate) fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(p, c, bn_config())
+pub(crate) fn bn(p: nn::Path, c: i64, cfg: &ModelConfig) -> nn::BatchNorm {
+    nn::batch_norm2d(p, c, bn_config(cfg))
 }
 
 /// G's weight layers in forward order: each hidden stage a transposed convolution and its
@@ -81,7 +92,7 @@ pub(crate) fn generator_layers(p: &nn::Path, cfg: &ModelConfig) -> Result<Genera
             _ => (widths[i - 1], RESAMPLE),
         };
         let conv = Affine::conv_transpose(p / format!("convt{i}"), input, w, spec, sn);
-        stages.push((conv, bn(p / format!("bn{i}"), w)));
+        stages.push((conv, bn(p / format!("bn{i}"), w, cfg)));
     }
     let last = widths[n_up - 1];
     let out = Affine::conv_transpose(p / format!("convt{n_up}"), last, cfg.channels, RESAMPLE, sn);
@@ -134,7 +145,7 @@ pub fn discriminator_parts(
         ));
         let side = cfg.resolution >> (i + 1);
         seq = match cfg.d_norm.as_str() {
-            "batch" => seq.add(bn(p / format!("bn{i}"), widths[i])),
+            "batch" => seq.add(bn(p / format!("bn{i}"), widths[i], cfg)),
             "layer" => seq.add(nn::layer_norm(
                 p / format!("ln{i}"),
                 vec![widths[i], side, side],

@@ -29,8 +29,8 @@ pub(super) fn check(cfg: &ModelConfig) -> Result<()> {
     Ok(())
 }
 
-fn bn1d(p: nn::Path, n: i64) -> nn::BatchNorm {
-    nn::batch_norm1d(p, n, bn_config())
+fn bn1d(p: nn::Path, n: i64, cfg: &ModelConfig) -> nn::BatchNorm {
+    nn::batch_norm1d(p, n, bn_config(cfg))
 }
 
 pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
@@ -39,7 +39,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT> {
     let fc = 16 * w;
     let seq = nn::seq_t()
         .add(Affine::linear_init(p / "fc0", cfg.z_dim, fc, sn, W_INIT))
-        .add(bn1d(p / "bn0", fc))
+        .add(bn1d(p / "bn0", fc, cfg))
         .add_fn(leaky_in_place(slope));
     let seq = decoder(p, seq, fc, w, sn, cfg, true);
     Ok(match cfg.g_output.as_str() {
@@ -63,8 +63,8 @@ pub(super) fn decoder(
     let (maps, slope) = (2 * w, cfg.leaky_slope);
     let norm = |seq: nn::SequentialT, name: &str, n: i64, flat: bool| match (batch_norm, flat) {
         (false, _) => seq,
-        (true, true) => seq.add(bn1d(p / name, n)),
-        (true, false) => seq.add(bn(p / name, n)),
+        (true, true) => seq.add(bn1d(p / name, n, cfg)),
+        (true, false) => seq.add(bn(p / name, n, cfg)),
     };
     let seq = seq.add(Affine::linear_init(p / "fc1", input, maps * 49, sn, W_INIT));
     let seq = norm(seq, "bn1", maps * 49, true)
@@ -87,8 +87,8 @@ pub fn discriminator(p: &nn::Path, cfg: &ModelConfig) -> Result<nn::SequentialT>
     let (w, sn, slope) = (cfg.d_width, cfg.spectral_norm_d, cfg.leaky_slope);
     let (maps, fc) = (2 * w, 16 * w);
     let norm = |seq: nn::SequentialT, name: &str, shape: Vec<i64>| match cfg.d_norm.as_str() {
-        "batch" if shape.len() == 3 => seq.add(bn(p / name, shape[0])),
-        "batch" => seq.add(bn1d(p / name, shape[0])),
+        "batch" if shape.len() == 3 => seq.add(bn(p / name, shape[0], cfg)),
+        "batch" => seq.add(bn1d(p / name, shape[0], cfg)),
         "layer" => seq.add(nn::layer_norm(p / name, shape, Default::default())),
         _ => seq,
     };

@@ -12,7 +12,7 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> nn::SequentialT {
     let units = Units {
         slope: cfg.leaky_slope,
         sn: cfg.spectral_norm_g,
-        batch_norm: cfg.g_norm == "batch",
+        batch_norm: (cfg.g_norm == "batch").then(|| super::dcgan::bn_numbers(cfg)),
         maxout: 1,
     };
     let (seq, last) = hidden(nn::seq_t(), p, cfg.z_dim, &cfg.g_hidden, &units);
@@ -49,7 +49,7 @@ pub fn discriminator_parts(
     let units = Units {
         slope: cfg.leaky_slope,
         sn: cfg.spectral_norm_d,
-        batch_norm: false,
+        batch_norm: None,
         maxout: cfg.d_maxout,
     };
     // with no hidden layer φ is the input itself
@@ -64,8 +64,8 @@ struct Units {
     /// LeakyReLU slope (0 = ReLU) when `maxout` is 1.
     slope: f64,
     sn: bool,
-    /// BatchNorm between each linear layer and its activation.
-    batch_norm: bool,
+    /// BatchNorm between each linear layer and its activation (libtorch's initialisation).
+    batch_norm: Option<nn::BatchNormConfig>,
     /// Maxout pieces: each unit is the max of this many linear pieces; 1 = LeakyReLU.
     maxout: i64,
 }
@@ -89,12 +89,8 @@ fn hidden(
             w * pieces,
             units.sn,
         ));
-        if units.batch_norm {
-            seq = seq.add(nn::batch_norm1d(
-                p / format!("bn{i}"),
-                w,
-                Default::default(),
-            ));
+        if let Some(bn) = units.batch_norm {
+            seq = seq.add(nn::batch_norm1d(p / format!("bn{i}"), w, bn));
         }
         seq = if pieces > 1 {
             // unit j is the max over pieces j·k .. j·k + k − 1

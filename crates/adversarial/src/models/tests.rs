@@ -358,3 +358,104 @@ fn mlp_batch_norm_generator_and_maxout_discriminator() {
     .unwrap();
     assert!(!plain.g.vs.variables().keys().any(|k| k.starts_with("bn")));
 }
+
+/// `model.bn_epsilon` and `model.bn_momentum` reach BatchNorm: one layer against the formula
+/// by hand, then every BatchNorm of each architecture that has one. Two networks built from
+/// the same seed differ only in their momentum m, so after one training-mode pass on the
+/// same input every running mean divided by its m is the same batch mean.
+#[test]
+fn batch_norm_takes_the_runs_epsilon_and_momentum() {
+    let tf_like = |cfg: ModelConfig| ModelConfig {
+        bn_epsilon: 1e-3,
+        bn_momentum: 1e-3,
+        ..cfg
+    };
+    // one layer: y = γ (x − μ) / √(σ² + ε) + β with the biased σ², and running statistics
+    // moved by m from (0, 1) towards (μ, unbiased σ²)
+    let cfg = tf_like(ModelConfig::default());
+    for numbers in [
+        super::dcgan::bn_numbers(&cfg),
+        super::dcgan::bn_config(&cfg),
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let layer = nn::batch_norm1d(vs.root(), 3, numbers);
+        let x = Tensor::randn([5, 3], (Kind::Float, Device::Cpu)) * 0.05 + 0.3;
+        let y = layer.forward_t(&x, true);
+        let mu = x.mean_dim(0, true, Kind::Float);
+        let var = x.var_dim(0, false, true);
+        let want = (&x - &mu) / (&var + 1e-3).sqrt() * &layer.ws.as_ref().unwrap().view([1, 3])
+            + layer.bs.as_ref().unwrap().view([1, 3]);
+        assert!(y.allclose(&want, 1e-5, 1e-6, false), "{y} vs {want}");
+        let m_mu = mu.squeeze() * 1e-3;
+        assert!(layer.running_mean.allclose(&m_mu, 1e-6, 1e-9, false));
+        let m_var = x.var_dim(0, true, false) * 1e-3 + 0.999;
+        assert!(layer.running_var.allclose(&m_var, 1e-6, 1e-9, false));
+    }
+    let began = ModelConfig {
+        arch: "began".into(),
+        resolution: 28,
+        d_norm: "batch".into(),
+        g_output: "sigmoid".into(),
+        ..Default::default()
+    };
+    let mlp = ModelConfig {
+        arch: "mlp".into(),
+        g_norm: "batch".into(),
+        ..Default::default()
+    };
+    let infogan = ModelConfig {
+        arch: "infogan".into(),
+        resolution: 28,
+        ..Default::default()
+    };
+    let pix2pix = ModelConfig {
+        arch: "pix2pix".into(),
+        resolution: 64,
+        channels: 3,
+        ..Default::default()
+    };
+    for base in [ModelConfig::default(), infogan, began, mlp, pix2pix] {
+        let arch = base.arch.clone();
+        let pass = |cfg: &ModelConfig| {
+            let _rng = crate::rng::seeded_torch_rng(7);
+            let pair = build(cfg, Device::Cpu).unwrap();
+            let z = Tensor::randn([4, cfg.z_dim], (Kind::Float, Device::Cpu));
+            if arch == "pix2pix" {
+                // G maps a source image; D judges (source, image) pairs
+                let source = Tensor::randn([4, 3, 64, 64], (Kind::Float, Device::Cpu));
+                let x = pair.g.forward(&source, true).detach();
+                let _ = pair.d.forward_y(&x, Some(&source), true);
+            } else {
+                let x = pair.g.forward(&z, true).detach();
+                let _ = pair.d.forward(&x, true);
+            }
+            let means = |net: &Net| -> Vec<(String, Tensor)> {
+                let mut v: Vec<_> = net
+                    .vs
+                    .variables()
+                    .into_iter()
+                    .filter(|(k, _)| k.ends_with("running_mean"))
+                    .collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                v
+            };
+            let mut all = means(&pair.g);
+            all.extend(means(&pair.d));
+            all
+        };
+        let libtorch = pass(&base);
+        let tf = pass(&ModelConfig {
+            bn_momentum: 1e-3,
+            ..base.clone()
+        });
+        assert!(!libtorch.is_empty(), "{arch} has BatchNorm");
+        for ((name, a), (_, b)) in libtorch.iter().zip(&tf) {
+            let (a, b) = (a / 0.1, b / 1e-3);
+            assert!(
+                a.allclose(&b, 1e-3, 1e-6, false),
+                "{arch} {name}: the batch means differ: {a} vs {b}"
+            );
+            assert!(b.abs().max().double_value(&[]) > 0.0, "{arch} {name}");
+        }
+    }
+}

@@ -58,13 +58,13 @@ pub fn generator(p: &nn::Path, cfg: &ModelConfig) -> Result<UNet> {
         let innermost = i == n - 1;
         downs.push(Down {
             conv: Affine::conv(p / format!("down{i}"), input(i), width(i), RESAMPLE, sn),
-            norm: (i > 0 && !innermost).then(|| bn(p / format!("down_bn{i}"), width(i))),
+            norm: (i > 0 && !innermost).then(|| bn(p / format!("down_bn{i}"), width(i), cfg)),
         });
         let up_in = if innermost { width(i) } else { 2 * width(i) };
         let up = Affine::conv_transpose(p / format!("up{i}"), up_in, input(i), RESAMPLE, sn);
         ups.push(Up {
             conv: up,
-            norm: (i > 0).then(|| bn(p / format!("up_bn{i}"), input(i))),
+            norm: (i > 0).then(|| bn(p / format!("up_bn{i}"), input(i), cfg)),
             dropout: i > 0 && !innermost && width(i) == 8 * ngf && width(i - 1) == 8 * ngf,
         });
     }
@@ -139,7 +139,7 @@ pub fn patch_discriminator(
             sn,
         ));
         seq = match cfg.d_norm.as_str() {
-            "batch" => seq.add(bn(p / format!("bn{i}"), width(i))),
+            "batch" => seq.add(bn(p / format!("bn{i}"), width(i), cfg)),
             // the per-sample normalisation of a patch critic (CycleGAN's): InstanceNorm
             "instance" | "layer" => seq.add_fn(super::resnet::instance_norm),
             _ => seq,

@@ -7,7 +7,7 @@ use super::{noise, random_labels};
 use crate::config::Config;
 use crate::models::Net;
 use anyhow::{bail, Result};
-use tch::{nn, Tensor};
+use tch::Tensor;
 
 /// The random stream of the standing statistics' noise, derived from the sampling seed.
 const STREAM_STANDING: u64 = 1;
@@ -33,9 +33,9 @@ pub fn standing_statistics(g: &Net, cfg: &Config, batches: i64, seed: u64) -> Re
     if stats.is_empty() {
         return Ok(0);
     }
-    // every BatchNorm here is libtorch's with its default momentum m: from zeroed statistics,
-    // one training-mode pass leaves m times the batch's statistics
-    let m = nn::BatchNormConfig::default().momentum;
+    // every BatchNorm of G has the run's momentum m: from zeroed statistics, one
+    // training-mode pass leaves m times the batch's statistics
+    let m = cfg.model.bn_momentum;
     // held until the last draw, so no other thread reseeds the generator in between
     let _rng = crate::rng::seeded_torch_rng(crate::rng::derive_seed(seed, &[STREAM_STANDING]));
     let device = g.vs.device();
@@ -67,9 +67,16 @@ mod tests {
     use tch::{Device, Kind};
 
     /// The re-estimated statistics of the first BatchNorm equal the mean over the batches of
-    /// each batch's own statistics of that layer's input, computed by hand.
+    /// each batch's own statistics of that layer's input, computed by hand, at libtorch's
+    /// momentum and at compare_gan's.
     #[test]
     fn first_layer_statistics_are_the_mean_of_the_batches() {
+        for momentum in ["0.1", "0.001"] {
+            first_layer_statistics_at(momentum);
+        }
+    }
+
+    fn first_layer_statistics_at(momentum: &str) {
         let cfg = Config::resolve(
             None,
             &[
@@ -80,6 +87,7 @@ mod tests {
                 "model.resolution=4".into(),
                 "model.channels=1".into(),
                 "train.batch_size=16".into(),
+                format!("model.bn_momentum={momentum}"),
             ],
         )
         .unwrap();
