@@ -84,12 +84,7 @@ impl Config {
         if m.d_norm == "instance" && !translator {
             bail!("config key `model.d_norm`: instance normalisation is for the PatchGAN of pix2pix/cyclegan; DCGAN takes batch, layer or none");
         }
-        if !(m.bn_epsilon > 0.0 && m.bn_epsilon.is_finite()) {
-            bail!(
-                "config key `model.bn_epsilon`: expected a positive number (libtorch's 1e-5), got {}",
-                m.bn_epsilon
-            );
-        }
+        positive("model.bn_epsilon", m.bn_epsilon)?;
         if !(m.bn_momentum > 0.0 && m.bn_momentum <= 1.0) {
             bail!(
                 "config key `model.bn_momentum`: expected a number in (0, 1] (libtorch's 0.1), got {}",

@@ -365,14 +365,13 @@ fn mlp_batch_norm_generator_and_maxout_discriminator() {
 /// same input every running mean divided by its m is the same batch mean.
 #[test]
 fn batch_norm_takes_the_runs_epsilon_and_momentum() {
-    let tf_like = |cfg: ModelConfig| ModelConfig {
-        bn_epsilon: 1e-3,
-        bn_momentum: 1e-3,
-        ..cfg
-    };
     // one layer: y = γ (x − μ) / √(σ² + ε) + β with the biased σ², and running statistics
     // moved by m from (0, 1) towards (μ, unbiased σ²)
-    let cfg = tf_like(ModelConfig::default());
+    let cfg = ModelConfig {
+        bn_epsilon: 1e-3,
+        bn_momentum: 1e-3,
+        ..Default::default()
+    };
     for numbers in [
         super::dcgan::bn_numbers(&cfg),
         super::dcgan::bn_config(&cfg),
@@ -419,13 +418,13 @@ fn batch_norm_takes_the_runs_epsilon_and_momentum() {
         let pass = |cfg: &ModelConfig| {
             let _rng = crate::rng::seeded_torch_rng(7);
             let pair = build(cfg, Device::Cpu).unwrap();
-            let z = Tensor::randn([4, cfg.z_dim], (Kind::Float, Device::Cpu));
             if arch == "pix2pix" {
                 // G maps a source image; D judges (source, image) pairs
                 let source = Tensor::randn([4, 3, 64, 64], (Kind::Float, Device::Cpu));
                 let x = pair.g.forward(&source, true).detach();
                 let _ = pair.d.forward_y(&x, Some(&source), true);
             } else {
+                let z = Tensor::randn([4, cfg.z_dim], (Kind::Float, Device::Cpu));
                 let x = pair.g.forward(&z, true).detach();
                 let _ = pair.d.forward(&x, true);
             }
