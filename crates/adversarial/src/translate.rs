@@ -156,8 +156,7 @@ pub fn translate_files(t: &Translator, input: &Path, out: &Path) -> Result<Vec<P
         bail!("no PNG or JPEG images found under {}", input.display());
     }
     let (res, ch) = (t.cfg.model.resolution, t.cfg.model.channels);
-    let bytes = data::folder::decode_files(&files, res as u32, ch as u32)?;
-    let images = Tensor::from_slice(&bytes).view([files.len() as i64, ch, res, res]);
+    let images = data::folder::decode_to_tensor(&files, res as u32, ch as u32)?;
     let translated = t.apply(&images);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();

@@ -285,12 +285,16 @@ fn run_measuring_memory(args: &[&str]) -> (bool, String, u64) {
 
 #[test]
 fn a_streamed_image_folder_keeps_memory_bounded_and_trains_the_same() {
-    // 2,000 RGB images of 128² (98 MB decoded) in two class folders; streaming must save
-    // most of that (measured: 326 MiB peak in memory, 229 MiB streamed)
+    // 4,000 RGB images of 128² (187 MiB decoded) in two class folders; streaming must save
+    // at least half of that. The streamed peak varies by about 20 MiB from run to run, and
+    // 2,000 images left too thin a margin (on a Zen 5 EPYC it saved 60–75 MiB of 94 and failed
+    // once). Measured there with 4,000: 408–429 MiB peak in memory, 244–262 MiB streamed.
+    const IMAGES: u32 = 4000;
+    let decoded_mib = (IMAGES as u64 * 128 * 128 * 3) >> 20;
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("images");
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    for i in 0..2000u32 {
+    for i in 0..IMAGES {
         let dir = root.join(if i % 2 == 0 { "even" } else { "odd" });
         std::fs::create_dir_all(&dir).unwrap();
         let img = image::RgbImage::from_fn(128, 128, |_, _| {
@@ -355,8 +359,8 @@ fn a_streamed_image_folder_keeps_memory_bounded_and_trains_the_same() {
     let (memory, streamed) = (peaks[0] >> 20, peaks[1] >> 20);
     eprintln!("peak RSS: in memory {memory} MiB, streamed {streamed} MiB");
     assert!(
-        streamed + 60 < memory,
-        "streaming saved too little: {streamed} MiB against {memory} MiB"
+        streamed + decoded_mib / 2 < memory,
+        "streaming saved too little: {streamed} MiB against {memory} MiB ({decoded_mib} MiB decoded)"
     );
 }
 

@@ -14,7 +14,7 @@
 //!   hearts and purple circles are trained on);
 //! - **train**: the rest.
 
-use super::folder::{decode_files, list_images};
+use super::folder::{decode_to_tensor, list_images};
 use crate::config::names::DataSource;
 use crate::rng::fnv1a;
 use anyhow::{bail, Context, Result};
@@ -415,8 +415,7 @@ pub fn load(
         chosen.truncate(limit);
     }
     let files: Vec<PathBuf> = chosen.iter().map(|e| e.file.clone()).collect();
-    let data = decode_files(&files, resolution as u32, 3)?;
-    let images = Tensor::from_slice(&data).view([files.len() as i64, 3, resolution, resolution]);
+    let images = decode_to_tensor(&files, resolution as u32, 3)?;
     let attr = |f: fn(&Captioned) -> Option<usize>| -> Vec<i64> {
         chosen
             .iter()

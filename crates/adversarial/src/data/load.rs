@@ -207,9 +207,8 @@ pub fn load(cfg: &Config) -> Result<Dataset> {
                 bail!("config key `data.path`: data.source = \"folder\" needs the path of an image folder");
             }
             let got = folder::load_folder(Path::new(&d.path), res as u32, ch as u32, d.limit)?;
-            let images = Tensor::from_slice(&got.data).view([got.count as i64, ch, res, res]);
             let labels = got.labels.map(|l| Tensor::from_slice(&l));
-            (d.path.clone(), images, labels)
+            (d.path.clone(), got.images, labels)
         }
         DataSource::EmojiCaptions | DataSource::Captions => {
             let split = super::captions::Split::parse(&d.split)?;

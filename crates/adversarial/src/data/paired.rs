@@ -6,7 +6,7 @@
 //! of the name, so every skin-tone and gender variant of one emoji lands on the same side
 //! and no near-copy of a test image is trained on.
 
-use super::folder::{decode_files, list_images};
+use super::folder::{decode_to_tensor, list_images};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -123,11 +123,7 @@ pub fn load_pairs(
     let files = |m: &BTreeMap<String, PathBuf>| -> Vec<PathBuf> {
         names.iter().map(|n| m[n].clone()).collect()
     };
-    let decode = |fs: Vec<PathBuf>| -> Result<Tensor> {
-        let data = decode_files(&fs, resolution as u32, channels as u32)?;
-        let shape = [fs.len() as i64, channels, resolution, resolution];
-        Ok(Tensor::from_slice(&data).view(shape))
-    };
+    let decode = |fs: Vec<PathBuf>| decode_to_tensor(&fs, resolution as u32, channels as u32);
     let unmatched = a.len() + b.len() - 2 * a.keys().filter(|k| b.contains_key(*k)).count();
     let skipped = if unmatched > 0 {
         format!(", {unmatched} unpaired files skipped")
