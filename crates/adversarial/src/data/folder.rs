@@ -3,7 +3,7 @@
 //! (the ImageFolder convention). Decoding runs on all cores.
 
 use anyhow::{bail, Context, Result};
-use image::{imageops::FilterType, DynamicImage, GenericImageView};
+use image::{imageops::FilterType, DynamicImage, GenericImageView, ImageDecoder};
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
@@ -90,46 +90,60 @@ pub fn load_folder(
     })
 }
 
-/// Bytes N×C×H×W, their shape, and labels from subfolders when there are any.
-pub type NativeImages = (Vec<u8>, [usize; 4], Option<Vec<i64>>);
-
 /// Every image under `root` at its own size, for measuring (FID reads images as they are):
-/// N×C×H×W bytes with C = 1 when every image is gray, else 3 (gray images repeated into
-/// each channel, transparency composited on white), with subfolder labels. Images of
-/// different sizes are refused, naming two of them.
-pub fn load_folder_native(root: &Path, limit: usize) -> Result<NativeImages> {
-    let (files, labels, _) = index_folder_with_classes(root, limit)?;
-    let mut images = Vec::with_capacity(files.len());
+/// an N×C×H×W uint8 tensor with C = 1 when every image is gray, else 3 (gray images
+/// repeated into each channel; transparency composited on white, which makes an image RGB),
+/// with subfolder labels. Images of different sizes are refused, naming two of them.
+///
+/// Sizes and modes come from the file headers, so each image is decoded once, straight into
+/// its slot: holding every decoded image to check them first kept the data up to three
+/// times at the peak.
+pub fn load_folder_native(root: &Path, limit: usize) -> Result<FolderImages> {
+    let (files, labels, classes) = index_folder_with_classes(root, limit)?;
+    let mut gray = true;
+    let mut size = None;
     for path in &files {
-        images.push(flatten_alpha(open_image(path)?));
-    }
-    let (w, h) = images[0].dimensions();
-    if let Some(i) = images.iter().position(|m| m.dimensions() != (w, h)) {
-        let (w2, h2) = images[i].dimensions();
-        bail!(
-            "{}: images differ in size ({} is {w}×{h}, {} is {w2}×{h2}); FID reads folder images at their own size: resize them to one size, or write folder=PATH@SIDE to resize and centre-crop every image to SIDE×SIDE",
-            root.display(),
-            files[0].display(),
-            files[i].display()
-        );
-    }
-    let gray = images.iter().all(|m| !m.color().has_color());
-    let c = if gray { 1 } else { 3 };
-    let hw = (w * h) as usize;
-    let mut data = vec![0u8; files.len() * c * hw];
-    for (img, dst) in images.iter().zip(data.chunks_mut(c * hw)) {
-        let bytes = if gray {
-            img.to_luma8().into_raw()
-        } else {
-            img.to_rgb8().into_raw()
-        };
-        for (i, px) in bytes.chunks(c).enumerate() {
-            for (ch, &v) in px.iter().enumerate() {
-                dst[ch * hw + i] = v;
-            }
+        let (dims, color) = read_header(path)?;
+        let (w, h) = *size.get_or_insert(dims);
+        if dims != (w, h) {
+            bail!(
+                "{}: images differ in size ({} is {w}×{h}, {} is {}×{}); FID reads folder images at their own size: resize them to one size, or write folder=PATH@SIDE to resize and centre-crop every image to SIDE×SIDE",
+                root.display(),
+                files[0].display(),
+                path.display(),
+                dims.0,
+                dims.1
+            );
         }
+        gray &= !color.has_color() && !color.has_alpha();
     }
-    Ok((data, [files.len(), c, h as usize, w as usize], labels))
+    let (w, h) = size.expect("a folder index is never empty");
+    let c = if gray { 1 } else { 3 };
+    let images = decode_to_tensor_with(&files, [c, h, w], 16 << 20, |path, dst| {
+        let img = flatten_alpha(open_image(path)?);
+        if img.dimensions() != (w, h) {
+            bail!(
+                "image {} decodes to {:?}, not the {w}×{h} its header states",
+                path.display(),
+                img.dimensions()
+            );
+        }
+        to_planar(&img, c as usize, dst);
+        Ok(())
+    })?;
+    Ok(FolderImages {
+        images,
+        labels,
+        classes,
+    })
+}
+
+/// One image file's dimensions and colour type, read from its header.
+fn read_header(path: &Path) -> Result<((u32, u32), image::ColorType)> {
+    let decoder = reader(path)?
+        .into_decoder()
+        .with_context(|| corrupt(path))?;
+    Ok((decoder.dimensions(), decoder.color_type()))
 }
 
 /// Decodes `files` on all cores into one N×C×H×W byte buffer at `resolution`² with
@@ -153,14 +167,30 @@ fn decode_to_tensor_by(
     channels: u32,
     part_bytes: usize,
 ) -> Result<Tensor> {
-    let (r, c) = (resolution as i64, channels as i64);
-    let images = Tensor::empty([files.len() as i64, c, r, r], (Kind::Uint8, Device::Cpu));
-    let step = (part_bytes / (r * r * c) as usize).max(1);
+    let shape = [channels, resolution, resolution];
+    decode_to_tensor_with(files, shape, part_bytes, |path, dst| {
+        decode_into(path, resolution, channels, dst)
+    })
+}
+
+/// Fills an N×C×H×W uint8 tensor (`shape` = [C, H, W]) with `decode`, which writes one file
+/// into its C·H·W bytes; about `part_bytes` of files at a time on all cores.
+fn decode_to_tensor_with(
+    files: &[PathBuf],
+    shape: [u32; 3],
+    part_bytes: usize,
+    decode: impl Fn(&Path, &mut [u8]) -> Result<()> + Sync,
+) -> Result<Tensor> {
+    let [c, h, w] = shape.map(i64::from);
+    let images = Tensor::empty([files.len() as i64, c, h, w], (Kind::Uint8, Device::Cpu));
+    let per = (c * h * w) as usize;
+    let step = (part_bytes / per).max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (i, part) in files.chunks(step).enumerate() {
-        let bytes = decode_files(part, resolution, channels)?;
+        let bytes = decode_parallel(part, per, cores, &decode)?;
         let n = part.len() as i64;
         let mut dst = images.narrow(0, (i * step) as i64, n);
-        dst.copy_(&Tensor::from_slice(&bytes).view([n, c, r, r]));
+        dst.copy_(&Tensor::from_slice(&bytes).view([n, c, h, w]));
     }
     Ok(images)
 }
@@ -173,6 +203,18 @@ pub fn decode_files_on(
     threads: usize,
 ) -> Result<Vec<u8>> {
     let per = (resolution * resolution * channels) as usize;
+    decode_parallel(files, per, threads, &|path: &Path, dst: &mut [u8]| {
+        decode_into(path, resolution, channels, dst)
+    })
+}
+
+/// Runs `decode` over `files` on at most `threads` threads, `per` bytes of output each.
+fn decode_parallel(
+    files: &[PathBuf],
+    per: usize,
+    threads: usize,
+    decode: &(impl Fn(&Path, &mut [u8]) -> Result<()> + Sync),
+) -> Result<Vec<u8>> {
     let mut data = vec![0u8; per * files.len()];
     if files.is_empty() {
         return Ok(data);
@@ -186,7 +228,7 @@ pub fn decode_files_on(
             .map(|(paths, out)| {
                 s.spawn(move || -> Result<()> {
                     for (path, dst) in paths.iter().zip(out.chunks_mut(per)) {
-                        decode_into(path, resolution, channels, dst)?;
+                        decode(path, dst)?;
                     }
                     Ok(())
                 })
@@ -202,35 +244,44 @@ pub fn decode_files_on(
 
 /// Decodes one image file, naming it in any error.
 fn open_image(path: &Path) -> Result<DynamicImage> {
+    reader(path)?.decode().with_context(|| corrupt(path))
+}
+
+/// An image file opened with its format guessed from its bytes.
+fn reader(path: &Path) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>> {
     image::ImageReader::open(path)
         .with_context(|| format!("cannot open image {}", path.display()))?
         .with_guessed_format()
-        .with_context(|| format!("cannot read image {}", path.display()))?
-        .decode()
-        .with_context(|| {
-            format!(
-                "image {} is corrupt or not a supported PNG/JPEG",
-                path.display()
-            )
-        })
+        .with_context(|| format!("cannot read image {}", path.display()))
+}
+
+fn corrupt(path: &Path) -> String {
+    format!(
+        "image {} is corrupt or not a supported PNG/JPEG",
+        path.display()
+    )
 }
 
 fn decode_into(path: &Path, resolution: u32, channels: u32, dst: &mut [u8]) -> Result<()> {
     let img = fit(flatten_alpha(open_image(path)?), resolution);
-    let bytes = if channels == 1 {
+    to_planar(&img, channels as usize, dst);
+    Ok(())
+}
+
+/// Writes `img` as `c` (1 or 3) planes into `dst`.
+fn to_planar(img: &DynamicImage, c: usize, dst: &mut [u8]) {
+    let bytes = if c == 1 {
         img.to_luma8().into_raw()
     } else {
         img.to_rgb8().into_raw()
     };
-    let c = channels as usize;
-    let hw = (resolution * resolution) as usize;
+    let hw = bytes.len() / c;
     // interleaved HWC -> planar CHW
     for (i, px) in bytes.chunks(c).enumerate() {
         for (ch, &v) in px.iter().enumerate() {
             dst[ch * hw + i] = v;
         }
     }
-    Ok(())
 }
 
 /// Composites transparent pixels onto white, so transparent backgrounds look the same for
@@ -333,6 +384,40 @@ mod tests {
             .iter()
             .all(|&v| v == 255));
         assert_eq!(got.labels, None);
+    }
+
+    #[test]
+    fn native_folders_keep_size_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let gray = image::GrayImage::from_fn(5, 3, |x, y| image::Luma([(x * 40 + y) as u8]));
+        gray.save(dir.path().join("a.png")).unwrap();
+        let got = load_folder_native(dir.path(), 0).unwrap();
+        assert_eq!(got.images.size(), [1, 1, 3, 5]);
+        assert_eq!(
+            Vec::<u8>::try_from(got.images.flatten(0, -1)).unwrap(),
+            gray.as_raw().clone()
+        );
+        // one colour image makes every image RGB, gray ones repeated into each channel
+        let rgb = image::RgbImage::from_fn(5, 3, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        rgb.save(dir.path().join("b.png")).unwrap();
+        let got = load_folder_native(dir.path(), 0).unwrap();
+        assert_eq!(got.images.size(), [2, 3, 3, 5]);
+        let data = Vec::<u8>::try_from(got.images.flatten(0, -1)).unwrap();
+        for ch in 0..3 {
+            assert_eq!(&data[ch * 15..(ch + 1) * 15], gray.as_raw().as_slice());
+        }
+        assert!(data[45 + 30..45 + 45].iter().all(|&v| v == 7));
+        // a transparent gray image is composited on white, which makes it RGB
+        std::fs::remove_file(dir.path().join("b.png")).unwrap();
+        image::GrayAlphaImage::from_pixel(5, 3, image::LumaA([0, 0]))
+            .save(dir.path().join("c.png"))
+            .unwrap();
+        let got = load_folder_native(dir.path(), 0).unwrap();
+        assert_eq!(got.images.size(), [2, 3, 3, 5]);
+        assert!(Vec::<u8>::try_from(got.images.get(1).flatten(0, -1))
+            .unwrap()
+            .iter()
+            .all(|&v| v == 255));
     }
 
     #[test]

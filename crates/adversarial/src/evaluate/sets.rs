@@ -207,10 +207,8 @@ impl ImageSet {
                     _ => (path.clone(), None),
                 };
                 let (mut images, mut labels) = if source == "folder" && resize.is_none() {
-                    let (bytes, [n, c, h, w], labels) =
-                        data::folder::load_folder_native(Path::new(&path), limit)?;
-                    let images = Tensor::from_slice(&bytes).view([n, c, h, w].map(|v| v as i64));
-                    (images, labels.map(|l| Tensor::from_slice(&l)))
+                    let read = data::folder::load_folder_native(Path::new(&path), limit)?;
+                    (read.images, read.labels.map(|l| Tensor::from_slice(&l)))
                 } else {
                     let (res, ch) = match resize {
                         Some(side) => (side, 3),
