@@ -16,6 +16,10 @@ pub struct FolderImages {
 
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
+/// Bytes of files decoded at a time into a tensor: one such buffer beside the tensor at the
+/// peak, instead of a second copy of the whole set.
+const PART_BYTES: usize = 16 << 20;
+
 /// All image files under `root`, sorted so the order (and so a seeded run) is reproducible.
 pub fn list_images(root: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -120,7 +124,7 @@ pub fn load_folder_native(root: &Path, limit: usize) -> Result<FolderImages> {
     }
     let (w, h) = size.expect("a folder index is never empty");
     let c = if gray { 1 } else { 3 };
-    let images = decode_to_tensor_with(&files, [c, h, w], 16 << 20, |path, dst| {
+    let images = decode_to_tensor_with(&files, [c, h, w], PART_BYTES, |path, dst| {
         let img = flatten_alpha(open_image(path)?);
         if img.dimensions() != (w, h) {
             bail!(
@@ -150,8 +154,7 @@ fn read_header(path: &Path) -> Result<((u32, u32), image::ColorType)> {
 /// Decodes `files` on all cores into one N×C×H×W byte buffer at `resolution`² with
 /// `channels` channels (transparency composited on white).
 pub fn decode_files(files: &[PathBuf], resolution: u32, channels: u32) -> Result<Vec<u8>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    decode_files_on(files, resolution, channels, cores)
+    decode_files_on(files, resolution, channels, crate::util::cores())
 }
 
 /// [`decode_files`] into an N×C×H×W uint8 tensor, a slice of about 16 MiB of files at a
@@ -159,7 +162,7 @@ pub fn decode_files(files: &[PathBuf], resolution: u32, channels: u32) -> Result
 /// twice at the peak: training on 4,000 RGB images of 128² (187 MiB) peaked at 497 MiB RSS,
 /// and at 408–429 MiB this way.
 pub fn decode_to_tensor(files: &[PathBuf], resolution: u32, channels: u32) -> Result<Tensor> {
-    decode_to_tensor_by(files, resolution, channels, 16 << 20)
+    decode_to_tensor_by(files, resolution, channels, PART_BYTES)
 }
 
 fn decode_to_tensor_by(
@@ -186,9 +189,8 @@ fn decode_to_tensor_with(
     let images = Tensor::empty([files.len() as i64, c, h, w], (Kind::Uint8, Device::Cpu));
     let per = (c * h * w) as usize;
     let step = (part_bytes / per).max(1);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (i, part) in files.chunks(step).enumerate() {
-        let bytes = decode_parallel(part, per, cores, &decode)?;
+        let bytes = decode_parallel(part, per, crate::util::cores(), &decode)?;
         let n = part.len() as i64;
         let mut dst = images.narrow(0, (i * step) as i64, n);
         dst.copy_(&Tensor::from_slice(&bytes).view([n, c, h, w]));

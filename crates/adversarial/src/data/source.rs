@@ -352,7 +352,7 @@ impl PrefetchPlan {
     /// batches decode at once, each on a share of the spare cores, so the decoding rate
     /// scales with them.
     pub fn for_config(cfg: &Config) -> PrefetchPlan {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::util::cores();
         let spare = if cfg.device != "cpu" {
             cores.saturating_sub(1).max(1)
         } else if cfg.threads > 0 {

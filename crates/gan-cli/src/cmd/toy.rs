@@ -143,9 +143,7 @@ fn modes(a: ModesArgs) -> Result<()> {
         overrides,
         out: a.out.clone(),
     };
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = a.jobs.unwrap_or_else(adversarial::util::cores);
     let exe = std::env::current_exe().context("cannot locate the gan binary")?;
     let start = std::time::Instant::now();
     let rows = sweep::run(&plan, &exe, jobs, &|done, total, cell| {
