@@ -1,15 +1,18 @@
 #!/bin/bash
-# Lucic et al.'s Fashion-MNIST table (issue 24) on a lent GPU, in three calls of the device
-# tool, because the binary, the data and the 87 MB Inception file do not fit one transfer:
+# Lucic et al.'s Fashion-MNIST table (issue 24) on a lent GPU, in two or three calls of the
+# device tool, because the binary, the data and the 87 MB Inception file do not fit one transfer:
 #   1. `device.sh setup`   unpacks .gpu/a (gan built against the card's libtorch 2.11, the
-#                          Fashion-MNIST files), trains 200 steps as a smoke test, and starts
-#                          `queue` in its own session so it outlives the call;
-#   2. `device.sh part`    keeps .gpu/b (the first half of the Inception file) in /tmp;
+#                          Fashion-MNIST files, and the Inception file's first part where it
+#                          fits), trains 200 steps as a smoke test, and starts `queue` in its
+#                          own session so it outlives the call;
+#   2. `device.sh part`    keeps .gpu/b (a middle part of the Inception file) in /tmp, where
+#                          call 1 could not carry it;
 #   3. `device.sh finish SECONDS`  joins the Inception file, waits for the queue (or stops it
 #                          INC_RESERVE seconds before the end), scores each proxied run's best
 #                          checkpoint with the Inception FID at N = 10,000, one at a time with
-#                          the card to itself, times FID extraction against PyTorch eager if
-#                          time is left, and packs the logs into $OUT before SECONDS have passed.
+#                          the card to itself, times FID extraction against PyTorch eager in
+#                          the SPEED_RESERVE seconds kept for it, and packs the logs into $OUT
+#                          before SECONDS have passed.
 # `queue` runs jobs.txt in order, P at a time. Each job and each Inception score is one call of
 # `gan reproduce lucic` on the run folder $W/NAME-sSEED, as on CPU (docs/measurements/lucic/
 # run.sh): a job trains and ranks the kept checkpoints with the proxy (--proxy-only); the
@@ -25,7 +28,10 @@ P=${P:-18}
 JOBS=${JOBS:-$here/jobs.txt}
 PROXY_N=${PROXY_N:-10000}
 INC_N=${INC_N:-10000}
-INC_RESERVE=${INC_RESERVE:-200}
+SPEED_RESERVE=${SPEED_RESERVE:-100}
+# what `finish` keeps for its last phases: 15 s per job's Inception score (11-13 s each on the
+# H200 of 2026-12-04, alone on the card), the speed check, and the packing
+INC_RESERVE=${INC_RESERVE:-$(($(grep -v '^#' "$JOBS" | grep -c .) * 15 + SPEED_RESERVE + 60))}
 export W  # the phases started by this one (queue, job, inception) log to the same folder
 export GAN_CACHE=${GAN_CACHE:-/tmp/cache}
 G=${G:-/tmp/gan}
@@ -57,6 +63,8 @@ setup)
   cp .gpu/a/t10k-images-idx3-ubyte.gz .gpu/a/t10k-labels-idx1-ubyte.gz .gpu/a/train-labels-idx1-ubyte.gz $d/
   xz -dc .gpu/a/train-images-idx3-ubyte.xz > $d/train-images-idx3-ubyte
   xz -dc .gpu/a/gan.xz > "$G" && chmod +x "$G"
+  # the first part of the Inception file, where call 1 carries it (then `part` is not needed)
+  mkdir -p /tmp/parts && cp .gpu/a/inc.part* /tmp/parts/ 2>/dev/null
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   nproc
   stamp setup
@@ -82,6 +90,9 @@ setup)
   ;;
 queue)
   stamp queue
+  # its session, so that `finish` stops the queue and its jobs alone (a pattern such as
+  # `pkill -f "device.sh queue"` also matched, and killed, a caller whose command named it)
+  awk '{print $6}' /proc/$$/stat > "$W/queue.sid"
   grep -v '^#' "$JOBS" | grep . | xargs -P "$P" -L1 bash "$here/device.sh" job
   stamp queue-done
   ;;
@@ -121,7 +132,11 @@ finish)
     sleep 5
   done
   # whatever has not finished by now stops, so that the evaluations have the GPU
-  pkill -f "device.sh queue"; pkill -f "device.sh job"; pkill -f "$G reproduce"; pkill -f "$G eval"
+  sid=$(cat "$W/queue.sid" 2>/dev/null)
+  if [ -n "$sid" ] && [ "$sid" != "$(awk '{print $6}' /proc/$$/stat)" ]; then
+    pkill -s "$sid"
+  fi
+  pkill -f "$G reproduce"; pkill -f "$G eval"
   sleep 2
   stamp "inception phase"
   summary > "$out/summary.txt"  # the proxies, in case the call ends during the evaluations
@@ -129,21 +144,26 @@ finish)
   runs=$(sed -n 's/.* proxied //p' "$W/events.txt" | sort -u)
   order=$(grep -v '^#' "$JOBS" | grep . | awk '{print $1 "-s" $3}')
   todo=$(for r in $order; do echo "$runs" | grep -qx "$r" && echo "$r"; done)
-  # seconds left for evaluations, at least 1 (`timeout 0` would mean no limit)
-  left() { local l=$((end - $(date +%s) - 60)); echo $((l > 0 ? l : 1)); }
+  # seconds left for evaluations, at least 1 (`timeout 0` would mean no limit); the FID speed
+  # check keeps SPEED_RESERVE of them, the packing 60
+  left() { local l=$((end - $(date +%s) - 60 - SPEED_RESERVE)); echo $((l > 0 ? l : 1)); }
   # one at a time: `gan reproduce` makes extractions under one folder take turns anyway
   for r in $todo; do
     timeout "$(left)" bash "$here/device.sh" inception "$r"
   done
   "$G" reproduce lucic --out "$W" --table > /dev/null 2>&1
   summary > "$out/summary.txt"
-  # FID extraction speed on this card, alone: ours (float32, bfloat16) beside PyTorch eager
-  if [ "$(date +%s)" -lt $((end - 150)) ] && [ "$DEV" = cuda ]; then
+  # FID extraction speed on this card, alone: ours (float32, bfloat16) beside PyTorch eager on
+  # the same 10,000 test images, alternating; a repetition starts only while time is left
+  if [ "$DEV" = cuda ]; then
+    echo quit | nvidia-cuda-mps-control 2>/dev/null  # each side alone on the card, as on the H100
     for rep in 1 2; do
+      [ "$(date +%s)" -lt $((end - 60 - SPEED_RESERVE / 2)) ] || break
+      echo "repetition $rep"
       for f in inception-v3-fid inception-v3-fid-bf16; do
         rm -rf "$GAN_CACHE/features"
         "$G" eval --metrics fid --features $f --device $DEV fashion-mnist:test:0:5000 fashion-mnist:test:5000:10000 2>&1 \
-          | sed -n "s/.*features at \([0-9.]*\) images.*/RESULT ours-$f images_per_s \1/p"
+          | sed -n -e "s/.*features at \([0-9.]*\) images.*/RESULT ours-$f images_per_s \1/p" -e "/^FID /p"
       done
       for s in default best bf16; do
         python3 "$root/scripts/fid_reference_throughput.py" "$GAN_CACHE/fid/default_1.pt" 10000 $s cuda
