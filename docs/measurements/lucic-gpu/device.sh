@@ -28,10 +28,14 @@ P=${P:-18}
 JOBS=${JOBS:-$here/jobs.txt}
 PROXY_N=${PROXY_N:-10000}
 INC_N=${INC_N:-10000}
+# INC_ALL=1 scores every kept checkpoint with Inception (their protocol's own choice of the best;
+# five per run, about 60 s each run on the H200), not only the proxy's best
+inc_all=()
+[ -n "${INC_ALL:-}" ] && inc_all=(--all-checkpoints)
 SPEED_RESERVE=${SPEED_RESERVE:-120}  # two repetitions of the speed check
 # what `finish` keeps for its last phases: 15 s per job's Inception score (11-13 s each on the
 # H200 of 2026-12-04, alone on the card), the speed check, and the packing
-INC_RESERVE=${INC_RESERVE:-$(($(grep -v '^#' "$JOBS" | grep -c .) * 15 + SPEED_RESERVE + 60))}
+INC_RESERVE=${INC_RESERVE:-$(($(grep -v '^#' "$JOBS" | grep -c .) * ${INC_ALL:+5*}15 + SPEED_RESERVE + 60))}
 export W  # the phases started by this one (queue, job, inception) log to the same folder
 export GAN_CACHE=${GAN_CACHE:-/tmp/cache}
 G=${G:-/tmp/gan}
@@ -115,7 +119,7 @@ part)
 inception)
   run=$2
   mapfile -t job < "$W/$run.args"
-  reproduce_run "${job[@]}" --n "$INC_N" >> "$W/$run.log" 2>&1
+  reproduce_run "${job[@]}" --n "$INC_N" ${inc_all[@]+"${inc_all[@]}"} >> "$W/$run.log" 2>&1
   stamp "inception $run rc $? $(cat "$W/$run"/inception*.txt 2>/dev/null | tr '\n' ' ')"
   ;;
 finish)
