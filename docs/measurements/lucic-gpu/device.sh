@@ -35,7 +35,9 @@ inc_all=()
 SPEED_RESERVE=${SPEED_RESERVE:-120}  # two repetitions of the speed check
 # what `finish` keeps for its last phases: 15 s per job's Inception score (11-13 s each on the
 # H200 of 2026-12-04, alone on the card), the speed check, and the packing
-INC_RESERVE=${INC_RESERVE:-$(($(grep -v '^#' "$JOBS" | grep -c .) * ${INC_ALL:+5*}15 + SPEED_RESERVE + 60))}
+job_lines() { grep -v '^#' "$JOBS" | grep .; }  # the job lines of jobs.txt
+session() { awk '{print $6}' "/proc/$1/stat"; }  # a process's session id
+INC_RESERVE=${INC_RESERVE:-$(($(job_lines | wc -l) * ${INC_ALL:+5*}15 + SPEED_RESERVE + 60))}
 export W  # the phases started by this one (queue, job, inception) log to the same folder
 export GAN_CACHE=${GAN_CACHE:-/tmp/cache}
 G=${G:-/tmp/gan}
@@ -96,8 +98,8 @@ queue)
   stamp queue
   # its session, so that `finish` stops the queue and its jobs alone (a pattern such as
   # `pkill -f "device.sh queue"` also matched, and killed, a caller whose command named it)
-  awk '{print $6}' /proc/$$/stat > "$W/queue.sid"
-  grep -v '^#' "$JOBS" | grep . | xargs -P "$P" -L1 bash "$here/device.sh" job
+  session $$ > "$W/queue.sid"
+  job_lines | xargs -P "$P" -L1 bash "$here/device.sh" job
   stamp queue-done
   ;;
 job)
@@ -137,7 +139,7 @@ finish)
   done
   # whatever has not finished by now stops, so that the evaluations have the GPU
   sid=$(cat "$W/queue.sid" 2>/dev/null)
-  if [ -n "$sid" ] && [ "$sid" != "$(awk '{print $6}' /proc/$$/stat)" ]; then
+  if [ -n "$sid" ] && [ "$sid" != "$(session $$)" ]; then
     pkill -s "$sid"
   fi
   pkill -f "$G reproduce"; pkill -f "$G eval"
@@ -146,7 +148,7 @@ finish)
   summary > "$out/summary.txt"  # the proxies, in case the call ends during the evaluations
   # proxied runs in the order of jobs.txt
   runs=$(sed -n 's/.* proxied //p' "$W/events.txt" | sort -u)
-  order=$(grep -v '^#' "$JOBS" | grep . | awk '{print $1 "-s" $3}')
+  order=$(job_lines | awk '{print $1 "-s" $3}')
   todo=$(for r in $order; do echo "$runs" | grep -qx "$r" && echo "$r"; done)
   # seconds left for evaluations, at least 1 (`timeout 0` would mean no limit); the FID speed
   # check keeps SPEED_RESERVE of them, the packing 60

@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 exclude=.git/info/exclude
-lines=$'/docs/\n/crates/\n/data/'
+dirs=(docs crates data)  # what `slim` takes out of the index
 case "${1:-}" in
 pack)
   # the presets are built into gan, so it must be HEAD's (build-gan-cuda.sh builds HEAD)
@@ -41,14 +41,14 @@ slim)
     echo "already slim" >&2
     exit 1
   fi
-  mkdir -p .git/info && printf '%s\n' "$lines" >> "$exclude"
-  git rm -r --cached -q docs crates data
+  mkdir -p .git/info && printf '/%s/\n' "${dirs[@]}" >> "$exclude"
+  git rm -r --cached -q "${dirs[@]}"
   git add -f docs/measurements/lucic-gpu/device.sh docs/measurements/lucic-gpu/jobs.txt
   echo "a call now carries $(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1 | cut -f1) bytes besides carry"
   ;;
 restore)
   if [ -f "$exclude" ]; then
-    grep -vx -e '/docs/' -e '/crates/' -e '/data/' "$exclude" > "$exclude.new" || true
+    grep -vxF -f <(printf '/%s/\n' "${dirs[@]}") "$exclude" > "$exclude.new" || true
     mv "$exclude.new" "$exclude"
   fi
   git reset -q
