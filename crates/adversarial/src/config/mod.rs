@@ -373,7 +373,8 @@ pub struct TrainConfig {
     pub max_rollbacks: u32,
     /// `float32`, or `bfloat16`: every network's forward pass under bfloat16 autocast
     /// (matmuls and convolutions in bfloat16 on CPUs with AVX-512-BF16/AMX and on GPUs;
-    /// weights, optimizer state, losses and penalties stay float32).
+    /// weights, optimizer state, losses and penalties stay float32). Training warns where
+    /// the CPU only emulates bfloat16.
     pub precision: String,
 }
 

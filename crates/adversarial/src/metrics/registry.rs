@@ -15,10 +15,15 @@ pub use crate::config::names::EXTRACTORS;
 pub fn extractor(name: &str, device: Device) -> Result<Box<dyn FeatureExtractor>> {
     match name {
         "inception-v3-fid" => Ok(Box::new(InceptionFid::load(&inception_weights()?, device)?)),
-        "inception-v3-fid-bf16" => Ok(Box::new(InceptionFid::load_bf16(
-            &inception_weights()?,
-            device,
-        )?)),
+        "inception-v3-fid-bf16" => {
+            if let Some(w) = crate::device::bf16_emulated(device, name) {
+                eprintln!("warning: {w}");
+            }
+            Ok(Box::new(InceptionFid::load_bf16(
+                &inception_weights()?,
+                device,
+            )?))
+        }
         // the domain classifiers' 128-d penultimate activations
         "mnist-cnn" | "fashion-cnn" => Ok(Box::new(DomainClassifier::shipped(name, device)?)),
         other => bail!(

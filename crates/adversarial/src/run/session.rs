@@ -153,6 +153,11 @@ impl<'a> Session<'a> {
         let run_dir = self.run_dir;
         let fixed = trainer.fixed_latent();
         self.bar = dir::progress_bar(self.progress, t.steps, trainer.step);
+        if t.precision == "bfloat16" {
+            if let Some(w) = crate::device::bf16_emulated(trainer.device, "training") {
+                self.warn(&w);
+            }
+        }
         let start = Instant::now();
         let start_step = trainer.step;
         let mut recent: VecDeque<StepStats> = Default::default();

@@ -25,8 +25,8 @@ pub struct BenchArgs {
     /// Minibatch size (the reference benchmark's is 64).
     #[arg(long, default_value_t = 64)]
     pub batch: i64,
-    /// `float32`, or `bfloat16` (autocast on both sides; on CPUs with AVX-512-BF16/AMX
-    /// and on GPUs).
+    /// `float32`, or `bfloat16` (autocast on both sides; for CPUs with AVX-512-BF16/AMX
+    /// and GPUs, with a warning where the CPU only emulates bfloat16).
     #[arg(long, default_value = "float32")]
     pub precision: String,
     /// dcgan image side: 28, 32 (the reference's), 64 or 128; only ours runs at others.
@@ -63,7 +63,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    device::parse_device(&a.device)?;
+    let dev = device::parse_device(&a.device)?;
     let models: Vec<&str> = match a.model.as_str() {
         "all" => vec!["mlp", "dcgan"],
         "mlp" => vec!["mlp"],
@@ -118,6 +118,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         a.device,
         tch_version()
     );
+    if a.precision == "bfloat16" {
+        if let Some(w) = device::bf16_emulated(dev, "this benchmark") {
+            println!("warning: {w}");
+        }
+    }
     if a.profile {
         for m in models {
             let trace = a.trace.as_ref().map(|t| {

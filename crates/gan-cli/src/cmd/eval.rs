@@ -25,8 +25,9 @@ pub struct EvalArgs {
     #[arg(long, value_delimiter = ',', default_value = "fid,kid,prdc")]
     pub metrics: Vec<String>,
     /// Feature extractor for fid, kid, prdc: inception-v3-fid (the standard FID network),
-    /// inception-v3-fid-bf16 (its bfloat16 fast path, for CPUs with AMX and GPUs; error
-    /// stated in docs/results/fid-speed.md), mnist-cnn or fashion-cnn.
+    /// inception-v3-fid-bf16 (its bfloat16 fast path: faster on some CPUs and GPUs, slower on
+    /// others, with a warning where the CPU only emulates bfloat16; speed and error in
+    /// docs/results/fid-speed.md), mnist-cnn or fashion-cnn.
     #[arg(long, default_value = "inception-v3-fid")]
     pub features: String,
     /// Classifier for is, classes, stacked-modes: mnist-cnn, fashion-cnn, file=PATH (from
