@@ -171,7 +171,7 @@ fn torch_reason(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod catch_tests {
+mod tests {
     /// The detection agrees with the kernel's flags (Linux, x86-64).
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     #[test]
